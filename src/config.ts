@@ -1,0 +1,89 @@
+// The one typed configuration of a release. `src/inputs.ts` (Action) and `src/cli.ts` (terminal) both produce it;
+// everything downstream reads only this object. Parsing helpers for durations and image references live in
+// `src/config/parse.ts` and are pure.
+
+export type Mode = 'deploy' | 'check'
+
+/** Where the kubeconfig comes from. `default` = KUBECONFIG env, ~/.kube/config, then in-cluster. */
+export type KubeconfigSource = { kind: 'inline'; yaml: string } | { kind: 'file'; path: string } | { kind: 'default' }
+
+/** A parsed image reference: `registry/path/name[:tag][@sha256:…]`. `repository` includes the registry host. */
+export interface ImageRef {
+  repository: string
+  tag?: string
+  digest?: string
+}
+
+export interface BuildConfig {
+  /** Build and push an image; false = resolve the digest of an existing `image:tag` from the registry. */
+  enabled: boolean
+  context: string
+  dockerfile?: string
+  buildArgs: string[]
+  platforms: string[]
+  labels: string[]
+  push: boolean
+}
+
+export interface RegistryCredentials {
+  /** Registry host to log in to; defaults to the image repository's host. */
+  server: string
+  username: string
+  password: string
+}
+
+export interface FailFastLimits {
+  /** A new pod whose container restarted more than this many times dooms the release. */
+  maxRestarts: number
+  /** ErrImagePull / ImagePullBackOff must last this long before it dooms the release (transient pulls happen). */
+  imagePullGraceMs: number
+  /** A pod may stay Unschedulable this long before it dooms the release. */
+  unschedulableGraceMs: number
+}
+
+export interface LogJudgeConfig {
+  errorPattern: RegExp
+  ignorePattern?: RegExp
+  /** Total matching lines over the judged window; undefined = no limit. */
+  maxErrorLines?: number
+  /** Matching lines per pod per minute over a sliding window; undefined = no limit. */
+  maxErrorRate?: number
+  baseline: boolean
+  baselineWindowMs: number
+  baselineFactor: number
+  /** Containers whose logs are judged; empty = all. */
+  containers: string[]
+}
+
+/** Who made this release: recorded as an annotation on the Deployment and in reports. */
+export interface ReleaseOrigin {
+  sha: string
+  ref?: string
+  repository?: string
+  runId?: string
+  runUrl?: string
+  eventName?: string
+  actor?: string
+}
+
+export interface Config {
+  mode: Mode
+  namespace: string
+  deployment: string
+  /** Containers (and init containers) to patch by name; empty = every container whose image repository equals `image.repository`. */
+  containers: string[]
+  kubeconfig: KubeconfigSource
+  context?: string
+  image: ImageRef
+  /** Tag to build/push or to resolve; defaults to the short commit SHA (the PR head SHA on pull_request). */
+  tag: string
+  build: BuildConfig
+  registry?: RegistryCredentials
+  timeoutMs: number
+  failFast: FailFastLimits
+  rollback: boolean
+  dryRun: boolean
+  logs: LogJudgeConfig
+  soakMs: number
+  origin: ReleaseOrigin
+}

@@ -1,0 +1,88 @@
+// The observed state of one rollout: what the watches have seen of the Deployment, its ReplicaSets and the new
+// ReplicaSet's pods, flattened into plain data. The watchers build it; the judges read it. No I/O here.
+
+export interface Condition {
+  type: string
+  status: string
+  reason?: string
+  message?: string
+  lastTransitionTime?: string
+}
+
+export type ContainerState =
+  | { kind: 'waiting'; reason?: string; message?: string }
+  | { kind: 'running'; startedAt?: string }
+  | { kind: 'terminated'; reason?: string; exitCode: number; signal?: number; message?: string }
+  | { kind: 'unknown' }
+
+export interface ContainerObservation {
+  name: string
+  /** An init container (including restartable sidecars). */
+  init: boolean
+  image: string
+  ready: boolean
+  restartCount: number
+  state: ContainerState
+  lastTerminated?: { reason?: string; exitCode: number; message?: string }
+  /**
+   * When (ms since epoch, by our clock) we first saw the container in its current state kind + reason.
+   * Lets the judge apply grace periods (image pulls, unschedulable) without trusting cluster timestamps.
+   */
+  stateSinceMs: number
+}
+
+export interface PodObservation {
+  name: string
+  uid: string
+  phase: string
+  reason?: string
+  message?: string
+  deleting: boolean
+  nodeName?: string
+  ready: boolean
+  createdMs: number
+  /** Present while PodScheduled=False with reason Unschedulable; sinceMs by our clock. */
+  unschedulable?: { message: string; sinceMs: number }
+  containers: ContainerObservation[]
+}
+
+export interface ReplicaSetObservation {
+  name: string
+  uid: string
+  /** `deployment.kubernetes.io/revision` */
+  revision: string
+  podTemplateHash: string
+  replicas: number
+  readyReplicas: number
+  availableReplicas: number
+  /** ReplicaFailure condition (e.g. FailedCreate because of a quota), with when we first saw it. */
+  replicaFailure?: { reason: string; message: string; sinceMs: number }
+}
+
+export interface DeploymentObservation {
+  generation: number
+  observedGeneration: number
+  /** spec.replicas (defaults to 1) */
+  replicas: number
+  statusReplicas: number
+  updatedReplicas: number
+  readyReplicas: number
+  availableReplicas: number
+  unavailableReplicas: number
+  paused: boolean
+  conditions: Condition[]
+}
+
+export interface ObservedState {
+  /** Our clock when this state was assembled. */
+  nowMs: number
+  /** When the watch (of this rollout or rollback) started, by our clock. */
+  startedMs: number
+  deployment: DeploymentObservation
+  /** The ReplicaSet whose template is the one we want (undefined until the controller has created it). */
+  newReplicaSet?: ReplicaSetObservation
+  /** Other ReplicaSets that still own pods. */
+  oldReplicaSets: ReplicaSetObservation[]
+  /** Pods of the new ReplicaSet. */
+  pods: PodObservation[]
+}
