@@ -22,6 +22,7 @@ log() { printf '[bed:build] %s\n' "$*" >&2; }
 
 complete() {
   [ -f "$OUT/.complete" ] || return 1
+  [ -f "$OUT/kwok/logs-crd.yaml" ] || return 1
   for b in "${WANT[@]}"; do [ -x "$BIN/$b" ] || return 1; done
 }
 
@@ -106,6 +107,19 @@ build_kwok() {
 [ -x "$BIN/etcd" ] || build_etcd
 [ -x "$BIN/kwok" ] || build_kwok
 { [ -x "$BIN/kube-apiserver" ] && [ -x "$BIN/kube-controller-manager" ] && [ -x "$BIN/kube-scheduler" ] && [ -x "$BIN/kubectl" ]; } || build_kubernetes
+
+# kwok's own published assets, read from its module at build time (not vendored into this repo): the Logs CRD and
+# the node stages that keep fake nodes Ready (initialize + heartbeat with a lease).
+copy_kwok_assets() {
+  local moddir
+  moddir=$(cd "$OUT/src" && go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  mkdir -p "$OUT/kwok"
+  cp "$moddir/kustomize/crd/bases/kwok.x-k8s.io_logs.yaml" "$OUT/kwok/logs-crd.yaml"
+  cp "$moddir/kustomize/stage/node/fast/node-initialize.yaml" "$OUT/kwok/node-initialize.yaml"
+  cp "$moddir/kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" "$OUT/kwok/node-heartbeat-with-lease.yaml"
+  chmod 0644 "$OUT/kwok/"*.yaml
+}
+copy_kwok_assets
 
 complete_marker="$OUT/.complete"
 for b in "${WANT[@]}"; do [ -x "$BIN/$b" ] || { log "missing $b after build"; exit 1; }; done

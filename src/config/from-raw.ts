@@ -1,0 +1,492 @@
+// The one place where raw option strings become a validated `Config`. The Action (`src/inputs.ts`) and the CLI
+// (`src/cli-args.ts`) only gather strings keyed by input name; everything about defaults, parsing and cross-checks
+// lives here, so both front doors behave identically and every bad value fails before the cluster is touched.
+
+import { parse as parseYaml } from 'yaml'
+import type { Config, ImageRef, KubeconfigSource, Mode, RegistryCredentials, ReleaseOrigin } from '../config.js'
+import { InputError } from '../errors.js'
+import { DEFAULT_ERROR_PATTERN } from '../judge/logs.js'
+import {
+  isValidTag,
+  parseBoolean,
+  parseDuration,
+  parseImageRef,
+  parseList,
+  parseNonNegativeInt,
+  parseNonNegativeNumber,
+  parseRegex,
+  registryHost
+} from './parse.js'
+
+export const INPUT_NAMES = [
+  'mode',
+  'namespace',
+  'deployment',
+  'containers',
+  'kubeconfig',
+  'context',
+  'image',
+  'tag',
+  'build',
+  'build-context',
+  'dockerfile',
+  'build-args',
+  'platforms',
+  'labels',
+  'push',
+  'registry',
+  'registry-username',
+  'registry-password',
+  'timeout',
+  'max-restarts',
+  'image-pull-grace',
+  'unschedulable-grace',
+  'rollback',
+  'dry-run',
+  'error-pattern',
+  'ignore-pattern',
+  'max-error-lines',
+  'max-error-rate',
+  'baseline',
+  'baseline-window',
+  'baseline-factor',
+  'log-containers',
+  'soak',
+  'notify-dingtalk-webhook',
+  'notify-dingtalk-secret',
+  'notify-slack-webhook',
+  'notify-webhook-url',
+  'github-token',
+  'environment',
+  'environment-url'
+] as const
+
+export type InputName = (typeof INPUT_NAMES)[number]
+
+/** Raw option strings keyed by input name. Missing or empty = not given (the default applies). */
+export type RawOptions = Partial<Record<InputName, string>>
+
+/** Where the release comes from; the Action fills it from the GitHub context, the CLI from env/flags. */
+export interface RawContext {
+  sha: string
+  eventName?: string
+  prHeadSha?: string
+  ref?: string
+  repository?: string
+  runId?: string
+  runUrl?: string
+  actor?: string
+}
+
+/** Static defaults. Defaults that depend on the event or other inputs (mode, tag, registry) are computed below. */
+export const INPUT_DEFAULTS = {
+  namespace: 'default',
+  build: 'true',
+  'build-context': '.',
+  push: 'true',
+  timeout: '10m',
+  'max-restarts': '2',
+  'image-pull-grace': '30s',
+  'unschedulable-grace': '60s',
+  rollback: 'true',
+  'dry-run': 'false',
+  baseline: 'false',
+  'baseline-window': '60s',
+  'baseline-factor': '1.5',
+  soak: '0s'
+} as const satisfies RawOptions
+
+export interface InputDoc {
+  description: string
+  /** Literal default for action.yml; dynamic defaults are explained in the description instead. */
+  default?: string
+  /** Default only action.yml can express (an expression); the CLI has no equivalent. */
+  actionDefault?: string
+  required?: boolean
+  /** Masked with core.setSecret as soon as it is read. */
+  secret?: boolean
+  /** true/false input (the CLI also accepts --flag / --no-flag). */
+  boolean?: boolean
+  /** Comma- or newline-separated list (the CLI also accepts the flag repeated). */
+  list?: boolean
+}
+
+export const INPUT_DOCS: Record<InputName, InputDoc> = {
+  mode: {
+    description:
+      'deploy (build, push, roll out, judge, roll back) or check (nothing in the cluster changes: build, server-side dry-run, report). Default: check on pull_request events, else deploy.'
+  },
+  namespace: { description: 'Namespace of the Deployment.', default: INPUT_DEFAULTS.namespace },
+  deployment: { description: 'Name of the Deployment to roll out.', required: true },
+  containers: {
+    description:
+      'Containers (and init containers) to set the new image on. Default: every container whose image repository equals `image`.',
+    list: true
+  },
+  kubeconfig: {
+    description:
+      'Kubeconfig as YAML, base64-encoded YAML, or a file path. Default: KUBECONFIG, ~/.kube/config, then in-cluster.',
+    secret: true
+  },
+  context: { description: 'Kubeconfig context to use. Default: the current context.' },
+  image: {
+    description:
+      'Image repository including the registry host, e.g. registry.example.com/shop/web. May carry a tag; a digest (@sha256:…) means "deploy exactly this" and needs build: false.',
+    required: true
+  },
+  tag: {
+    description:
+      'Tag to build and push, or to resolve when build is false. Default: the short commit SHA (the PR head SHA on pull_request).'
+  },
+  build: {
+    description: 'Build (and push) the image. false = use an existing image:tag from the registry.',
+    default: INPUT_DEFAULTS.build,
+    boolean: true
+  },
+  'build-context': { description: 'Docker build context.', default: INPUT_DEFAULTS['build-context'] },
+  dockerfile: { description: 'Path to the Dockerfile. Default: Dockerfile in the build context.' },
+  'build-args': { description: 'Build arguments KEY=VALUE, one per line.', list: true },
+  platforms: {
+    description: 'Target platforms, e.g. linux/amd64,linux/arm64 (needs buildx for more than one).',
+    list: true
+  },
+  labels: {
+    description: 'Extra image labels KEY=VALUE, one per line (OCI source/revision/created are added).',
+    list: true
+  },
+  push: { description: 'Push the built image.', default: INPUT_DEFAULTS.push, boolean: true },
+  registry: { description: 'Registry to log in to. Default: the registry host of `image`.' },
+  'registry-username': {
+    description: 'Registry username (with registry-password). Default: the existing docker login.'
+  },
+  'registry-password': { description: 'Registry password or token (with registry-username).', secret: true },
+  timeout: { description: 'Overall time limit for the rollout, e.g. 10m.', default: INPUT_DEFAULTS.timeout },
+  'max-restarts': {
+    description: 'A new pod whose container restarted more than this many times fails the release.',
+    default: INPUT_DEFAULTS['max-restarts']
+  },
+  'image-pull-grace': {
+    description: 'How long ErrImagePull/ImagePullBackOff may last before it fails the release.',
+    default: INPUT_DEFAULTS['image-pull-grace']
+  },
+  'unschedulable-grace': {
+    description: 'How long a new pod may stay Unschedulable before it fails the release.',
+    default: INPUT_DEFAULTS['unschedulable-grace']
+  },
+  rollback: {
+    description: 'Put the previous pod template back when the release fails.',
+    default: INPUT_DEFAULTS.rollback,
+    boolean: true
+  },
+  'dry-run': {
+    description: 'Validate and server-side dry-run the patch; change nothing.',
+    default: INPUT_DEFAULTS['dry-run'],
+    boolean: true
+  },
+  'error-pattern': {
+    description:
+      'Regular expression for error log lines (JavaScript syntax; /…/i for flags). Default: a built-in pattern for common error levels.'
+  },
+  'ignore-pattern': { description: 'Regular expression for log lines never counted as errors.' },
+  'max-error-lines': {
+    description: 'Fail when the new pods log more error lines than this in total. Default: no limit.'
+  },
+  'max-error-rate': { description: 'Fail when error lines per pod per minute exceed this. Default: no limit.' },
+  baseline: {
+    description: "Judge the error rate against the old pods' rate measured just before the patch.",
+    default: INPUT_DEFAULTS.baseline,
+    boolean: true
+  },
+  'baseline-window': {
+    description: 'How long to measure the old pods before the patch.',
+    default: INPUT_DEFAULTS['baseline-window']
+  },
+  'baseline-factor': {
+    description: 'With baseline: fail when the new rate exceeds the old rate times this factor.',
+    default: INPUT_DEFAULTS['baseline-factor']
+  },
+  'log-containers': { description: 'Containers whose logs are judged. Default: all.', list: true },
+  soak: {
+    description: 'After the rollout is complete, keep judging pods and logs this long before success.',
+    default: INPUT_DEFAULTS.soak
+  },
+  'notify-dingtalk-webhook': { description: 'DingTalk robot webhook URL.', secret: true },
+  'notify-dingtalk-secret': { description: 'DingTalk robot signing secret.', secret: true },
+  'notify-slack-webhook': { description: 'Slack incoming webhook URL.', secret: true },
+  'notify-webhook-url': { description: 'Generic webhook URL; receives the result as JSON.', secret: true },
+  'github-token': {
+    description: 'Token for GitHub Deployments and commit statuses. Default: the workflow token.',
+    actionDefault: '${{ github.token }}',
+    secret: true
+  },
+  environment: { description: 'GitHub environment name for the Deployment record.' },
+  'environment-url': { description: 'URL shown on the GitHub Deployment.' }
+}
+
+const PR_EVENTS = new Set(['pull_request', 'pull_request_target'])
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+const KUBECONFIG_KEYS = ['apiVersion', 'kind', 'clusters', 'contexts', 'users', 'current-context']
+
+export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
+  const given = (name: InputName): string | undefined => {
+    const value = raw[name]?.trim()
+    return value === undefined || value === '' ? undefined : value
+  }
+  const withDefault = (name: keyof typeof INPUT_DEFAULTS): string => given(name) ?? INPUT_DEFAULTS[name]
+  const bool = (name: keyof typeof INPUT_DEFAULTS): boolean => parseBoolean(withDefault(name), name)
+  const duration = (name: keyof typeof INPUT_DEFAULTS): number => parseDuration(withDefault(name), name)
+  const list = (name: InputName, comma = true): string[] => parseList(raw[name] ?? '', { comma })
+
+  const isPr = ctx.eventName !== undefined && PR_EVENTS.has(ctx.eventName)
+  const mode = parseMode(given('mode'), isPr)
+
+  const namespace = withDefault('namespace')
+  if (namespace.length > 63 || !DNS_LABEL.test(namespace)) {
+    throw new InputError(`Input "namespace": "${namespace}" is not a valid namespace name (lowercase DNS label)`)
+  }
+  const deployment = given('deployment')
+  if (deployment === undefined) throw new InputError('Input "deployment" is required: the name of the Deployment')
+  if (deployment.length > 253 || !DNS_SUBDOMAIN.test(deployment)) {
+    throw new InputError(`Input "deployment": "${deployment}" is not a valid Deployment name (lowercase DNS name)`)
+  }
+  const containers = containerNames('containers', list('containers'))
+  const logContainers = containerNames('log-containers', list('log-containers'))
+
+  const kubeconfig = parseKubeconfig(raw.kubeconfig ?? '')
+
+  const imageText = given('image')
+  if (imageText === undefined) {
+    throw new InputError('Input "image" is required: the image repository, e.g. registry.example.com/shop/web')
+  }
+  const parsedImage = parseImageRef(imageText, 'image')
+
+  const sha = isPr && ctx.prHeadSha ? ctx.prHeadSha : ctx.sha
+  const explicitTag = resolveExplicitTag(given('tag'), parsedImage)
+  if (explicitTag === undefined && !parsedImage.digest && sha.trim() === '') {
+    throw new InputError('Input "tag": no commit SHA is known to derive a default tag from; set tag')
+  }
+  const tag = explicitTag ?? sha.trim().slice(0, 7)
+  const image: ImageRef = { repository: parsedImage.repository }
+  // With a digest and no tag the tag is unknown; inventing the SHA tag would name an image that may not exist.
+  if (explicitTag !== undefined || !parsedImage.digest) image.tag = tag
+  if (parsedImage.digest) image.digest = parsedImage.digest
+
+  const buildEnabled = bool('build')
+  if (buildEnabled && image.digest) {
+    throw new InputError(
+      'Input "build": "image" has a digest, which means "deploy exactly this image"; set build: false (or drop the digest to build)'
+    )
+  }
+  const push = bool('push')
+  if (mode === 'deploy' && buildEnabled && !push) {
+    throw new InputError(
+      'Input "push": deploy mode needs a pushed image (the cluster pulls it by digest); set push: true, or mode: check'
+    )
+  }
+  const buildArgs = list('build-args', false)
+  for (const arg of buildArgs) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*(=|$)/.test(arg)) {
+      throw new InputError(`Input "build-args": "${arg}" is not KEY=VALUE (or KEY to take it from the environment)`)
+    }
+  }
+  const labels = list('labels', false)
+  for (const label of labels) {
+    if (!/^[^=\s]+=/.test(label)) throw new InputError(`Input "labels": "${label}" is not KEY=VALUE`)
+  }
+  const platforms = list('platforms')
+  for (const platform of platforms) {
+    if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(platform)) {
+      throw new InputError(`Input "platforms": "${platform}" is not os/arch[/variant], e.g. linux/amd64`)
+    }
+  }
+  const dockerfile = given('dockerfile')
+
+  const registry = registryCredentials(raw, image.repository)
+
+  const timeoutMs = duration('timeout')
+  if (timeoutMs <= 0) throw new InputError('Input "timeout": must be longer than 0s')
+  const imagePullGraceMs = duration('image-pull-grace')
+  const unschedulableGraceMs = duration('unschedulable-grace')
+  const soakMs = duration('soak')
+  for (const [name, ms] of [
+    ['image-pull-grace', imagePullGraceMs],
+    ['unschedulable-grace', unschedulableGraceMs],
+    ['soak', soakMs]
+  ] as const) {
+    if (ms >= timeoutMs) {
+      throw new InputError(
+        `Input "${name}": ${withDefault(name)} is not shorter than timeout (${withDefault('timeout')}); the release would time out first`
+      )
+    }
+  }
+
+  const errorPatternText = given('error-pattern')
+  const errorPattern = errorPatternText
+    ? parseRegex('error-pattern', errorPatternText)
+    : new RegExp(DEFAULT_ERROR_PATTERN)
+  const ignoreText = given('ignore-pattern')
+  const ignorePattern = ignoreText ? parseRegex('ignore-pattern', ignoreText) : undefined
+  const maxErrorLinesText = given('max-error-lines')
+  const maxErrorLines = maxErrorLinesText ? parseNonNegativeInt(maxErrorLinesText, 'max-error-lines') : undefined
+  const maxErrorRateText = given('max-error-rate')
+  const maxErrorRate = maxErrorRateText ? parseNonNegativeNumber(maxErrorRateText, 'max-error-rate') : undefined
+  const baseline = bool('baseline')
+  const baselineWindowMs = duration('baseline-window')
+  const baselineFactor = parseNonNegativeNumber(withDefault('baseline-factor'), 'baseline-factor')
+  if (baseline) {
+    if (baselineWindowMs <= 0)
+      throw new InputError('Input "baseline-window": must be longer than 0s when baseline is on')
+    if (baselineFactor <= 0 && maxErrorRate === undefined) {
+      throw new InputError(
+        'Input "baseline-factor": baseline needs baseline-factor > 0 (e.g. 1.5) or a max-error-rate to judge against'
+      )
+    }
+  }
+
+  const config: Config = {
+    mode,
+    namespace,
+    deployment,
+    containers,
+    kubeconfig,
+    image,
+    tag,
+    build: {
+      enabled: buildEnabled,
+      context: withDefault('build-context'),
+      buildArgs,
+      platforms,
+      labels,
+      push
+    },
+    timeoutMs,
+    failFast: {
+      maxRestarts: parseNonNegativeInt(withDefault('max-restarts'), 'max-restarts'),
+      imagePullGraceMs,
+      unschedulableGraceMs
+    },
+    rollback: bool('rollback'),
+    dryRun: bool('dry-run'),
+    logs: {
+      errorPattern,
+      baseline,
+      baselineWindowMs,
+      baselineFactor,
+      containers: logContainers
+    },
+    soakMs,
+    origin: releaseOrigin(ctx, sha)
+  }
+  const context = given('context')
+  if (context !== undefined) config.context = context
+  if (dockerfile !== undefined) config.build.dockerfile = dockerfile
+  if (registry !== undefined) config.registry = registry
+  if (ignorePattern !== undefined) config.logs.ignorePattern = ignorePattern
+  if (maxErrorLines !== undefined) config.logs.maxErrorLines = maxErrorLines
+  if (maxErrorRate !== undefined) config.logs.maxErrorRate = maxErrorRate
+  return config
+}
+
+function parseMode(value: string | undefined, isPr: boolean): Mode {
+  if (value === undefined) return isPr ? 'check' : 'deploy'
+  const mode = value.toLowerCase()
+  if (mode === 'deploy' || mode === 'check') return mode
+  throw new InputError(`Input "mode": "${value}" is not a mode; use deploy or check`)
+}
+
+function containerNames(name: InputName, names: string[]): string[] {
+  for (const container of names) {
+    if (container.length > 63 || !DNS_LABEL.test(container)) {
+      throw new InputError(`Input "${name}": "${container}" is not a valid container name (lowercase DNS label)`)
+    }
+  }
+  return names
+}
+
+/** The tag the user asked for, from `tag` or from the tag written in `image`; they must agree when both are given. */
+function resolveExplicitTag(tagInput: string | undefined, image: ImageRef): string | undefined {
+  if (tagInput !== undefined) {
+    if (!isValidTag(tagInput)) {
+      throw new InputError(
+        `Input "tag": "${tagInput}" is not a valid tag; use up to 128 letters, digits, _ . - not starting with . or -`
+      )
+    }
+    if (image.tag !== undefined && image.tag !== tagInput) {
+      throw new InputError(
+        `Input "tag": "${tagInput}" contradicts the tag "${image.tag}" written in "image"; give the tag in one place`
+      )
+    }
+    return tagInput
+  }
+  return image.tag
+}
+
+function registryCredentials(raw: RawOptions, repository: string): RegistryCredentials | undefined {
+  const username = raw['registry-username']?.trim() ?? ''
+  // Passwords are taken verbatim apart from a trailing newline: secrets pasted from files often carry one.
+  const password = (raw['registry-password'] ?? '').replace(/\r?\n$/, '')
+  if (username === '' && password === '') return undefined
+  if (username === '') throw new InputError('Input "registry-username" is required when registry-password is given')
+  if (password === '') throw new InputError('Input "registry-password" is required when registry-username is given')
+  const server = raw.registry?.trim() || registryHost(repository)
+  return { server, username, password }
+}
+
+function releaseOrigin(ctx: RawContext, sha: string): ReleaseOrigin {
+  const origin: ReleaseOrigin = { sha }
+  for (const key of ['ref', 'repository', 'runId', 'runUrl', 'eventName', 'actor'] as const) {
+    const value = ctx[key]
+    if (value) origin[key] = value
+  }
+  return origin
+}
+
+/**
+ * Kubeconfig input → source. Accepts YAML, base64-encoded YAML (also line-wrapped, as `base64` prints it) and file
+ * paths. Error messages never quote the value: it is a credential.
+ */
+export function parseKubeconfig(value: string): KubeconfigSource {
+  const text = value.trim()
+  if (text === '') return { kind: 'default' }
+  const decoded = decodeBase64Kubeconfig(text)
+  if (decoded !== undefined) return { kind: 'inline', yaml: decoded }
+  if (text.includes('\n') || text.includes(': ') || text.startsWith('{')) {
+    checkKubeconfigYaml(text, 'is not valid kubeconfig YAML')
+    return { kind: 'inline', yaml: text }
+  }
+  // A long single word of base64 characters is a garbled secret, not a file name; saying so beats "file not found".
+  if (text.length > 64 && /^[A-Za-z0-9+_-]+={0,2}$/.test(text)) {
+    throw new InputError(
+      'Input "kubeconfig" looks like base64 but does not decode to a kubeconfig; encode it with `base64 -w0 < kubeconfig`'
+    )
+  }
+  return { kind: 'file', path: text }
+}
+
+function decodeBase64Kubeconfig(text: string): string | undefined {
+  const compact = text.replace(/\s+/g, '')
+  if (compact.length < 16 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(compact)) return undefined
+  const decoded = Buffer.from(compact, compact.includes('-') || compact.includes('_') ? 'base64url' : 'base64')
+  const yaml = new TextDecoder('utf-8', { fatal: false }).decode(decoded)
+  if (yaml.includes('\uFFFD') || !/:\s/.test(yaml)) return undefined
+  checkKubeconfigYaml(yaml, 'is base64 but the decoded text is not valid kubeconfig YAML')
+  return yaml
+}
+
+function checkKubeconfigYaml(text: string, problem: string): void {
+  let doc: unknown
+  try {
+    doc = parseYaml(text)
+  } catch (error) {
+    // The YAML error message quotes the offending source line, which may hold a key or token: report the line only.
+    const line = (error as { linePos?: { line: number }[] }).linePos?.[0]?.line
+    throw new InputError(`Input "kubeconfig" ${problem}${line ? ` (line ${line})` : ''}`)
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new InputError(`Input "kubeconfig" ${problem} (expected a mapping with clusters, contexts and users)`)
+  }
+  if (!KUBECONFIG_KEYS.some((key) => key in doc)) {
+    throw new InputError(`Input "kubeconfig" ${problem} (no clusters, contexts or users found)`)
+  }
+}

@@ -1,0 +1,99 @@
+// Pure argv builders and output parsers for the docker CLI, in the manner of docker/build-push-action. Nothing here
+// runs a process; `runner.ts` does. Secrets never go on argv (the registry password travels on stdin).
+
+import type { ReleaseOrigin } from '../config.js'
+
+export interface BuildOptions {
+  context: string
+  dockerfile?: string
+  /** Full references to tag the image with, e.g. `registry/shop/web:abc1234`. */
+  tags: string[]
+  platforms: string[]
+  buildArgs: string[]
+  labels: string[]
+}
+
+export interface BuildxOptions extends BuildOptions {
+  /** true: push to the registry; false: load into the local image store (single platform only). */
+  push: boolean
+  /** Where buildx writes the build result (holds `containerimage.digest`). */
+  metadataFile: string
+}
+
+function commonBuildArgs(opts: BuildOptions): string[] {
+  const args: string[] = []
+  for (const arg of opts.buildArgs) args.push('--build-arg', arg)
+  for (const label of opts.labels) args.push('--label', label)
+  for (const tag of opts.tags) args.push('-t', tag)
+  if (opts.dockerfile) args.push('-f', opts.dockerfile)
+  return args
+}
+
+/** `docker buildx build --push|--load --metadata-file F [--platform a,b] … context` */
+export function buildxBuildArgs(opts: BuildxOptions): string[] {
+  const args = ['buildx', 'build']
+  // --load cannot take a multi-platform image into the classic image store; such a build without push only checks
+  // that the image builds, which is what a PR check wants.
+  if (opts.push) args.push('--push')
+  else if (opts.platforms.length <= 1) args.push('--load')
+  args.push('--metadata-file', opts.metadataFile)
+  if (opts.platforms.length > 0) args.push('--platform', opts.platforms.join(','))
+  return [...args, ...commonBuildArgs(opts), opts.context]
+}
+
+/** `docker build [--platform p] … context` for hosts without buildx (one platform at most). */
+export function dockerBuildArgs(opts: BuildOptions): string[] {
+  const args = ['build']
+  if (opts.platforms.length > 0) args.push('--platform', opts.platforms.join(','))
+  return [...args, ...commonBuildArgs(opts), opts.context]
+}
+
+export function dockerPushArgs(ref: string): string[] {
+  return ['push', ref]
+}
+
+/** The password is written to stdin (`--password-stdin`) so it never shows in argv or `ps`. */
+export function dockerLoginArgs(server: string, username: string): string[] {
+  return ['login', '--username', username, '--password-stdin', server]
+}
+
+/** OCI annotations from the git context, as KEY=VALUE labels. */
+export function ociLabels(origin: ReleaseOrigin, now: Date): string[] {
+  const labels: string[] = []
+  if (origin.repository) {
+    let server = 'https://github.com'
+    if (origin.runUrl) {
+      try {
+        server = new URL(origin.runUrl).origin
+      } catch {
+        // A malformed run URL still leaves the default server, which is right for github.com.
+      }
+    }
+    labels.push(`org.opencontainers.image.source=${server}/${origin.repository}`)
+  }
+  if (origin.sha) labels.push(`org.opencontainers.image.revision=${origin.sha}`)
+  labels.push(`org.opencontainers.image.created=${now.toISOString()}`)
+  return labels
+}
+
+const PUSH_DIGEST = /^\S+: digest: (sha256:[0-9a-f]{64}) size: \d+/gm
+
+/** The digest from `docker push` output (`<tag>: digest: sha256:… size: N`); the last one when several tags. */
+export function parsePushDigest(stdout: string): string | undefined {
+  let digest: string | undefined
+  for (const match of stdout.matchAll(PUSH_DIGEST)) digest = match[1]
+  return digest
+}
+
+/** `containerimage.digest` from a buildx `--metadata-file`; undefined when absent or not JSON. */
+export function parseBuildxMetadata(json: string): string | undefined {
+  let metadata: unknown
+  try {
+    metadata = JSON.parse(json)
+  } catch {
+    return undefined
+  }
+  if (typeof metadata !== 'object' || metadata === null) return undefined
+  const digest = (metadata as Record<string, unknown>)['containerimage.digest']
+  return typeof digest === 'string' && /^sha256:[0-9a-f]{64}$/.test(digest) ? digest : undefined
+}

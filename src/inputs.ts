@@ -1,0 +1,68 @@
+// The only reader of Action inputs. Reads every input at call time (never at import, so tests and the post step can
+// set the environment first), masks credentials before anything can print them, and hands the raw strings to the
+// shared `configFromRaw`, which the CLI uses too.
+
+import * as core from '@actions/core'
+import { context } from '@actions/github'
+import type { Config } from './config.js'
+import { configFromRaw, INPUT_DOCS, INPUT_NAMES, type RawContext, type RawOptions } from './config/from-raw.js'
+
+// Kubeconfig keys whose values are credentials. The runner masks line by line, so a multi-line kubeconfig registered
+// as one secret would never match a log line; its credential values are registered one by one as well.
+const KUBECONFIG_SECRET_KEYS =
+  /^\s*-?\s*(token|id-token|refresh-token|access-token|client-key-data|client-certificate-data|client-secret|password|auth-provider-token)\s*:\s*["']?([^"'\s]+)/
+
+export function readInputs(): Config {
+  const raw: RawOptions = {}
+  for (const name of INPUT_NAMES) {
+    const value = core.getInput(name)
+    if (value === '') continue
+    raw[name] = value
+    if (INPUT_DOCS[name].secret) maskSecret(value)
+  }
+  if (raw.kubeconfig !== undefined) maskKubeconfigLines(raw.kubeconfig)
+
+  const config = configFromRaw(raw, githubContext())
+  if (config.kubeconfig.kind === 'inline') {
+    // The decoded form of a base64 kubeconfig is a new secret string.
+    maskSecret(config.kubeconfig.yaml)
+    maskKubeconfigLines(config.kubeconfig.yaml)
+  }
+  return config
+}
+
+function maskSecret(value: string): void {
+  core.setSecret(value)
+  const trimmed = value.trim()
+  if (trimmed !== value && trimmed !== '') core.setSecret(trimmed)
+  // Multi-line secrets (wrapped base64, PEM) are masked per line, since the runner matches within one log line.
+  if (trimmed.includes('\n')) {
+    for (const line of trimmed.split(/\r?\n/)) {
+      const part = line.trim()
+      if (part.length >= 8 && !part.includes(': ') && !part.endsWith(':')) core.setSecret(part)
+    }
+  }
+}
+
+function maskKubeconfigLines(yaml: string): void {
+  for (const line of yaml.split(/\r?\n/)) {
+    const secret = KUBECONFIG_SECRET_KEYS.exec(line)?.[2]
+    if (secret) core.setSecret(secret)
+  }
+}
+
+function githubContext(): RawContext {
+  const ctx: RawContext = { sha: context.sha ?? '' }
+  if (context.eventName) ctx.eventName = context.eventName
+  const headSha: unknown = context.payload.pull_request?.['head']?.sha
+  if (typeof headSha === 'string' && headSha !== '') ctx.prHeadSha = headSha
+  if (context.ref) ctx.ref = context.ref
+  if (context.actor) ctx.actor = context.actor
+  const repository = process.env.GITHUB_REPOSITORY
+  if (repository) ctx.repository = repository
+  if (Number.isFinite(context.runId) && context.runId > 0) {
+    ctx.runId = String(context.runId)
+    if (repository) ctx.runUrl = `${context.serverUrl}/${repository}/actions/runs/${ctx.runId}`
+  }
+  return ctx
+}

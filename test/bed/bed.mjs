@@ -1,0 +1,572 @@
+// The test bed: a real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler built
+// from Go modules), KWOK simulating nodes, pod states and pod logs, a real Docker daemon and a real registry with
+// htpasswd auth — every listener on 127.0.0.1, every file under one bed folder, every process recorded by PID.
+//
+//   up()    builds the binaries once (cached outside the checkout), starts everything, writes bed.json; idempotent:
+//           a healthy running bed is reused.
+//   down()  stops every recorded process (by PID, whole process group) and removes the bed folder.
+//
+// Behaviour follows the image: see controller.mjs and pod-stages.yaml.
+import { spawn, execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { createServer } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import { existsSync, openSync, closeSync } from 'node:fs'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const execFileAsync = promisify(execFile)
+const here = dirname(fileURLToPath(import.meta.url))
+
+export const BED_DIR = process.env.ROLLOUT_GUARD_BED_DIR ?? join(tmpdir(), 'rollout-guard-bed')
+const STATE_FILE = join(BED_DIR, 'bed.json')
+export const REGISTRY_USER = 'bed'
+const NODE_COUNT = 3
+// Fake addresses only (no traffic ever goes there): outside 10/8, 172.16/12 and 192.168/16 on purpose.
+const SERVICE_CIDR = '198.18.0.0/16'
+const POD_CIDR = '198.19.0.0/16'
+
+const log = (msg) => process.stderr.write(`[bed] ${msg}\n`)
+
+/** @returns {Promise<BedState | undefined>} */
+export async function readState() {
+  try {
+    return JSON.parse(await readFile(STATE_FILE, 'utf8'))
+  } catch {
+    return undefined
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function healthy(state) {
+  if (!state) return false
+  if (!Object.values(state.pids).every(alive)) return false
+  try {
+    await kubectl(state, ['get', '--raw', '/readyz'], { timeout: 5000 })
+    return true
+  } catch {
+    return false
+  }
+}
+
+export async function kubectl(state, args, opts = {}) {
+  const { stdout } = await execFileAsync(join(state.binDir, 'kubectl'), ['--kubeconfig', state.kubeconfig, ...args], {
+    timeout: opts.timeout ?? 30000,
+    maxBuffer: 64 * 1024 * 1024,
+    input: opts.input
+  })
+  return stdout
+}
+
+/** kubectl with stdin (apply -f -). */
+export function kubectlApply(state, manifest) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(state.binDir, 'kubectl'), ['--kubeconfig', state.kubeconfig, 'apply', '-f', '-'], {
+      stdio: ['pipe', 'pipe', 'pipe']
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`kubectl apply failed: ${err}`))))
+    child.stdin.end(manifest)
+  })
+}
+
+async function freePorts(n) {
+  const servers = []
+  const ports = []
+  for (let i = 0; i < n; i++) {
+    const server = createServer()
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+    servers.push(server)
+    ports.push(server.address().port)
+  }
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
+  return ports
+}
+
+async function run(cmd, args, opts = {}) {
+  try {
+    const { stdout } = await execFileAsync(cmd, args, { maxBuffer: 64 * 1024 * 1024, ...opts })
+    return stdout
+  } catch (e) {
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.stderr || e.message}`)
+  }
+}
+
+function startProcess(name, cmd, args, env = {}) {
+  const logFile = join(BED_DIR, 'logs', `${name}.log`)
+  const fd = openSync(logFile, 'a')
+  const child = spawn(cmd, args, {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: { ...process.env, ...env }
+  })
+  closeSync(fd)
+  child.unref()
+  if (!child.pid) throw new Error(`could not start ${name} (${cmd})`)
+  return child.pid
+}
+
+async function waitFor(what, probe, timeoutMs, logFile) {
+  const deadline = Date.now() + timeoutMs
+  let last
+  while (Date.now() < deadline) {
+    try {
+      if (await probe()) return
+    } catch (e) {
+      last = e
+    }
+    await new Promise((r) => setTimeout(r, 250))
+  }
+  let tail = ''
+  if (logFile) {
+    const text = await readFile(logFile, 'utf8').catch(() => '')
+    tail = `\n--- last lines of ${logFile} ---\n${text.split('\n').slice(-30).join('\n')}`
+  }
+  throw new Error(`${what} did not become ready in ${timeoutMs / 1000}s${last ? ` (${last.message})` : ''}${tail}`)
+}
+
+async function requirePrerequisites() {
+  const missing = []
+  for (const [bin, pkg] of [
+    ['dockerd', 'docker.io'],
+    ['docker', 'docker.io'],
+    ['docker-registry', 'docker-registry'],
+    ['htpasswd', 'apache2-utils'],
+    ['openssl', 'openssl'],
+    ['go', 'Go >= 1.26']
+  ]) {
+    try {
+      await run('sh', ['-c', `command -v ${bin}`])
+    } catch {
+      missing.push(`${bin} (${pkg})`)
+    }
+  }
+  if (missing.length > 0) {
+    throw new Error(
+      `The test bed needs: ${missing.join(', ')}. On Debian: apt-get update && apt-get install -y docker.io docker-registry apache2-utils openssl (Go from the Go toolchain).`
+    )
+  }
+}
+
+async function buildBinaries() {
+  log('building/looking up the control-plane binaries (cached; the first build takes several minutes)')
+  const child = spawn('bash', [join(here, 'build-binaries.sh')], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  const code = await new Promise((resolve) => child.on('close', resolve))
+  if (code !== 0) throw new Error(`building the test bed binaries failed (exit ${code}); see the output above`)
+  const binDir = out.trim().split('\n').pop()
+  return { binDir, assetsDir: join(dirname(binDir), 'kwok') }
+}
+
+async function makeCerts(pki) {
+  await mkdir(pki, { recursive: true })
+  const ssl = (args) => run('openssl', args, { cwd: pki })
+  await ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '30', '-subj', '/CN=rollout-guard-bed-ca'])
+  const sign = async (name, subj, ext) => {
+    await ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj])
+    const extFile = join(pki, `${name}.ext`)
+    await writeFile(extFile, ext)
+    await ssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '30', '-extfile', extFile])
+  }
+  const serverExt =
+    'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' +
+    'subjectAltName=IP:127.0.0.1,IP:198.18.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\n'
+  const clientExt = 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n'
+  await sign('apiserver', '/CN=kube-apiserver', serverExt)
+  await sign('kwok-server', '/CN=kwok', serverExt)
+  await sign('admin', '/O=system:masters/CN=bed-admin', clientExt)
+  await sign('controller-manager', '/CN=system:kube-controller-manager', clientExt)
+  await sign('scheduler', '/CN=system:kube-scheduler', clientExt)
+  await sign('kwok', '/O=system:masters/CN=kwok-controller', clientExt)
+  await ssl(['genrsa', '-out', 'sa.key', '2048'])
+  await ssl(['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'])
+}
+
+async function writeKubeconfig(file, server, pki, user) {
+  const b64 = async (f) => (await readFile(join(pki, f))).toString('base64')
+  await writeFile(
+    file,
+    `apiVersion: v1
+kind: Config
+clusters:
+- name: bed
+  cluster:
+    server: ${server}
+    certificate-authority-data: ${await b64('ca.crt')}
+users:
+- name: ${user}
+  user:
+    client-certificate-data: ${await b64(`${user}.crt`)}
+    client-key-data: ${await b64(`${user}.key`)}
+contexts:
+- name: bed
+  context: { cluster: bed, user: ${user} }
+current-context: bed
+`,
+    { mode: 0o600 }
+  )
+}
+
+/**
+ * @typedef {{ binDir: string, kubeconfig: string, apiServer: string, registry: string, registryUser: string,
+ *   registryPassword: string, dockerHost: string, dockerConfig: string, logsDir: string, pids: Record<string, number>,
+ *   dir: string }} BedState
+ */
+
+/** @returns {Promise<BedState>} */
+export async function up() {
+  const existing = await readState()
+  if (await healthy(existing)) {
+    log(`reusing the running bed in ${BED_DIR}`)
+    return existing
+  }
+  if (existing) await down()
+  await requirePrerequisites()
+  const { binDir, assetsDir } = await buildBinaries()
+  const started = Date.now()
+
+  await rm(BED_DIR, { recursive: true, force: true })
+  for (const d of ['logs', 'pki', 'etcd', 'registry', 'docker/data', 'docker/exec', 'docker-config', 'pod-logs']) {
+    await mkdir(join(BED_DIR, d), { recursive: true })
+  }
+  const pki = join(BED_DIR, 'pki')
+  const [etcdPort, etcdPeer, apiPort, cmPort, schedPort, kwokPort, registryPort] = await freePorts(7)
+  const apiServer = `https://127.0.0.1:${apiPort}`
+  const pids = {}
+  /** What is known so far; written (marked partial) whenever it grows, so down() can clean up a failed start. */
+  let known = { dir: BED_DIR, binDir, pids }
+  const remember = async (name, pid) => {
+    pids[name] = pid
+    await writeFile(STATE_FILE, JSON.stringify({ ...known, partial: true }, null, 2), { mode: 0o600 })
+  }
+
+  log('generating certificates')
+  await makeCerts(pki)
+
+  log(`starting etcd on 127.0.0.1:${etcdPort}`)
+  await remember(
+    'etcd',
+    startProcess('etcd', join(binDir, 'etcd'), [
+      '--name=bed',
+      `--data-dir=${join(BED_DIR, 'etcd')}`,
+      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+      `--initial-cluster=bed=http://127.0.0.1:${etcdPeer}`,
+      '--unsafe-no-fsync=true',
+      '--quota-backend-bytes=4294967296',
+      '--log-level=warn'
+    ])
+  )
+  await waitFor(
+    'etcd',
+    async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`)).ok,
+    30000,
+    join(BED_DIR, 'logs/etcd.log')
+  )
+
+  log(`starting kube-apiserver on ${apiServer}`)
+  const p = (f) => join(pki, f)
+  await remember(
+    'apiserver',
+    startProcess('kube-apiserver', join(binDir, 'kube-apiserver'), [
+      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`,
+      // Endpoints may not hold loopback addresses; nothing in the bed routes to the kubernetes Service anyway.
+      '--endpoint-reconciler-type=none',
+      `--tls-cert-file=${p('apiserver.crt')}`,
+      `--tls-private-key-file=${p('apiserver.key')}`,
+      `--client-ca-file=${p('ca.crt')}`,
+      `--service-account-key-file=${p('sa.pub')}`,
+      `--service-account-signing-key-file=${p('sa.key')}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      '--authorization-mode=Node,RBAC',
+      '--enable-admission-plugins=NodeRestriction',
+      `--kubelet-client-certificate=${p('admin.crt')}`,
+      `--kubelet-client-key=${p('admin.key')}`,
+      '--kubelet-preferred-address-types=InternalIP',
+      '--allow-privileged=true',
+      '--v=1'
+    ])
+  )
+  const kubeconfig = join(BED_DIR, 'kubeconfig')
+  await writeKubeconfig(kubeconfig, apiServer, pki, 'admin')
+  for (const user of ['controller-manager', 'scheduler', 'kwok']) {
+    await writeKubeconfig(join(BED_DIR, `${user}.kubeconfig`), apiServer, pki, user)
+  }
+  const partial = { binDir, kubeconfig }
+  await waitFor(
+    'kube-apiserver',
+    async () => {
+      await kubectl(partial, ['get', '--raw', '/readyz'], { timeout: 5000 })
+      return true
+    },
+    90000,
+    join(BED_DIR, 'logs/kube-apiserver.log')
+  )
+
+  log('starting kube-controller-manager and kube-scheduler')
+  await remember(
+    'controller-manager',
+    startProcess('kube-controller-manager', join(binDir, 'kube-controller-manager'), [
+      `--kubeconfig=${join(BED_DIR, 'controller-manager.kubeconfig')}`,
+      `--authentication-kubeconfig=${join(BED_DIR, 'controller-manager.kubeconfig')}`,
+      `--authorization-kubeconfig=${join(BED_DIR, 'controller-manager.kubeconfig')}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${cmPort}`,
+      '--leader-elect=false',
+      '--use-service-account-credentials=true',
+      `--service-account-private-key-file=${p('sa.key')}`,
+      `--root-ca-file=${p('ca.crt')}`,
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      '--v=1'
+    ])
+  )
+  await remember(
+    'scheduler',
+    startProcess('kube-scheduler', join(binDir, 'kube-scheduler'), [
+      `--kubeconfig=${join(BED_DIR, 'scheduler.kubeconfig')}`,
+      `--authentication-kubeconfig=${join(BED_DIR, 'scheduler.kubeconfig')}`,
+      `--authorization-kubeconfig=${join(BED_DIR, 'scheduler.kubeconfig')}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${schedPort}`,
+      '--leader-elect=false',
+      '--v=1'
+    ])
+  )
+
+  log('installing the KWOK Logs CRD')
+  await kubectl(partial, ['apply', '-f', join(assetsDir, 'logs-crd.yaml')])
+  await kubectl(partial, ['wait', '--for=condition=Established', 'crd/logs.kwok.x-k8s.io', '--timeout=30s'])
+
+  log(`starting kwok (simulated kubelets, log server on 127.0.0.1:${kwokPort})`)
+  const kwokConfig = join(BED_DIR, 'kwok.yaml')
+  const stages = [
+    await readFile(join(assetsDir, 'node-initialize.yaml'), 'utf8'),
+    await readFile(join(assetsDir, 'node-heartbeat-with-lease.yaml'), 'utf8'),
+    await readFile(join(here, 'pod-stages.yaml'), 'utf8')
+  ]
+  await writeFile(
+    kwokConfig,
+    [
+      `apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options:
+  cidr: ${POD_CIDR}
+  nodeIP: 127.0.0.1
+  nodePort: ${kwokPort}
+  serverAddress: 127.0.0.1:${kwokPort}
+  tlsCertFile: ${p('kwok-server.crt')}
+  tlsPrivateKeyFile: ${p('kwok-server.key')}
+  manageNodesWithAnnotationSelector: kwok.x-k8s.io/node=fake
+  nodeLeaseDurationSeconds: 40
+  nodeLeaseParallelism: 4
+  podPlayStageParallelism: 4
+  nodePlayStageParallelism: 4
+  podsOnNodeSyncParallelism: 4
+  enableCRDs: [Logs]
+  enableDebuggingHandlers: true
+`,
+      ...stages
+    ].join('\n---\n')
+  )
+  await remember(
+    'kwok',
+    startProcess('kwok', join(binDir, 'kwok'), [
+      `--kubeconfig=${join(BED_DIR, 'kwok.kubeconfig')}`,
+      `--config=${kwokConfig}`,
+      '--v=INFO'
+    ])
+  )
+
+  const nodes = Array.from(
+    { length: NODE_COUNT },
+    (_, i) => `apiVersion: v1
+kind: Node
+metadata:
+  name: bed-node-${i}
+  annotations: { kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0" }
+  labels: { kubernetes.io/hostname: bed-node-${i}, kubernetes.io/os: linux, kubernetes.io/arch: amd64, type: kwok }
+status:
+  allocatable: { cpu: "32", memory: 256Gi, pods: "110" }
+  capacity: { cpu: "32", memory: 256Gi, pods: "110" }
+`
+  ).join('---\n')
+  await kubectlApply(partial, nodes)
+
+  log(`starting the registry on 127.0.0.1:${registryPort} (htpasswd auth)`)
+  const registryPassword = randomBytes(12).toString('hex')
+  const htpasswd = await run('htpasswd', ['-Bbn', REGISTRY_USER, registryPassword])
+  await writeFile(join(BED_DIR, 'registry', 'htpasswd'), htpasswd)
+  await writeFile(
+    join(BED_DIR, 'registry', 'config.yml'),
+    `version: 0.1
+log: { level: warn }
+storage:
+  filesystem: { rootdirectory: ${join(BED_DIR, 'registry', 'data')} }
+  delete: { enabled: true }
+http:
+  addr: 127.0.0.1:${registryPort}
+  secret: ${randomBytes(16).toString('hex')}
+auth:
+  htpasswd: { realm: rollout-guard-bed, path: ${join(BED_DIR, 'registry', 'htpasswd')} }
+`
+  )
+  await remember(
+    'registry',
+    startProcess('registry', 'docker-registry', ['serve', join(BED_DIR, 'registry', 'config.yml')])
+  )
+  const registry = `127.0.0.1:${registryPort}`
+  await waitFor(
+    'registry',
+    async () => (await fetch(`http://${registry}/v2/`)).status === 401,
+    30000,
+    join(BED_DIR, 'logs/registry.log')
+  )
+
+  log('starting dockerd (no bridge, no iptables, unix socket only)')
+  const dockerSock = join(BED_DIR, 'docker', 'docker.sock')
+  const dockerHost = `unix://${dockerSock}`
+  await remember(
+    'dockerd',
+    startProcess('dockerd', 'dockerd', [
+      `--data-root=${join(BED_DIR, 'docker/data')}`,
+      `--exec-root=${join(BED_DIR, 'docker/exec')}`,
+      `--pidfile=${join(BED_DIR, 'docker/docker.pid')}`,
+      `-H`,
+      dockerHost,
+      '--iptables=false',
+      '--ip6tables=false',
+      '--ip-forward=false',
+      '--ip-masq=false',
+      '--bridge=none',
+      `--insecure-registry=${registry}`
+    ])
+  )
+  const dockerConfig = join(BED_DIR, 'docker-config')
+  const dockerEnv = { ...process.env, DOCKER_HOST: dockerHost, DOCKER_CONFIG: dockerConfig }
+  await waitFor(
+    'dockerd',
+    async () => {
+      await run('docker', ['version', '--format', '{{.Server.Version}}'], { env: dockerEnv, timeout: 5000 })
+      return true
+    },
+    60000,
+    join(BED_DIR, 'logs/dockerd.log')
+  )
+  await new Promise((resolve, reject) => {
+    const child = spawn('docker', ['login', registry, '--username', REGISTRY_USER, '--password-stdin'], {
+      env: dockerEnv,
+      stdio: ['pipe', 'ignore', 'pipe']
+    })
+    let err = ''
+    child.stderr.on('data', (d) => (err += d))
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`docker login failed: ${err}`))))
+    child.stdin.end(registryPassword)
+  })
+
+  const state = {
+    dir: BED_DIR,
+    binDir,
+    kubeconfig,
+    apiServer,
+    registry,
+    registryUser: REGISTRY_USER,
+    registryPassword,
+    dockerHost,
+    dockerConfig,
+    logsDir: join(BED_DIR, 'pod-logs'),
+    pids
+  }
+  known = state
+
+  log('starting the bed controller (image behaviour → pod annotations and log files)')
+  await remember('controller', startProcess('bed-controller', process.execPath, [join(here, 'controller.mjs'), STATE_FILE]))
+
+  await waitFor(
+    `${NODE_COUNT} Ready nodes`,
+    async () => {
+      const out = await kubectl(state, [
+        'get',
+        'nodes',
+        '-o',
+        'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'
+      ])
+      return out.split('\n').filter((s) => s === 'True').length >= NODE_COUNT
+    },
+    60000,
+    join(BED_DIR, 'logs/kwok.log')
+  )
+  await waitFor(
+    'the default ServiceAccount',
+    async () => {
+      await kubectl(state, ['get', 'serviceaccount', 'default', '-n', 'default'])
+      return true
+    },
+    60000,
+    join(BED_DIR, 'logs/kube-controller-manager.log')
+  )
+  await writeFile(STATE_FILE, JSON.stringify(state, null, 2), { mode: 0o600 })
+  log(`bed is up in ${Math.round((Date.now() - started) / 1000)}s: kubeconfig ${kubeconfig}, registry ${registry}`)
+  return state
+}
+
+async function stop(name, pid, timeoutMs) {
+  if (!alive(pid)) return
+  log(`stopping ${name} (pid ${pid})`)
+  const signal = (sig) => {
+    try {
+      process.kill(-pid, sig) // the whole process group (dockerd's containerd too)
+    } catch {
+      try {
+        process.kill(pid, sig)
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  signal('SIGTERM')
+  const deadline = Date.now() + timeoutMs
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+  if (alive(pid)) {
+    log(`killing ${name} (pid ${pid})`)
+    signal('SIGKILL')
+  }
+}
+
+export async function down() {
+  const state = await readState()
+  if (state?.pids) {
+    // Everything that talks to the apiserver first, then the apiserver, then etcd: an apiserver whose etcd is gone
+    // hangs in its graceful shutdown.
+    const { etcd, apiserver, ...rest } = state.pids
+    await Promise.all(Object.entries(rest).map(([name, pid]) => stop(name, pid, 10000)))
+    if (apiserver) await stop('apiserver', apiserver, 10000)
+    if (etcd) await stop('etcd', etcd, 10000)
+  }
+  // dockerd leaves mounts under its data root when it is killed; unmount before removing.
+  if (existsSync(join(BED_DIR, 'docker'))) {
+    await run('sh', ['-c', `grep -o " ${BED_DIR}/docker[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`]).catch(
+      () => undefined
+    )
+  }
+  await rm(BED_DIR, { recursive: true, force: true })
+}

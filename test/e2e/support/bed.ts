@@ -1,0 +1,180 @@
+// Helpers for e2e tests on the real bed (started by the e2e global setup): clients, namespaces, images, log files.
+import * as k8s from '@kubernetes/client-node'
+import { execa } from 'execa'
+import { randomBytes } from 'node:crypto'
+import { appendFile, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export interface BedState {
+  dir: string
+  binDir: string
+  kubeconfig: string
+  apiServer: string
+  registry: string
+  registryUser: string
+  registryPassword: string
+  dockerHost: string
+  dockerConfig: string
+  logsDir: string
+}
+
+const BED_DIR = process.env.ROLLOUT_GUARD_BED_DIR ?? join(tmpdir(), 'rollout-guard-bed')
+
+export async function bed(): Promise<BedState> {
+  return JSON.parse(await readFile(join(BED_DIR, 'bed.json'), 'utf8')) as BedState
+}
+
+export function kubeConfig(state: BedState): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig()
+  kc.loadFromFile(state.kubeconfig)
+  return kc
+}
+
+export interface Clients {
+  kc: k8s.KubeConfig
+  core: k8s.CoreV1Api
+  apps: k8s.AppsV1Api
+  rbac: k8s.RbacAuthorizationV1Api
+}
+
+export function clients(state: BedState): Clients {
+  const kc = kubeConfig(state)
+  return {
+    kc,
+    core: kc.makeApiClient(k8s.CoreV1Api),
+    apps: kc.makeApiClient(k8s.AppsV1Api),
+    rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api)
+  }
+}
+
+/** A fresh namespace per test, so tests never see each other's objects. Waits for its default ServiceAccount. */
+export async function freshNamespace(c: Clients, prefix: string): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`
+  await c.core.createNamespace({ body: { metadata: { name } } })
+  await waitUntil(`ServiceAccount default in ${name}`, 30000, async () => {
+    try {
+      await c.core.readNamespacedServiceAccount({ name: 'default', namespace: name })
+      return true
+    } catch {
+      return false
+    }
+  })
+  return name
+}
+
+export async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | false | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== false && value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+export function dockerEnv(state: BedState, dockerConfig = state.dockerConfig): Record<string, string> {
+  return { DOCKER_HOST: state.dockerHost, DOCKER_CONFIG: dockerConfig }
+}
+
+/** Behaviour labels the bed controller reads from an image (see test/bed/controller.mjs). */
+export interface ImageBehaviour {
+  behaviour?: 'ready' | 'crash-loop' | 'never-ready' | 'fail' | 'flaky-pull'
+  exitCode?: number
+  pullErrorFor?: string
+  log?: string
+  errorsPerMinute?: number
+}
+
+/** Writes a FROM-scratch build context whose image behaves as asked. Returns the context folder. */
+export async function imageContext(behaviour: ImageBehaviour, marker = randomBytes(4).toString('hex')): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'rg-image-'))
+  const labels: string[] = []
+  if (behaviour.behaviour) labels.push(`dev.rollout-guard.bed.behaviour=${behaviour.behaviour}`)
+  if (behaviour.exitCode !== undefined) labels.push(`dev.rollout-guard.bed.exit-code=${behaviour.exitCode}`)
+  if (behaviour.pullErrorFor) labels.push(`dev.rollout-guard.bed.pull-error-for=${behaviour.pullErrorFor}`)
+  if (behaviour.log) labels.push(`dev.rollout-guard.bed.log=${JSON.stringify(behaviour.log)}`)
+  if (behaviour.errorsPerMinute) labels.push(`dev.rollout-guard.bed.errors-per-minute=${behaviour.errorsPerMinute}`)
+  const labelLines = labels.map((l) => `LABEL ${l}\n`).join('')
+  // The marker file makes every build a distinct image (and digest), as a real code change would.
+  await writeFile(join(dir, 'marker.txt'), `${marker}\n`)
+  await writeFile(join(dir, 'Dockerfile'), `FROM scratch\n${labelLines}COPY marker.txt /marker.txt\n`)
+  return dir
+}
+
+/** Builds and pushes an image with the real daemon and registry; returns the digest the registry reported. */
+export async function pushImage(state: BedState, repository: string, tag: string, behaviour: ImageBehaviour = {}): Promise<string> {
+  const ref = `${state.registry}/${repository}:${tag}`
+  const context = await imageContext(behaviour)
+  const env = { ...process.env, ...dockerEnv(state), DOCKER_BUILDKIT: '0' }
+  await execa('docker', ['build', '-q', '-t', ref, context], { env })
+  const push = await execa('docker', ['push', ref], { env })
+  const digest = /digest: (sha256:[0-9a-f]{64})/.exec(push.stdout)?.[1]
+  if (!digest) throw new Error(`no digest in docker push output:\n${push.stdout}`)
+  return digest
+}
+
+/** The file the bed serves as `container`'s log in `pod` (CRI format). */
+export function logFile(state: BedState, namespace: string, pod: string, container: string): string {
+  return join(state.logsDir, namespace, pod, `${container}.log`)
+}
+
+/** Appends lines to a container's log as the app would, with real timestamps. */
+export async function appendLog(state: BedState, namespace: string, pod: string, container: string, lines: string[]): Promise<void> {
+  const text = lines.map((l) => `${new Date().toISOString()} stdout F ${l}\n`).join('')
+  await appendFile(logFile(state, namespace, pod, container), text)
+}
+
+export interface DeploymentSpec {
+  name: string
+  namespace: string
+  image: string
+  replicas?: number
+  containers?: { name: string; image: string }[]
+  initContainers?: { name: string; image: string }[]
+  progressDeadlineSeconds?: number
+  podLabels?: Record<string, string>
+}
+
+export function deploymentManifest(spec: DeploymentSpec): k8s.V1Deployment {
+  const labels = { app: spec.name }
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: spec.name, namespace: spec.namespace, labels },
+    spec: {
+      replicas: spec.replicas ?? 3,
+      progressDeadlineSeconds: spec.progressDeadlineSeconds ?? 600,
+      selector: { matchLabels: labels },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+      template: {
+        metadata: { labels: { ...labels, ...spec.podLabels } },
+        spec: {
+          initContainers: spec.initContainers,
+          containers: spec.containers ?? [{ name: 'app', image: spec.image }]
+        }
+      }
+    }
+  }
+}
+
+/** Creates a Deployment and waits until every replica is available. */
+export async function createAvailableDeployment(c: Clients, spec: DeploymentSpec): Promise<k8s.V1Deployment> {
+  await c.apps.createNamespacedDeployment({ namespace: spec.namespace, body: deploymentManifest(spec) })
+  return waitUntil(`deployment ${spec.name} available`, 60000, async () => {
+    const d = await c.apps.readNamespacedDeployment({ name: spec.name, namespace: spec.namespace })
+    const want = d.spec?.replicas ?? 1
+    const s = d.status
+    return (s?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
+      s?.updatedReplicas === want &&
+      s?.availableReplicas === want &&
+      (s?.replicas ?? 0) === want
+      ? d
+      : false
+  })
+}
+
+export async function podsOf(c: Clients, namespace: string, app: string): Promise<k8s.V1Pod[]> {
+  const list = await c.core.listNamespacedPod({ namespace, labelSelector: `app=${app}` })
+  return list.items.filter((p) => !p.metadata?.deletionTimestamp)
+}

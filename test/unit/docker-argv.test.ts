@@ -1,0 +1,197 @@
+import { describe, expect, test } from '@jest/globals'
+import {
+  buildxBuildArgs,
+  dockerBuildArgs,
+  dockerLoginArgs,
+  dockerPushArgs,
+  ociLabels,
+  parseBuildxMetadata,
+  parsePushDigest,
+  type BuildOptions
+} from '../../src/docker/argv.js'
+
+const DIGEST = `sha256:${'c'.repeat(64)}`
+const BASE: BuildOptions = {
+  context: '.',
+  tags: ['127.0.0.1:5000/shop/web:abc1234'],
+  platforms: [],
+  buildArgs: [],
+  labels: []
+}
+
+describe('buildxBuildArgs', () => {
+  test.each<[string, Partial<Parameters<typeof buildxBuildArgs>[0]>, string[]]>([
+    [
+      'push, minimal',
+      { push: true },
+      ['buildx', 'build', '--push', '--metadata-file', '/tmp/m.json', '-t', '127.0.0.1:5000/shop/web:abc1234', '.']
+    ],
+    [
+      'load when not pushing',
+      { push: false },
+      ['buildx', 'build', '--load', '--metadata-file', '/tmp/m.json', '-t', '127.0.0.1:5000/shop/web:abc1234', '.']
+    ],
+    [
+      'no --load for a multi-platform build without push',
+      { push: false, platforms: ['linux/amd64', 'linux/arm64'] },
+      [
+        'buildx',
+        'build',
+        '--metadata-file',
+        '/tmp/m.json',
+        '--platform',
+        'linux/amd64,linux/arm64',
+        '-t',
+        '127.0.0.1:5000/shop/web:abc1234',
+        '.'
+      ]
+    ],
+    [
+      'everything',
+      {
+        push: true,
+        context: 'app',
+        dockerfile: 'app/Dockerfile.prod',
+        platforms: ['linux/amd64'],
+        buildArgs: ['A=1,2', 'B'],
+        labels: ['x=y', 'z=w'],
+        tags: ['r/w:1', 'r/w:latest']
+      },
+      [
+        'buildx',
+        'build',
+        '--push',
+        '--metadata-file',
+        '/tmp/m.json',
+        '--platform',
+        'linux/amd64',
+        '--build-arg',
+        'A=1,2',
+        '--build-arg',
+        'B',
+        '--label',
+        'x=y',
+        '--label',
+        'z=w',
+        '-t',
+        'r/w:1',
+        '-t',
+        'r/w:latest',
+        '-f',
+        'app/Dockerfile.prod',
+        'app'
+      ]
+    ]
+  ])('%s', (_name, opts, argv) => {
+    expect(buildxBuildArgs({ ...BASE, push: true, metadataFile: '/tmp/m.json', ...opts })).toEqual(argv)
+  })
+})
+
+describe('dockerBuildArgs', () => {
+  test.each<[string, Partial<BuildOptions>, string[]]>([
+    ['minimal', {}, ['build', '-t', '127.0.0.1:5000/shop/web:abc1234', '.']],
+    [
+      'with platform, args, labels, dockerfile',
+      { platforms: ['linux/arm64'], buildArgs: ['V=2'], labels: ['a=b'], dockerfile: 'D', context: 'ctx' },
+      [
+        'build',
+        '--platform',
+        'linux/arm64',
+        '--build-arg',
+        'V=2',
+        '--label',
+        'a=b',
+        '-t',
+        '127.0.0.1:5000/shop/web:abc1234',
+        '-f',
+        'D',
+        'ctx'
+      ]
+    ]
+  ])('%s', (_name, opts, argv) => {
+    expect(dockerBuildArgs({ ...BASE, ...opts })).toEqual(argv)
+  })
+})
+
+describe('push and login', () => {
+  test('push', () => {
+    expect(dockerPushArgs('r/w:1')).toEqual(['push', 'r/w:1'])
+  })
+
+  test('login takes the password on stdin, never on argv', () => {
+    const argv = dockerLoginArgs('registry.example.com', 'bot')
+    expect(argv).toEqual(['login', '--username', 'bot', '--password-stdin', 'registry.example.com'])
+    expect(argv).not.toContain('--password')
+  })
+})
+
+describe('ociLabels', () => {
+  const now = new Date('2025-01-02T03:04:05.678Z')
+  test.each<[string, Parameters<typeof ociLabels>[0], string[]]>([
+    [
+      'github.com',
+      { sha: 'abc', repository: 'o/r' },
+      [
+        'org.opencontainers.image.source=https://github.com/o/r',
+        'org.opencontainers.image.revision=abc',
+        'org.opencontainers.image.created=2025-01-02T03:04:05.678Z'
+      ]
+    ],
+    [
+      'server taken from the run URL',
+      { sha: 'abc', repository: 'o/r', runUrl: 'https://ghe.example.com/o/r/actions/runs/1' },
+      [
+        'org.opencontainers.image.source=https://ghe.example.com/o/r',
+        'org.opencontainers.image.revision=abc',
+        'org.opencontainers.image.created=2025-01-02T03:04:05.678Z'
+      ]
+    ],
+    [
+      'no repository → no source',
+      { sha: 'local' },
+      ['org.opencontainers.image.revision=local', 'org.opencontainers.image.created=2025-01-02T03:04:05.678Z']
+    ]
+  ])('%s', (_name, origin, labels) => {
+    expect(ociLabels(origin, now)).toEqual(labels)
+  })
+})
+
+describe('parsePushDigest', () => {
+  test.each<[string, string, string | undefined]>([
+    [
+      'docker push output',
+      [
+        'The push refers to repository [127.0.0.1:5000/shop/web]',
+        '5f70bf18a086: Pushed',
+        `abc1234: digest: ${DIGEST} size: 528`
+      ].join('\n'),
+      DIGEST
+    ],
+    ['last of several tags', `a: digest: sha256:${'1'.repeat(64)} size: 1\nb: digest: ${DIGEST} size: 2\n`, DIGEST],
+    ['no digest line', 'An image does not exist locally with the tag', undefined],
+    ['malformed digest', 'x: digest: sha256:abc size: 1', undefined]
+  ])('%s', (_name, stdout, digest) => {
+    expect(parsePushDigest(stdout)).toBe(digest)
+  })
+})
+
+describe('parseBuildxMetadata', () => {
+  test.each<[string, string, string | undefined]>([
+    [
+      'buildx metadata',
+      JSON.stringify({
+        'buildx.build.ref': 'default/default/xyz',
+        'containerimage.config.digest': `sha256:${'9'.repeat(64)}`,
+        'containerimage.digest': DIGEST,
+        'image.name': '127.0.0.1:5000/shop/web:abc1234'
+      }),
+      DIGEST
+    ],
+    ['no digest (load)', JSON.stringify({ 'buildx.build.ref': 'x' }), undefined],
+    ['not JSON', 'nope', undefined],
+    ['JSON null', 'null', undefined],
+    ['bad digest', JSON.stringify({ 'containerimage.digest': 'sha256:zz' }), undefined]
+  ])('%s', (_name, json, digest) => {
+    expect(parseBuildxMetadata(json)).toBe(digest)
+  })
+})

@@ -1,0 +1,280 @@
+// A fake registry v2 on 127.0.0.1 with three repositories: `open/*` (anonymous), `basic/*` (Basic auth) and
+// `bearer/*` (token service). It serves a multi-platform index, per-platform manifests and config blobs.
+
+import { createHash } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals'
+import { parseImageRef } from '../../src/config/parse.js'
+import { dockerConfigAuth, fetchImageConfigLabels, MANIFEST_ACCEPT, resolveDigest } from '../../src/docker/registry.js'
+import { BuildError } from '../../src/errors.js'
+
+const USER = 'bot'
+const PASS = 'p@ss:word'
+const TOKEN = 'tkn-123'
+
+function sha(body: string): string {
+  return `sha256:${createHash('sha256').update(body).digest('hex')}`
+}
+
+const configBlob = (arch: string): string =>
+  JSON.stringify({ architecture: arch, os: 'linux', config: { Labels: { 'org.opencontainers.image.revision': arch } } })
+const blobs = new Map<string, string>()
+for (const arch of ['amd64', 'arm64']) blobs.set(sha(configBlob(arch)), configBlob(arch))
+blobs.set(sha('{"config":{"Labels":null}}'), '{"config":{"Labels":null}}')
+
+const manifest = (config: string): string =>
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length },
+    layers: []
+  })
+const amd64 = manifest(configBlob('amd64'))
+const arm64 = manifest(configBlob('arm64'))
+const noLabels = manifest('{"config":{"Labels":null}}')
+const index = JSON.stringify({
+  schemaVersion: 2,
+  mediaType: 'application/vnd.oci.image.index.v1+json',
+  manifests: [
+    {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: sha(arm64),
+      platform: { os: 'linux', architecture: 'arm64' }
+    },
+    {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: sha(amd64),
+      platform: { os: 'linux', architecture: 'amd64' }
+    },
+    {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: sha('att'),
+      platform: { os: 'unknown', architecture: 'unknown' }
+    }
+  ]
+})
+const manifests = new Map<string, string>()
+for (const body of [amd64, arm64, index, noLabels]) manifests.set(sha(body), body)
+const TAGS: Record<string, string> = { v1: amd64, multi: index, bare: noLabels }
+
+interface Seen {
+  method: string
+  url: string
+  accept: string | undefined
+  authorization: string | undefined
+}
+
+let server: Server
+let host: string
+let seen: Seen[] = []
+let omitDigestHeader = false
+
+function basicOk(req: IncomingMessage): boolean {
+  return req.headers.authorization === `Basic ${Buffer.from(`${USER}:${PASS}`).toString('base64')}`
+}
+
+function handle(req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', `http://${host}`)
+  seen.push({
+    method: req.method ?? '',
+    url: url.pathname + url.search,
+    accept: req.headers.accept,
+    authorization: req.headers.authorization
+  })
+  if (url.pathname === '/token') {
+    if (url.searchParams.get('service') !== 'fake-registry') return void res.writeHead(400).end()
+    if (!basicOk(req)) return void res.writeHead(401).end()
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: TOKEN, expires_in: 300 }))
+    return
+  }
+  const match = /^\/v2\/(open|basic|bearer)\/web\/(manifests|blobs)\/(.+)$/.exec(url.pathname)
+  if (!match) return void res.writeHead(404).end()
+  const [, realm, kind, reference = ''] = match
+  if (realm === 'basic' && !basicOk(req)) {
+    return void res.writeHead(401, { 'www-authenticate': 'Basic realm="fake"' }).end()
+  }
+  if (realm === 'bearer' && req.headers.authorization !== `Bearer ${TOKEN}`) {
+    const challenge = `Bearer realm="http://${host}/token",service="fake-registry",scope="repository:bearer/web:pull"`
+    return void res.writeHead(401, { 'www-authenticate': challenge }).end()
+  }
+  const body = kind === 'blobs' ? blobs.get(reference) : (TAGS[reference] ?? manifests.get(reference))
+  if (body === undefined) return void res.writeHead(404).end()
+  const headers: Record<string, string> = { 'content-type': JSON.parse(body).mediaType ?? 'application/json' }
+  if (!omitDigestHeader) headers['docker-content-digest'] = sha(body)
+  res.writeHead(200, headers)
+  res.end(req.method === 'HEAD' ? undefined : body)
+}
+
+beforeAll(async () => {
+  server = createServer(handle)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  host = `127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+})
+
+beforeEach(() => {
+  seen = []
+  omitDigestHeader = false
+})
+
+const creds = { username: USER, password: PASS }
+// No docker config on this machine should leak into the tests.
+const noConfig = { dockerConfigPath: '/nonexistent/config.json' }
+
+describe('resolveDigest', () => {
+  test('anonymous HEAD with the manifest Accept types', async () => {
+    await expect(resolveDigest(parseImageRef(`${host}/open/web:v1`), undefined, noConfig)).resolves.toBe(sha(amd64))
+    expect(seen).toEqual([
+      { method: 'HEAD', url: '/v2/open/web/manifests/v1', accept: MANIFEST_ACCEPT, authorization: undefined }
+    ])
+    expect(MANIFEST_ACCEPT).toContain('application/vnd.oci.image.index.v1+json')
+    expect(MANIFEST_ACCEPT).toContain('application/vnd.docker.distribution.manifest.list.v2+json')
+  })
+
+  test('multi-platform tag resolves to the index digest', async () => {
+    await expect(resolveDigest(parseImageRef(`${host}/open/web:multi`), undefined, noConfig)).resolves.toBe(sha(index))
+  })
+
+  test('Basic challenge → retry with basic auth', async () => {
+    await expect(resolveDigest(parseImageRef(`${host}/basic/web:v1`), creds, noConfig)).resolves.toBe(sha(amd64))
+    expect(seen.map((s) => s.authorization?.split(' ')[0])).toEqual([undefined, 'Basic'])
+  })
+
+  test('Bearer challenge → token with basic auth, service and scope → retry', async () => {
+    await expect(resolveDigest(parseImageRef(`${host}/bearer/web:v1`), creds, noConfig)).resolves.toBe(sha(amd64))
+    expect(seen.map((s) => [s.method, s.url.split('?')[0], s.authorization?.split(' ')[0]])).toEqual([
+      ['HEAD', '/v2/bearer/web/manifests/v1', undefined],
+      ['GET', '/token', 'Basic'],
+      ['HEAD', '/v2/bearer/web/manifests/v1', 'Bearer']
+    ])
+    const token = new URL(`http://x${seen[1]?.url}`)
+    expect(token.searchParams.get('scope')).toBe('repository:bearer/web:pull')
+  })
+
+  test('credentials from a docker config file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rg-registry-'))
+    try {
+      const path = join(dir, 'config.json')
+      const auth = Buffer.from(`${USER}:${PASS}`).toString('base64')
+      await writeFile(path, JSON.stringify({ auths: { [`http://${host}`]: { auth } }, credsStore: 'desktop' }))
+      await expect(
+        resolveDigest(parseImageRef(`${host}/bearer/web:v1`), undefined, { dockerConfigPath: path })
+      ).resolves.toBe(sha(amd64))
+      await expect(dockerConfigAuth(host, path)).resolves.toEqual(creds)
+      await expect(dockerConfigAuth('other.example.com', path)).resolves.toBeUndefined()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('no digest header on HEAD → sha256 of the GET body', async () => {
+    omitDigestHeader = true
+    await expect(resolveDigest(parseImageRef(`${host}/open/web:multi`), undefined, noConfig)).resolves.toBe(sha(index))
+    expect(seen.map((s) => s.method)).toEqual(['HEAD', 'GET'])
+  })
+
+  test('a digest in the ref is returned without asking', async () => {
+    const digest = sha(amd64)
+    await expect(resolveDigest(parseImageRef(`${host}/open/web@${digest}`), undefined, noConfig)).resolves.toBe(digest)
+    expect(seen).toEqual([])
+  })
+
+  test.each<[string, string, { username: string; password: string } | undefined, RegExp]>([
+    ['unknown tag', 'open/web:nope', undefined, /^image 127\.0\.0\.1:\d+\/open\/web:nope not found in registry$/],
+    [
+      'basic without credentials',
+      'basic/web:v1',
+      undefined,
+      /needs credentials: set registry-username and registry-password/
+    ],
+    ['bearer without credentials', 'bearer/web:v1', undefined, /needs credentials/],
+    ['wrong basic password', 'basic/web:v1', { username: USER, password: 'x' }, /rejected the credentials/],
+    ['wrong bearer password', 'bearer/web:v1', { username: USER, password: 'x' }, /rejected the credentials/],
+    ['unknown repository', 'open/other:v1', undefined, /not found in registry/]
+  ])('%s → BuildError', async (_name, image, auth, message) => {
+    const error = await resolveDigest(parseImageRef(`${host}/${image}`), auth, noConfig).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(BuildError)
+    expect((error as Error).message).toMatch(message)
+    expect((error as Error).message).not.toContain(PASS)
+  })
+
+  test('unreachable registry', async () => {
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise<void>((resolve) => closed.close(() => resolve()))
+    await expect(resolveDigest(parseImageRef(`127.0.0.1:${port}/open/web:v1`), undefined, noConfig)).rejects.toThrow(
+      /Cannot reach registry http:\/\/127\.0\.0\.1:\d+/
+    )
+  })
+
+  test('https for remote hosts, http when insecure; Docker Hub names map to registry-1 and library/', async () => {
+    const urls: string[] = []
+    const fakeFetch = (async (url: string | URL) => {
+      urls.push(String(url))
+      return new Response(null, { status: 200, headers: { 'docker-content-digest': sha('x') } })
+    }) as typeof fetch
+    await resolveDigest(parseImageRef('registry.example.com/shop/web:v1'), undefined, { ...noConfig, fetch: fakeFetch })
+    await resolveDigest(parseImageRef('registry.example.com/shop/web:v1'), undefined, {
+      ...noConfig,
+      fetch: fakeFetch,
+      insecure: true
+    })
+    await resolveDigest(parseImageRef('nginx:1.27'), undefined, { ...noConfig, fetch: fakeFetch })
+    await resolveDigest(parseImageRef('localhost:5000/web:v1'), undefined, { ...noConfig, fetch: fakeFetch })
+    expect(urls).toEqual([
+      'https://registry.example.com/v2/shop/web/manifests/v1',
+      'http://registry.example.com/v2/shop/web/manifests/v1',
+      'https://registry-1.docker.io/v2/library/nginx/manifests/1.27',
+      'http://localhost:5000/v2/web/manifests/v1'
+    ])
+  })
+})
+
+describe('fetchImageConfigLabels', () => {
+  test('single manifest → config labels', async () => {
+    await expect(fetchImageConfigLabels(parseImageRef(`${host}/open/web:v1`), undefined, noConfig)).resolves.toEqual({
+      'org.opencontainers.image.revision': 'amd64'
+    })
+  })
+
+  test('index → linux/amd64 image behind bearer auth', async () => {
+    await expect(fetchImageConfigLabels(parseImageRef(`${host}/bearer/web:multi`), creds, noConfig)).resolves.toEqual({
+      'org.opencontainers.image.revision': 'amd64'
+    })
+    const paths = seen.map((s) => `${s.method} ${s.url.split('?')[0]}`)
+    expect(paths).toEqual([
+      'GET /v2/bearer/web/manifests/multi',
+      'GET /token',
+      'GET /v2/bearer/web/manifests/multi',
+      `GET /v2/bearer/web/manifests/${sha(amd64)}`,
+      `GET /v2/bearer/web/blobs/${sha(configBlob('amd64'))}`
+    ])
+  })
+
+  test('by digest', async () => {
+    const ref = parseImageRef(`${host}/basic/web@${sha(index)}`)
+    await expect(fetchImageConfigLabels(ref, creds, noConfig)).resolves.toEqual({
+      'org.opencontainers.image.revision': 'amd64'
+    })
+  })
+
+  test('null labels → {}', async () => {
+    await expect(fetchImageConfigLabels(parseImageRef(`${host}/open/web:bare`), undefined, noConfig)).resolves.toEqual(
+      {}
+    )
+  })
+
+  test('missing image', async () => {
+    await expect(fetchImageConfigLabels(parseImageRef(`${host}/open/web:nope`), undefined, noConfig)).rejects.toThrow(
+      /not found in registry/
+    )
+  })
+})
