@@ -19,3 +19,13 @@ export class BuildError extends Error {
 export class ClusterError extends Error {
   override readonly name = 'ClusterError'
 }
+
+/** Someone else changed the Deployment while we were releasing: we never overwrite their change. */
+export class ConflictError extends Error {
+  override readonly name = 'ConflictError'
+}
+
+/** The release ended in a state that must fail the job (rolled back, failed). The message is the verdict line. */
+export class ReleaseFailed extends Error {
+  override readonly name = 'ReleaseFailed'
+}

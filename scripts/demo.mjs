@@ -1,0 +1,110 @@
+// `npm run demo`: the main job against the local cluster. Brings up the test bed (first run builds the control
+// plane), deploys a sample app, then ships three releases with the real CLI (dist/cli.js):
+//   v2  a good release                           → succeeded
+//   v3  a release that crash-loops on start      → rolled back (crash-loop) within seconds
+//   v4  a release that never becomes ready       → rolled back (progress-deadline)
+// and prints each verdict. Set ROLLOUT_GUARD_KEEP_BED=1 to leave the bed running afterwards.
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { down, kubectlApply, readState, up } from '../test/bed/bed.mjs'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const say = (m) => process.stdout.write(`\n\x1b[1m▶ ${m}\x1b[0m\n`)
+
+if (!existsSync(join(root, 'dist', 'cli.js'))) execFileSync(process.execPath, [join(root, 'scripts/bundle.mjs')])
+
+const before = await readState()
+const state = await up()
+const startedBed = before?.apiServer !== state.apiServer
+const env = { ...process.env, DOCKER_HOST: state.dockerHost, DOCKER_CONFIG: state.dockerConfig }
+
+async function appContext(version, labels) {
+  const dir = await mkdtemp(join(tmpdir(), `rollout-guard-demo-${version}-`))
+  await writeFile(join(dir, 'version.txt'), `${version}\n`)
+  const labelLines = Object.entries(labels)
+    .map(([k, v]) => `LABEL dev.rollout-guard.bed.${k}=${JSON.stringify(v)}\n`)
+    .join('')
+  await writeFile(join(dir, 'Dockerfile'), `FROM scratch\n${labelLines}COPY version.txt /version.txt\n`)
+  return dir
+}
+
+function cli(args) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(root, 'dist', 'cli.js'), ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.on('close', (code) => resolve({ code, result: out.trim() ? JSON.parse(out.trim().split('\n').pop()) : undefined }))
+  })
+}
+
+const verdicts = []
+try {
+  const ns = 'demo'
+  const repo = `${state.registry}/demo/web`
+  const common = [
+    '--kubeconfig', state.kubeconfig,
+    '--namespace', ns,
+    '--deployment', 'web',
+    '--image', repo,
+    '--registry-username', state.registryUser,
+    '--registry-password', state.registryPassword,
+    '--timeout', '3m',
+    '--json'
+  ]
+
+  say('Deploying the sample app (v1, 3 replicas)')
+  // The first deployment is created directly: a release needs a running version to release onto.
+  execFileSync('docker', ['build', '-q', '-t', `${repo}:v1`, await appContext('v1', { log: 'listening on :8080' })], { env, stdio: 'ignore' })
+  const push = execFileSync('docker', ['push', `${repo}:v1`], { env }).toString()
+  const digest = /digest: (sha256:[0-9a-f]{64})/.exec(push)[1]
+  await kubectlApply(
+    state,
+    `apiVersion: v1
+kind: Namespace
+metadata: { name: ${ns} }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: ${ns} }
+spec:
+  replicas: 3
+  progressDeadlineSeconds: 20
+  selector: { matchLabels: { app: web } }
+  strategy: { rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }
+  template:
+    metadata: { labels: { app: web } }
+    spec: { containers: [ { name: app, image: "${repo}:v1@${digest}" } ] }
+`
+  )
+  execFileSync(join(state.binDir, 'kubectl'), ['--kubeconfig', state.kubeconfig, '-n', ns, 'rollout', 'status', 'deployment/web', '--timeout=90s'], {
+    stdio: 'inherit'
+  })
+
+  const releases = [
+    ['v2', 'a good release', { log: 'listening on :8080' }],
+    ['v3', 'a release that crash-loops (its database is down)', { behaviour: 'crash-loop', log: 'FATAL: connect to orders-db:5432: connection refused' }],
+    ['v4', 'a release that never becomes ready', { behaviour: 'never-ready', log: 'waiting for upstream pricing-service' }]
+  ]
+  for (const [tag, what, labels] of releases) {
+    say(`Release ${tag}: ${what}`)
+    const { result } = await cli([...common, '--tag', tag, '--build-context', await appContext(tag, labels)])
+    verdicts.push([tag, what, result])
+  }
+} finally {
+  say('Verdicts')
+  for (const [tag, what, r] of verdicts) {
+    const secs = r ? Math.round(r.durationMs / 1000) : '?'
+    process.stdout.write(`  ${tag} (${what}): ${r?.result ?? 'no result'}${r?.reason ? ` — ${r.reason}` : ''} in ${secs}s\n`)
+  }
+  if (startedBed && process.env.ROLLOUT_GUARD_KEEP_BED !== '1') await down()
+}
+const ok =
+  verdicts.length === 3 &&
+  verdicts[0][2]?.result === 'succeeded' &&
+  verdicts[1][2]?.result === 'rolled-back' &&
+  verdicts[2][2]?.result === 'rolled-back'
+process.exit(ok ? 0 : 1)

@@ -1,0 +1,64 @@
+// `rollout-guard deploy …`: the same engine outside GitHub Actions (other CI systems, the local demo).
+// Human-readable progress goes to stderr; with --json the result object goes to stdout.
+import { parseCliArgs, cliUsage } from './cli-args.js'
+import { configFromRaw } from './config/from-raw.js'
+import { execaDocker } from './docker/runner.js'
+import { loadKubeConfig, makeClients } from './kube/client.js'
+import { followErrorLogs } from './logs/follow.js'
+import { type Logger, runRelease } from './release.js'
+import { formatDiagnostics, formatVerdictLine } from './report/console.js'
+import { isSuccess } from './result.js'
+
+const VERSION = '0.1.0'
+
+const terminalLogger: Logger = {
+  info: (m) => process.stderr.write(`${m}\n`),
+  warning: (m) => process.stderr.write(`warning: ${m}\n`),
+  group: async (name, fn) => {
+    process.stderr.write(`── ${name}\n`)
+    return fn()
+  }
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let args
+  try {
+    args = parseCliArgs(argv, env)
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${cliUsage()}\n`)
+    return 2
+  }
+  if (args.command === 'help') {
+    process.stdout.write(`${cliUsage()}\n`)
+    return 0
+  }
+  if (args.command === 'version') {
+    process.stdout.write(`${VERSION}\n`)
+    return 0
+  }
+  try {
+    const config = configFromRaw(args.raw, args.ctx)
+    const clients = makeClients(loadKubeConfig(config.kubeconfig, config.context))
+    const result = await runRelease(config, {
+      clients,
+      docker: execaDocker(env, (line) => terminalLogger.info(`  ${line}`)),
+      log: terminalLogger,
+      logGate: (ctx) => followErrorLogs({ clients, config, log: terminalLogger, ...ctx })
+    })
+    for (const line of formatDiagnostics(result)) terminalLogger.info(line)
+    terminalLogger.info(formatVerdictLine(result))
+    if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`)
+    return isSuccess(result.result) ? 0 : 1
+  } catch (e) {
+    process.stderr.write(`rollout-guard: ${(e as Error).message}\n`)
+    return 2
+  }
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`rollout-guard: ${(e as Error).message}\n`)
+    process.exit(2)
+  }
+)

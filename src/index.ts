@@ -1,0 +1,17 @@
+// Entry point of the Action: main step or post step. The only place that calls setFailed.
+import * as core from '@actions/core'
+
+const IS_POST = 'isPost'
+
+async function entry(): Promise<void> {
+  if (core.getState(IS_POST) === 'true') {
+    const { post } = await import('./post.js')
+    await post()
+    return
+  }
+  core.saveState(IS_POST, 'true')
+  const { run } = await import('./main.js')
+  await run()
+}
+
+entry().catch((e: unknown) => core.setFailed(e instanceof Error ? e.message : String(e)))

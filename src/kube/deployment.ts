@@ -1,0 +1,189 @@
+// The Deployment as the release sees it: snapshot before the change, the image patch, and the exact-template restore.
+// Planning is pure (JSON Patch operations from plain data); the two functions at the bottom do the I/O.
+import type { ImageRef, ReleaseOrigin } from '../config.js'
+import { parseImageRef } from '../config/parse.js'
+import { ClusterError, ConflictError, PreflightError } from '../errors.js'
+import type { ImageChange } from '../result.js'
+import { type KubeClients, type V1Deployment, type V1PodTemplateSpec, apiMessage, jsonPatch, statusCode } from './client.js'
+
+export const RELEASE_ANNOTATION = 'rollout-guard.dev/release'
+export const ROLLBACK_ANNOTATION = 'rollout-guard.dev/rolled-back'
+const CHANGE_CAUSE = 'kubernetes.io/change-cause'
+const REVISION = 'deployment.kubernetes.io/revision'
+
+export interface ContainerTarget {
+  name: string
+  init: boolean
+  index: number
+  image: string
+}
+
+export interface Snapshot {
+  namespace: string
+  name: string
+  uid: string
+  resourceVersion: string
+  generation: number
+  revision?: string
+  replicas: number
+  /** The exact pod template before our change; restored deep-equal on rollback. */
+  template: V1PodTemplateSpec
+  containers: ContainerTarget[]
+  hasAnnotations: boolean
+}
+
+export type JsonPatchOp =
+  | { op: 'test'; path: string; value: unknown }
+  | { op: 'replace'; path: string; value: unknown }
+  | { op: 'add'; path: string; value: unknown }
+
+function allContainers(template: V1PodTemplateSpec | undefined): ContainerTarget[] {
+  const spec = template?.spec
+  return [
+    ...(spec?.initContainers ?? []).map((c, index) => ({ name: c.name, init: true, index, image: c.image ?? '' })),
+    ...(spec?.containers ?? []).map((c, index) => ({ name: c.name, init: false, index, image: c.image ?? '' }))
+  ]
+}
+
+export function snapshotOf(d: V1Deployment): Snapshot {
+  const template = structuredClone(d.spec?.template ?? {}) as V1PodTemplateSpec
+  return {
+    namespace: d.metadata?.namespace ?? '',
+    name: d.metadata?.name ?? '',
+    uid: d.metadata?.uid ?? '',
+    resourceVersion: d.metadata?.resourceVersion ?? '',
+    generation: d.metadata?.generation ?? 0,
+    revision: d.metadata?.annotations?.[REVISION],
+    replicas: d.spec?.replicas ?? 1,
+    template,
+    containers: allContainers(template),
+    hasAnnotations: d.metadata?.annotations !== undefined
+  }
+}
+
+function repositoryOf(image: string): string | undefined {
+  try {
+    return parseImageRef(image).repository
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Which containers get the new image: the named ones, or (none named) every container and init container whose image
+ * repository equals the release image's.
+ */
+export function selectContainers(snapshot: Snapshot, names: string[], image: ImageRef): ContainerTarget[] {
+  const where = `Deployment "${snapshot.name}" in namespace "${snapshot.namespace}"`
+  const known = snapshot.containers.map((c) => c.name)
+  if (names.length > 0) {
+    const unknown = names.filter((n) => !known.includes(n))
+    if (unknown.length > 0) {
+      throw new PreflightError(
+        `Input "containers": ${where} has no container named ${unknown.map((n) => `"${n}"`).join(', ')} (it has: ${known.join(', ')})`
+      )
+    }
+    return snapshot.containers.filter((c) => names.includes(c.name))
+  }
+  const matching = snapshot.containers.filter((c) => repositoryOf(c.image) === image.repository)
+  if (matching.length === 0) {
+    const images = snapshot.containers.map((c) => `${c.name}=${c.image}`).join(', ')
+    throw new PreflightError(
+      `No container of ${where} runs an image from "${image.repository}" (${images}). Set "containers" to choose them by name.`
+    )
+  }
+  return matching
+}
+
+function escapePointer(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1')
+}
+
+function annotationOps(hasAnnotations: boolean, values: Record<string, string>): JsonPatchOp[] {
+  if (!hasAnnotations) return [{ op: 'add', path: '/metadata/annotations', value: values }]
+  return Object.entries(values).map(([k, v]) => ({ op: 'add', path: `/metadata/annotations/${escapePointer(k)}`, value: v }))
+}
+
+export interface ImagePatchPlan {
+  noChange: boolean
+  ops: JsonPatchOp[]
+  changes: ImageChange[]
+}
+
+export function releaseNote(origin: ReleaseOrigin, image: string): string {
+  const run = origin.runUrl ? ` run ${origin.runUrl}` : ''
+  return `rollout-guard: ${image} from commit ${origin.sha}${run}`
+}
+
+/**
+ * The image patch: a `test` on the generation we snapshotted (so a change made since then is never overwritten),
+ * each target container's image, and annotations naming the commit and run. Same images → no change at all.
+ */
+export function planImagePatch(
+  snapshot: Snapshot,
+  targets: ContainerTarget[],
+  newImage: string,
+  origin: ReleaseOrigin
+): ImagePatchPlan {
+  const changes = targets.map((t) => ({ container: t.name, init: t.init, before: t.image, after: newImage }))
+  if (changes.every((c) => c.before === c.after)) return { noChange: true, ops: [], changes }
+  const ops: JsonPatchOp[] = [{ op: 'test', path: '/metadata/generation', value: snapshot.generation }]
+  for (const t of targets) {
+    ops.push({ op: 'replace', path: `/spec/template/spec/${t.init ? 'initContainers' : 'containers'}/${t.index}/image`, value: newImage })
+  }
+  ops.push(
+    ...annotationOps(snapshot.hasAnnotations, {
+      [RELEASE_ANNOTATION]: JSON.stringify({ sha: origin.sha, run: origin.runUrl ?? null, image: newImage }),
+      [CHANGE_CAUSE]: releaseNote(origin, newImage)
+    })
+  )
+  return { noChange: false, ops, changes }
+}
+
+/** The restore: the snapshot's exact template, only if the Deployment's spec is still the one our patch produced. */
+export function planRestore(snapshot: Snapshot, ourGeneration: number, reason: string): JsonPatchOp[] {
+  return [
+    { op: 'test', path: '/metadata/generation', value: ourGeneration },
+    { op: 'replace', path: '/spec/template', value: snapshot.template },
+    // The patch added annotations, so they exist now.
+    { op: 'add', path: `/metadata/annotations/${escapePointer(ROLLBACK_ANNOTATION)}`, value: reason },
+    { op: 'add', path: `/metadata/annotations/${escapePointer(CHANGE_CAUSE)}`, value: `rollout-guard rollback: ${reason}` }
+  ]
+}
+
+export async function readDeployment(clients: KubeClients, namespace: string, name: string): Promise<V1Deployment> {
+  try {
+    return await clients.apps.readNamespacedDeployment({ name, namespace })
+  } catch (e) {
+    const code = statusCode(e)
+    if (code === 404) throw new PreflightError(`Deployment "${name}" not found in namespace "${namespace}"`)
+    if (code === 403) {
+      throw new PreflightError(`Not allowed to read Deployment "${name}" in namespace "${namespace}": ${apiMessage(e)}`)
+    }
+    throw new ClusterError(`Reading Deployment "${name}" in namespace "${namespace}" failed: ${apiMessage(e)}`)
+  }
+}
+
+/** Applies a JSON patch whose first op is a `test`; a failed test (someone else changed the spec) is a ConflictError. */
+export async function applyGuardedPatch(
+  clients: KubeClients,
+  snapshot: Snapshot,
+  ops: JsonPatchOp[],
+  dryRun = false
+): Promise<V1Deployment> {
+  try {
+    return await clients.apps.patchNamespacedDeployment(
+      { name: snapshot.name, namespace: snapshot.namespace, body: ops, dryRun: dryRun ? 'All' : undefined, fieldManager: 'rollout-guard' },
+      jsonPatch
+    )
+  } catch (e) {
+    const code = statusCode(e)
+    const message = apiMessage(e)
+    if ((code === 422 || code === 409) && /test/i.test(message)) {
+      throw new ConflictError(
+        `Deployment "${snapshot.name}" was changed by someone else (its generation moved on); not overwriting their change`
+      )
+    }
+    throw new ClusterError(`Patching Deployment "${snapshot.name}" failed (${code ?? 'no response'}): ${message}`)
+  }
+}

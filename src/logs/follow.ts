@@ -1,0 +1,283 @@
+// Follows the logs of every new pod's containers through the Kubernetes API (client-node Log, follow + timestamps)
+// and feeds the pure error counter. A dropped stream is resumed from the last timestamp seen, skipping lines already
+// counted, so a reconnect neither counts a line twice nor loses one. Before the patch it measures the old pods' error
+// rate over `baseline-window` from their recent logs (no waiting: the logs already exist).
+import { Writable } from 'node:stream'
+import type { Config } from '../config.js'
+import {
+  ErrorLineCounter,
+  type ErrorVerdict,
+  LineSplitter,
+  baselineRatePerPodPerMinute,
+  compareTimestamps,
+  judgeErrors,
+  splitTimestamp
+} from '../judge/logs.js'
+import type { KubeClients, V1Pod } from '../kube/client.js'
+import type { Snapshot } from '../kube/deployment.js'
+import type { Logger } from '../release.js'
+import type { ErrorSummary } from '../result.js'
+import type { RolloutObserver } from '../watch/observer.js'
+import type { ObservedState } from '../watch/state.js'
+import type { LogGate } from './gate.js'
+
+const RECONNECT_MS = 500
+const MAX_RECONNECT_MS = 5000
+
+export interface FollowOptions {
+  clients: KubeClients
+  config: Config
+  log: Logger
+  snapshot: Snapshot
+  observer: RolloutObserver
+  onChange: () => void
+  clock?: () => number
+}
+
+/** Where a stream got to: the last timestamp counted and how many lines carried exactly that timestamp. */
+interface Position {
+  timestamp?: string
+  atTimestamp: number
+}
+
+/** Feeds one container's log lines into the counter, dropping those at or before `position` (already counted). */
+export class LineSink {
+  private readonly splitter = new LineSplitter()
+  private skipAtTimestamp: number
+
+  constructor(
+    private readonly position: Position,
+    private readonly onLine: (text: string) => void
+  ) {
+    this.skipAtTimestamp = position.atTimestamp
+  }
+
+  push(chunk: string | Uint8Array): void {
+    for (const line of this.splitter.push(chunk)) this.line(line.text)
+  }
+
+  end(): void {
+    // A partial last line is not complete yet; the resumed stream will deliver it again whole.
+  }
+
+  private line(raw: string): void {
+    const { timestamp, text } = splitTimestamp(raw)
+    if (timestamp && this.position.timestamp) {
+      const order = compareTimestamps(timestamp, this.position.timestamp)
+      if (order < 0) return
+      if (order === 0) {
+        if (this.skipAtTimestamp > 0) {
+          this.skipAtTimestamp--
+          return
+        }
+        this.position.atTimestamp++
+        this.onLine(text)
+        return
+      }
+    }
+    if (timestamp) {
+      this.position.timestamp = timestamp
+      this.position.atTimestamp = 1
+      this.skipAtTimestamp = 0
+    }
+    this.onLine(text)
+  }
+}
+
+class ContainerFollower {
+  private stopped = false
+  private abort?: AbortController
+  private readonly position: Position = { atTimestamp: 0 }
+  private failures = 0
+  reconnects = 0
+
+  constructor(
+    private readonly clients: KubeClients,
+    private readonly namespace: string,
+    readonly pod: string,
+    readonly container: string,
+    private readonly onLine: (text: string) => void,
+    private readonly log: Logger
+  ) {}
+
+  start(): void {
+    void this.connect()
+  }
+
+  stop(): void {
+    this.stopped = true
+    try {
+      this.abort?.abort()
+    } catch {
+      /* closed */
+    }
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return
+    const sink = new LineSink(this.position, this.onLine)
+    let ended = false
+    const finished = () => {
+      if (ended) return
+      ended = true
+      this.scheduleReconnect()
+    }
+    const target = new Writable({
+      write: (chunk: Buffer, _enc, callback) => {
+        this.failures = 0
+        sink.push(chunk)
+        callback()
+      },
+      final: (callback) => {
+        sink.end()
+        callback()
+        finished()
+      }
+    })
+    // client-node pipes the response into `target` but leaves the response stream's errors unhandled: take the
+    // source from the 'pipe' event, so a dropped connection is a reconnect, not an uncaught exception.
+    target.on('pipe', (source: NodeJS.ReadableStream) => source.on('error', finished))
+    target.on('error', finished)
+    try {
+      const since = this.position.timestamp ? sinceTimeOf(this.position.timestamp) : undefined
+      this.abort = await this.clients.log.log(this.namespace, this.pod, this.container, target, {
+        follow: true,
+        timestamps: true,
+        sinceTime: since
+      })
+      if (this.stopped) this.abort.abort()
+    } catch (e) {
+      // Not ready for logs yet (container creating), or the pod is gone: try again shortly (bounded by stop()).
+      if (this.failures === 2) this.log.info(`logs of ${this.pod}/${this.container} not available yet: ${(e as Error).message}`)
+      finished()
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return
+    this.reconnects++
+    const delay = Math.min(MAX_RECONNECT_MS, RECONNECT_MS * 2 ** Math.min(this.failures++, 4))
+    setTimeout(() => void this.connect(), delay)
+  }
+}
+
+/** sinceTime has second precision on the wire: ask from the start of that second and drop what was already counted. */
+export function sinceTimeOf(timestamp: string): string {
+  return `${timestamp.slice(0, 19)}Z`
+}
+
+function readyPodsOf(observer: RolloutObserver, snapshot: Snapshot): V1Pod[] {
+  const rs = observer.replicaSetFor(snapshot.template)
+  return observer.podsOf(rs).filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)
+}
+
+async function measureBaseline(opts: FollowOptions): Promise<number | undefined> {
+  const { clients, config, observer, snapshot, log } = opts
+  const pods = readyPodsOf(observer, snapshot)
+  if (pods.length === 0) {
+    log.warning('baseline: no running old pods to measure; judging the new pods against max-error-rate alone')
+    return undefined
+  }
+  const windowMs = config.logs.baselineWindowMs
+  const counter = new ErrorLineCounter({ errorPattern: config.logs.errorPattern, ignorePattern: config.logs.ignorePattern })
+  let events = 0
+  for (const pod of pods) {
+    for (const c of pod.spec?.containers ?? []) {
+      if (config.logs.containers.length > 0 && !config.logs.containers.includes(c.name)) continue
+      try {
+        const text = await clients.core.readNamespacedPodLog({
+          name: pod.metadata?.name ?? '',
+          namespace: config.namespace,
+          container: c.name,
+          sinceSeconds: Math.max(1, Math.round(windowMs / 1000)),
+          timestamps: true
+        })
+        const splitter = new LineSplitter()
+        for (const line of [...splitter.push(String(text ?? '')), ...splitter.flush()]) {
+          if (counter.push(pod.metadata?.name ?? '', c.name, splitTimestamp(line.text).text, 0)) events++
+        }
+      } catch (e) {
+        log.warning(`baseline: could not read logs of ${pod.metadata?.name}/${c.name}: ${(e as Error).message}`)
+      }
+    }
+  }
+  const rate = baselineRatePerPodPerMinute(events, pods.length, windowMs)
+  log.info(`baseline: old pods logged ${events} error events in the last ${windowMs / 1000}s (${rate.toFixed(1)} per pod per minute)`)
+  return rate
+}
+
+export async function followErrorLogs(opts: FollowOptions): Promise<LogGate> {
+  const { clients, config, log } = opts
+  const clock = opts.clock ?? Date.now
+  const baselineRate = config.logs.baseline ? await measureBaseline(opts) : undefined
+  const counter = new ErrorLineCounter({
+    errorPattern: config.logs.errorPattern,
+    ignorePattern: config.logs.ignorePattern
+  })
+  const followers = new Map<string, ContainerFollower>()
+  let stopped = false
+  const verdictNow = (): ErrorVerdict =>
+    judgeErrors({
+      total: counter.total(),
+      maxRate: counter.maxRatePerMinute(clock()),
+      maxErrorLines: config.logs.maxErrorLines,
+      maxErrorRate: config.logs.maxErrorRate,
+      baseline:
+        config.logs.baseline && baselineRate !== undefined
+          ? { oldRatePerPodPerMinute: baselineRate, factor: config.logs.baselineFactor }
+          : undefined
+    })
+
+  const judge = (state: ObservedState): ErrorVerdict => {
+    if (!stopped) {
+      for (const pod of state.pods) {
+        if (pod.phase === 'Pending' && !pod.containers.some((c) => c.state.kind !== 'waiting' && c.state.kind !== 'unknown')) continue
+        for (const c of pod.containers) {
+          if (config.logs.containers.length > 0 && !config.logs.containers.includes(c.name)) continue
+          const key = `${pod.name}/${c.name}`
+          if (followers.has(key)) continue
+          const follower = new ContainerFollower(
+            clients,
+            config.namespace,
+            pod.name,
+            c.name,
+            (text) => {
+              if (counter.push(pod.name, c.name, text, clock())) opts.onChange()
+            },
+            log
+          )
+          followers.set(key, follower)
+          follower.start()
+        }
+      }
+    }
+    return verdictNow()
+  }
+
+  const summary = (): ErrorSummary => {
+    const byPod: Record<string, number> = {}
+    const samples: ErrorSummary['samples'] = []
+    for (const [pod, s] of counter.perPod()) {
+      byPod[pod] = s.count
+      for (const sample of s.samples) samples.push({ pod, container: sample.container, text: sample.text })
+    }
+    const verdict = verdictNow()
+    return {
+      total: counter.total(),
+      byPod,
+      samples,
+      threshold: verdict.kind === 'failed' ? verdict.threshold : undefined,
+      baselineRate
+    }
+  }
+
+  return {
+    judge,
+    total: () => counter.total(),
+    summary,
+    stop: () => {
+      stopped = true
+      for (const f of followers.values()) f.stop()
+    }
+  }
+}

@@ -1,0 +1,15 @@
+// The error-log gate's face towards the release loop: fed every observed state (so it can follow new pods as they
+// appear), it answers whether the new pods' error lines are over a threshold.
+import type { ErrorVerdict } from '../judge/logs.js'
+import type { ErrorSummary } from '../result.js'
+import type { ObservedState } from '../watch/state.js'
+
+export interface LogGate {
+  /** Follows the logs of pods it has not seen yet and judges the counts so far. */
+  judge(state: ObservedState): ErrorVerdict
+  /** Error events counted so far. */
+  total(): number
+  summary(): ErrorSummary
+  /** Ends every log stream. */
+  stop(): void
+}

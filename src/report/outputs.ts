@@ -1,0 +1,34 @@
+// The action's outputs, named exactly as PRODUCT.md and action.yml document them. Every output is always set (an
+// empty string when the value does not apply), so a later step can test `steps.x.outputs.digest != ''` instead of
+// guessing whether it was set at all.
+
+import type { ReleaseResult } from '../result.js'
+
+export type OutputName =
+  | 'result'
+  | 'reason'
+  | 'image'
+  | 'digest'
+  | 'revision'
+  | 'previous-revision'
+  | 'previous-image'
+  | 'error-lines'
+  | 'duration-seconds'
+
+export function outputsOf(result: ReleaseResult): Record<OutputName, string> {
+  return {
+    result: result.result,
+    reason: result.reason ?? '',
+    image: result.image ?? '',
+    digest: result.digest ?? '',
+    revision: result.revision ?? '',
+    'previous-revision': result.previousRevision ?? '',
+    'previous-image': result.previousImage ?? '',
+    'error-lines': String(result.errors.total),
+    'duration-seconds': String(Math.round(Math.max(0, result.durationMs) / 1000))
+  }
+}
+
+export function writeOutputs(result: ReleaseResult, sink: { setOutput(name: string, value: string): void }): void {
+  for (const [name, value] of Object.entries(outputsOf(result))) sink.setOutput(name, value)
+}

@@ -1,0 +1,113 @@
+// The outcome of one release: what every reporter (outputs, job summary, GitHub, chat) renders. Plain data.
+import type { ReleaseOrigin } from './config.js'
+import type { FailureReason } from './judge/rollout.js'
+
+export type ResultKind = 'succeeded' | 'rolled-back' | 'failed' | 'no-change' | 'dry-run'
+
+/** Why a release did not succeed. Rollout reasons come from the rollout judge; the rest from the engine. */
+export type ReasonCode =
+  | FailureReason
+  | 'error-logs'
+  | 'conflict'
+  | 'rollback-failed'
+  | 'input'
+  | 'preflight'
+  | 'build'
+  | 'cluster'
+  | 'cancelled'
+
+export type PhaseName = 'preflight' | 'build' | 'snapshot' | 'patch' | 'watch' | 'soak' | 'rollback' | 'report'
+
+export interface PhaseTiming {
+  phase: PhaseName
+  startedMs: number
+  endedMs: number
+  /** e.g. 'ok', 'failed: crash-loop', 'skipped' */
+  outcome: string
+}
+
+/** One point of the rollout's progress over time, for the timeline chart. */
+export interface ProgressSample {
+  atMs: number
+  desired: number
+  updated: number
+  ready: number
+  available: number
+  errorLines: number
+}
+
+export interface EventSummary {
+  type: string
+  reason: string
+  message: string
+  count: number
+  lastSeen?: string
+}
+
+/** What a person needs to see about one failing pod (krane-style). Cluster text is raw here; reporters escape it. */
+export interface PodDiagnostic {
+  pod: string
+  container?: string
+  reason: string
+  message?: string
+  exitCode?: number
+  restarts: number
+  events: EventSummary[]
+  /** The last ~25 log lines of the failing container (previous instance when it crashed). */
+  logTail: string[]
+}
+
+export interface ImageChange {
+  container: string
+  init: boolean
+  before: string
+  after: string
+}
+
+export interface ErrorSummary {
+  total: number
+  byPod: Record<string, number>
+  samples: { pod: string; container: string; text: string }[]
+  /** The threshold that failed the release, if any. */
+  threshold?: 'max-error-lines' | 'max-error-rate' | 'baseline'
+  /** Old pods' error rate (per pod per minute) measured before the patch, when baseline is on. */
+  baselineRate?: number
+}
+
+export interface RollbackReport {
+  outcome: 'succeeded' | 'failed' | 'skipped-conflict' | 'disabled'
+  message: string
+  revision?: string
+  durationMs?: number
+}
+
+export interface ReleaseResult {
+  result: ResultKind
+  reason?: ReasonCode
+  /** One human sentence: what happened and, on failure, what to do. */
+  message: string
+  namespace: string
+  deployment: string
+  /** The new image reference with digest (repo:tag@sha256:…). */
+  image?: string
+  digest?: string
+  previousImage?: string
+  images: ImageChange[]
+  revision?: string
+  previousRevision?: string
+  errors: ErrorSummary
+  startedMs: number
+  durationMs: number
+  phases: PhaseTiming[]
+  timeline: ProgressSample[]
+  diagnostics: PodDiagnostic[]
+  rollback?: RollbackReport
+  origin: ReleaseOrigin
+  /** check mode: the server-side dry-run's template diff and the rollout traps found. */
+  check?: { diff: string; warnings: string[] }
+}
+
+/** The job fails unless the release succeeded, changed nothing, or was a dry run. */
+export function isSuccess(result: ResultKind): boolean {
+  return result === 'succeeded' || result === 'no-change' || result === 'dry-run'
+}

@@ -1,0 +1,288 @@
+// The rollout engine end to end, through the bundled Action on the real bed: build + push by digest, patch, watch and
+// judge, exact rollback.
+import * as k8s from '@kubernetes/client-node'
+import { beforeAll, describe, expect, test } from '@jest/globals'
+import { type ActionRun, baseInputs, runAction } from './support/action.js'
+import {
+  type BedState,
+  type Clients,
+  bed,
+  clients,
+  createAvailableDeployment,
+  freshNamespace,
+  imageContext,
+  podsOf,
+  pushImage,
+  waitUntil
+} from './support/bed.js'
+
+let state: BedState
+let c: Clients
+
+beforeAll(async () => {
+  state = await bed()
+  c = clients(state)
+})
+
+interface Fixture {
+  ns: string
+  repo: string
+  oldImage: string
+  inputs: Record<string, string>
+}
+
+/** A namespace with Deployment `web` (3 replicas by default) available on a good v1 image. */
+async function fixture(prefix: string, opts: { replicas?: number; progressDeadlineSeconds?: number } = {}): Promise<Fixture> {
+  const ns = await freshNamespace(c, prefix)
+  const repo = `${state.registry}/${ns}/web`
+  const digest = await pushImage(state, `${ns}/web`, 'v1')
+  const oldImage = `${repo}:v1@${digest}`
+  await createAvailableDeployment(c, { name: 'web', namespace: ns, image: oldImage, replicas: opts.replicas ?? 3, progressDeadlineSeconds: opts.progressDeadlineSeconds })
+  const inputs = { ...(await baseInputs(state, ns)), deployment: 'web', image: repo, build: 'false' }
+  return { ns, repo, oldImage, inputs }
+}
+
+async function deployment(ns: string): Promise<k8s.V1Deployment> {
+  return c.apps.readNamespacedDeployment({ name: 'web', namespace: ns })
+}
+
+/** Every pod of the Deployment runs `image` and is ready, and no other pod is left. */
+async function expectAllPodsOn(ns: string, image: string, replicas = 3): Promise<void> {
+  const pods = await waitUntil(`all pods on ${image}`, 30000, async () => {
+    const list = await podsOf(c, ns, 'web')
+    const ok =
+      list.length === replicas &&
+      list.every((p) => p.spec?.containers[0]?.image === image && p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'))
+    return ok && list
+  })
+  expect(pods).toHaveLength(replicas)
+}
+
+/** Asserts the verdict; on a mismatch the error shows what the Action printed. */
+function expectVerdict(run: ActionRun, result: string, reason?: string): void {
+  const ok = run.outputs.result === result && (reason === undefined || run.outputs.reason === reason)
+  if (!ok) throw new Error(`expected ${result}${reason ? `/${reason}` : ''}, got ${run.outputs.result}/${run.outputs.reason}\n${explain(run)}`)
+  expect(run.exitCode === 0).toBe(['succeeded', 'no-change', 'dry-run'].includes(result))
+}
+
+function explain(run: ActionRun): string {
+  return `exit ${run.exitCode}\noutputs ${JSON.stringify(run.outputs)}\n--- stdout ---\n${run.stdout.slice(-4000)}\n--- stderr ---\n${run.stderr.slice(-2000)}`
+}
+
+describe('release', () => {
+  test('good release: build, push, patch to the digest, rollout completes → succeeded, revision 2', async () => {
+    const f = await fixture('rel-good')
+    const context = await imageContext({ behaviour: 'ready' })
+    const run = await runAction(state, { ...f.inputs, build: 'true', 'build-context': context, tag: 'v2' })
+    expectVerdict(run, 'succeeded')
+    const digest = run.outputs.digest!
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/)
+    // The digest is the registry's, not a local image id.
+    const head = await fetch(`http://${state.registry}/v2/${f.ns}/web/manifests/v2`, {
+      method: 'HEAD',
+      headers: {
+        Authorization: 'Basic ' + Buffer.from(`${state.registryUser}:${state.registryPassword}`).toString('base64'),
+        Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json'
+      }
+    })
+    expect(head.headers.get('docker-content-digest')).toBe(digest)
+    expect(run.outputs.image).toBe(`${f.repo}:v2@${digest}`)
+    expect(run.outputs.revision).toBe('2')
+    expect(run.outputs['previous-revision']).toBe('1')
+    expect(run.outputs['previous-image']).toBe(f.oldImage)
+    await expectAllPodsOn(f.ns, `${f.repo}:v2@${digest}`)
+    const d = await deployment(f.ns)
+    expect(d.metadata?.annotations?.['rollout-guard.dev/release']).toContain('0123456789abcdef')
+  })
+
+  test('crash-looping release (progress deadline 600s): rolled-back / crash-loop within seconds, old pods back', async () => {
+    const f = await fixture('rel-crash')
+    await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'crash-loop', log: 'FATAL: cannot connect to database' })
+    const run = await runAction(state, { ...f.inputs, tag: 'v2' })
+    expectVerdict(run, 'rolled-back', 'crash-loop')
+    expect(run.exitCode).not.toBe(0)
+    // Judged by pod state, not by the 600 s progress deadline: back-off starts ~3 s after the pod starts.
+    expect(run.elapsedMs).toBeLessThan(60000)
+    await expectAllPodsOn(f.ns, f.oldImage)
+    const d = await deployment(f.ns)
+    expect(d.spec?.template?.spec?.containers[0]?.image).toBe(f.oldImage)
+    expect(run.stdout).toContain('CrashLoopBackOff')
+    expect(run.stdout).toContain('FATAL: cannot connect to database')
+  })
+
+  test('image pull errors past the grace → image-pull, rolled back', async () => {
+    const f = await fixture('rel-pull', { replicas: 2 })
+    // A digest the registry does not have: the tag exists nowhere, so reference it by an unknown digest.
+    const missing = `${f.repo}:v404@sha256:${'0'.repeat(64)}`
+    const run = await runAction(state, { ...f.inputs, image: missing, 'image-pull-grace': '5s' })
+    expectVerdict(run, 'rolled-back', 'image-pull')
+    expect(run.elapsedMs).toBeLessThan(60000)
+    await expectAllPodsOn(f.ns, f.oldImage, 2)
+  })
+
+  test('a pull error that clears within the grace → succeeded', async () => {
+    const f = await fixture('rel-flaky', { replicas: 2 })
+    const digest = await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'flaky-pull', pullErrorFor: '3s' })
+    const run = await runAction(state, { ...f.inputs, tag: 'v2', 'image-pull-grace': '20s' })
+    expectVerdict(run, 'succeeded')
+    await expectAllPodsOn(f.ns, `${f.repo}:v2@${digest}`, 2)
+  })
+
+  test('pods that never become ready, short progress deadline → progress-deadline, rolled back', async () => {
+    const f = await fixture('rel-deadline', { replicas: 2, progressDeadlineSeconds: 8 })
+    await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'never-ready' })
+    const run = await runAction(state, { ...f.inputs, tag: 'v2' })
+    expectVerdict(run, 'rolled-back', 'progress-deadline')
+    await expectAllPodsOn(f.ns, f.oldImage, 2)
+  })
+
+  test('same image as running → no-change, no new revision', async () => {
+    const f = await fixture('rel-same', { replicas: 1 })
+    const before = await deployment(f.ns)
+    const run = await runAction(state, { ...f.inputs, image: f.oldImage })
+    expectVerdict(run, 'no-change')
+    const after = await deployment(f.ns)
+    expect(after.metadata?.generation).toBe(before.metadata?.generation)
+    expect(after.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('1')
+  })
+
+  test('rollback: false → failed, the Deployment stays on the new template', async () => {
+    const f = await fixture('rel-norollback', { replicas: 1 })
+    const digest = await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'crash-loop' })
+    const run = await runAction(state, { ...f.inputs, tag: 'v2', rollback: 'false' })
+    expectVerdict(run, 'failed', 'crash-loop')
+    expect(run.exitCode).not.toBe(0)
+    const d = await deployment(f.ns)
+    expect(d.spec?.template?.spec?.containers[0]?.image).toBe(`${f.repo}:v2@${digest}`)
+  })
+
+  test('someone else patches the Deployment during our watch → conflict, their change is kept', async () => {
+    const f = await fixture('rel-conflict', { replicas: 2 })
+    await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'never-ready' })
+    const theirImage = f.oldImage
+    const run = await runAction(
+      state,
+      { ...f.inputs, tag: 'v2', timeout: '2m' },
+      {
+        during: async () => {
+          // Wait for our patch, then change the template as a colleague would (a hotfix env var).
+          await waitUntil('our patch', 60000, async () => (await deployment(f.ns)).metadata?.generation === 2)
+          await new Promise((r) => setTimeout(r, 1500))
+          await c.apps.patchNamespacedDeployment(
+            {
+              name: 'web',
+              namespace: f.ns,
+              body: { spec: { template: { spec: { containers: [{ name: 'app', image: theirImage, env: [{ name: 'HOTFIX', value: '1' }] }] } } } }
+            },
+            k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch)
+          )
+        }
+      }
+    )
+    expectVerdict(run, 'failed', 'conflict')
+    const d = await deployment(f.ns)
+    expect(d.spec?.template?.spec?.containers[0]?.env).toEqual([{ name: 'HOTFIX', value: '1' }])
+    expect(d.spec?.template?.spec?.containers[0]?.image).toBe(theirImage)
+  })
+
+  test('multi-container pod: only the selected container changes; rollback restores the template deep-equal', async () => {
+    const ns = await freshNamespace(c, 'rel-multi')
+    const app1 = await pushImage(state, `${ns}/app`, 'v1')
+    const side = await pushImage(state, `${ns}/sidecar`, 'v1')
+    const init = await pushImage(state, `${ns}/migrate`, 'v1')
+    const appImage = `${state.registry}/${ns}/app:v1@${app1}`
+    const sideImage = `${state.registry}/${ns}/sidecar:v1@${side}`
+    const initImage = `${state.registry}/${ns}/migrate:v1@${init}`
+    await createAvailableDeployment(c, {
+      name: 'web',
+      namespace: ns,
+      image: appImage,
+      replicas: 2,
+      containers: [
+        { name: 'app', image: appImage },
+        { name: 'sidecar', image: sideImage }
+      ],
+      initContainers: [{ name: 'migrate', image: initImage }]
+    })
+    const before = (await deployment(ns)).spec?.template
+    await pushImage(state, `${ns}/app`, 'v2', { behaviour: 'crash-loop' })
+    const inputs = { ...(await baseInputs(state, ns)), deployment: 'web', image: `${state.registry}/${ns}/app`, build: 'false', tag: 'v2' }
+    let patchedTemplate: k8s.V1PodTemplateSpec | undefined
+    const run = await runAction(state, inputs, {
+      during: async () => {
+        patchedTemplate = await waitUntil('our patch', 60000, async () => {
+          const d = await deployment(ns)
+          return d.metadata?.generation === 2 && d.spec?.template
+        })
+      }
+    })
+    expectVerdict(run, 'rolled-back')
+    // While patched: app changed, sidecar and init container untouched.
+    expect(patchedTemplate?.spec?.containers[0]?.image).toContain(`${ns}/app:v2@sha256:`)
+    expect(patchedTemplate?.spec?.containers[1]?.image).toBe(sideImage)
+    expect(patchedTemplate?.spec?.initContainers?.[0]?.image).toBe(initImage)
+    const after = (await deployment(ns)).spec?.template
+    expect(after).toEqual(before)
+  })
+})
+
+describe('bad inputs are rejected before anything changes', () => {
+  let f: Fixture
+  let resourceVersion: string | undefined
+
+  beforeAll(async () => {
+    f = await fixture('rel-inputs', { replicas: 1 })
+    await pushImage(state, `${f.ns}/web`, 'v2')
+    resourceVersion = (await deployment(f.ns)).metadata?.resourceVersion
+  })
+
+  test.each([
+    ['unknown deployment', { deployment: 'nope' }, /Deployment "nope" not found in namespace/],
+    ['unknown container', { containers: 'nope' }, /no container named "nope"/],
+    ['garbled duration', { timeout: '5 minutes' }, /Input "timeout"/],
+    ['unreadable kubeconfig', { kubeconfig: 'this: is: not: a kubeconfig' }, /kubeconfig/i]
+  ])('%s', async (_name, override, message) => {
+    const run = await runAction(state, { ...f.inputs, tag: 'v2', ...override })
+    expect(run.exitCode).not.toBe(0)
+    expect(run.stdout).toMatch(message)
+    expect((await deployment(f.ns)).metadata?.resourceVersion).toBe(resourceVersion)
+  })
+
+  test('RBAC without patch rights', async () => {
+    await c.core.createNamespacedServiceAccount({ namespace: f.ns, body: { metadata: { name: 'viewer' } } })
+    const rbac = c.rbac
+    await rbac.createNamespacedRole({
+      namespace: f.ns,
+      body: {
+        metadata: { name: 'viewer' },
+        rules: [
+          { apiGroups: ['apps'], resources: ['deployments', 'replicasets'], verbs: ['get', 'list', 'watch'] },
+          { apiGroups: [''], resources: ['pods', 'pods/log', 'events'], verbs: ['get', 'list', 'watch'] }
+        ]
+      }
+    })
+    await rbac.createNamespacedRoleBinding({
+      namespace: f.ns,
+      body: {
+        metadata: { name: 'viewer' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'viewer' },
+        subjects: [{ kind: 'ServiceAccount', name: 'viewer', namespace: f.ns }]
+      }
+    })
+    const token = await c.core.createNamespacedServiceAccountToken({ name: 'viewer', namespace: f.ns, body: { spec: { audiences: [] } } })
+    const cluster = c.kc.getCurrentCluster()!
+    const kubeconfig = [
+      'apiVersion: v1',
+      'kind: Config',
+      `clusters: [{ name: bed, cluster: { server: "${cluster.server}", certificate-authority-data: "${cluster.caData}" } }]`,
+      `users: [{ name: viewer, user: { token: "${token.status!.token}" } }]`,
+      'contexts: [{ name: viewer, context: { cluster: bed, user: viewer } }]',
+      'current-context: viewer'
+    ].join('\n')
+    const run = await runAction(state, { ...f.inputs, tag: 'v2', kubeconfig })
+    expect(run.exitCode).not.toBe(0)
+    expect(run.stdout).toMatch(/may not patch deployments\.apps/)
+    expect(run.stdout).not.toContain(token.status!.token!)
+    expect((await deployment(f.ns)).metadata?.resourceVersion).toBe(resourceVersion)
+  })
+})

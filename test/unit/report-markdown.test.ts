@@ -1,0 +1,562 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, jest, test } from '@jest/globals'
+import { renderMermaidChart, renderSummary } from '../../src/report/markdown.js'
+import { writeJobSummary } from '../../src/report/summary.js'
+import type { ProgressSample, ReleaseResult } from '../../src/result.js'
+
+const T0 = 1_700_000_000_000
+const OLD = 'registry.example.com/shop/web:1a2b3c4@sha256:' + '1'.repeat(64)
+const NEW = 'registry.example.com/shop/web:9f8e7d6@sha256:' + '2'.repeat(64)
+
+/** A release whose new pods crash-loop and that was rolled back; the cluster text in it tries every trick. */
+function crashLoopResult(): ReleaseResult {
+  return {
+    result: 'rolled-back',
+    reason: 'crash-loop',
+    message:
+      '2 of 3 new pods are crash-looping: web-7d9c6b5f4-abcde (container app exited 1, 4 restarts), ' +
+      `web-7d9c6b5f4-fghij (container app exited 1, 3 restarts). Rolled back to ${OLD}`,
+    namespace: 'shop',
+    deployment: 'web',
+    image: NEW,
+    digest: 'sha256:' + '2'.repeat(64),
+    previousImage: OLD,
+    images: [{ container: 'app', init: false, before: OLD, after: NEW }],
+    revision: '5',
+    previousRevision: '4',
+    errors: {
+      total: 42,
+      byPod: { 'web-7d9c6b5f4-fghij': 12, 'web-7d9c6b5f4-abcde': 30 },
+      samples: [{ pod: 'web-7d9c6b5f4-abcde', container: 'app', text: 'ERROR db | retry `3`' }]
+    },
+    startedMs: T0,
+    durationMs: 72_500,
+    phases: [
+      { phase: 'preflight', startedMs: T0, endedMs: T0 + 400, outcome: 'ok' },
+      { phase: 'build', startedMs: T0 + 400, endedMs: T0 + 41_400, outcome: 'ok' },
+      { phase: 'snapshot', startedMs: T0 + 41_400, endedMs: T0 + 41_600, outcome: 'ok' },
+      { phase: 'patch', startedMs: T0 + 41_600, endedMs: T0 + 41_900, outcome: 'ok' },
+      { phase: 'watch', startedMs: T0 + 41_900, endedMs: T0 + 64_000, outcome: 'failed: crash-loop' },
+      { phase: 'rollback', startedMs: T0 + 64_000, endedMs: T0 + 72_000, outcome: 'ok' }
+    ],
+    timeline: [
+      { atMs: T0 + 42_000, desired: 3, updated: 0, ready: 3, available: 3, errorLines: 0 },
+      { atMs: T0 + 45_000, desired: 3, updated: 1, ready: 3, available: 3, errorLines: 0 },
+      { atMs: T0 + 50_000, desired: 3, updated: 2, ready: 3, available: 3, errorLines: 5 },
+      { atMs: T0 + 55_000, desired: 3, updated: 3, ready: 1, available: 1, errorLines: 30 },
+      { atMs: T0 + 63_000, desired: 3, updated: 3, ready: 0, available: 0, errorLines: 42 },
+      { atMs: T0 + 71_000, desired: 3, updated: 3, ready: 2, available: 2, errorLines: 42 }
+    ],
+    diagnostics: [
+      {
+        pod: 'web-7d9c6b5f4-abcde',
+        container: 'app',
+        reason: 'CrashLoopBackOff',
+        message: 'last state: Error: <script>alert(1)</script> | *boom*',
+        exitCode: 1,
+        restarts: 4,
+        events: [
+          {
+            type: 'Warning',
+            reason: 'BackOff',
+            message: 'Back-off restarting failed container app | <b>x</b>',
+            count: 12,
+            lastSeen: '2025-11-24T10:00:00Z'
+          },
+          { type: 'Normal', reason: 'Pulled', message: 'Successfully pulled image "web:9f8e7d6"', count: 1 }
+        ],
+        logTail: [
+          'starting web 9f8e7d6',
+          '::set-output name=x::y',
+          '<script>alert("x")</script>',
+          'a | b | c',
+          'use ``` to fence',
+          'Error: cannot connect to db'
+        ]
+      },
+      {
+        pod: 'web-7d9c6b5f4-fghij',
+        container: 'app',
+        reason: 'CrashLoopBackOff',
+        exitCode: 1,
+        restarts: 3,
+        events: [],
+        logTail: ['##[error]fake annotation', '  ::add-mask::secret', 'panic: ```` four']
+      }
+    ],
+    rollback: {
+      outcome: 'succeeded',
+      message: 'previous template restored and available',
+      revision: '6',
+      durationMs: 8000
+    },
+    origin: {
+      sha: '9f8e7d6c5b4a39281706f5e4d3c2b1a098765432',
+      ref: 'refs/heads/main',
+      eventName: 'push',
+      actor: 'octocat',
+      runUrl: 'https://github.com/o/r/actions/runs/1'
+    }
+  }
+}
+
+function succeededResult(overrides: Partial<ReleaseResult> = {}): ReleaseResult {
+  return {
+    result: 'succeeded',
+    message: 'web is running 9f8e7d6',
+    namespace: 'shop',
+    deployment: 'web',
+    image: NEW,
+    digest: 'sha256:' + '2'.repeat(64),
+    previousImage: OLD,
+    images: [],
+    revision: '5',
+    previousRevision: '4',
+    errors: { total: 0, byPod: {}, samples: [] },
+    startedMs: T0,
+    durationMs: 30_000,
+    phases: [],
+    timeline: [],
+    diagnostics: [],
+    origin: { sha: '' },
+    ...overrides
+  }
+}
+
+/** The Markdown with every fenced code block taken out: what GitHub renders as Markdown/HTML. */
+function outsideFences(markdown: string): string {
+  return markdown.replace(/^(`{3,})[^\n]*\n[\s\S]*?\n\1$/gm, '')
+}
+
+/** Parses the chart the way xychart-beta's grammar reads it, failing on any line it would not accept. */
+function parseChart(block: string): { x: number[]; yMax: number; series: Record<string, number[]> } {
+  const lines = block.split('\n')
+  expect(lines[0]).toBe('```mermaid')
+  expect(lines[lines.length - 1]).toBe('```')
+  const body = lines.slice(1, -1)
+  expect(body[0]).toMatch(/^%%\{init: .*\}%%$/)
+  expect(JSON.parse(body[0]!.slice('%%{init: '.length, -'}%%'.length))).toEqual({
+    themeVariables: { xyChart: { plotColorPalette: '#0969da,#1a7f37,#cf222e' } }
+  })
+  expect(body[1]).toBe('xychart-beta')
+  expect(body[2]).toBe('  title "Replicas and error lines"')
+  const xAxis = /^ {2}x-axis "seconds since start" \[(\d+(?:, \d+)*)\]$/.exec(body[3]!)
+  expect(xAxis).not.toBeNull()
+  const yAxis = /^ {2}y-axis "count" 0 --> (\d+)$/.exec(body[4]!)
+  expect(yAxis).not.toBeNull()
+  const x = xAxis![1]!.split(', ').map(Number)
+  const series: Record<string, number[]> = {}
+  for (const line of body.slice(5)) {
+    const m = /^ {2}line "([a-z ]+)" \[(\d+(?:, \d+)*)\]$/.exec(line)
+    expect(m).not.toBeNull()
+    const values = m![2]!.split(', ').map(Number)
+    expect(values).toHaveLength(x.length)
+    series[m![1]!] = values
+  }
+  expect(Object.keys(series)).toEqual(['updated', 'available', 'error lines'])
+  return { x, yMax: Number(yAxis![1]), series }
+}
+
+function mermaidBlock(markdown: string): string {
+  const m = /^```mermaid\n[\s\S]*?\n```$/m.exec(markdown)
+  expect(m).not.toBeNull()
+  return m![0]
+}
+
+describe('renderSummary', () => {
+  const md = renderSummary(crashLoopResult())
+  const blocks = md.split('\n\n')
+
+  test('starts with the verdict line and the escaped message', () => {
+    expect(blocks[0]).toBe('## ❌ rolled-back — crash-loop')
+    expect(blocks[1]).toBe(crashLoopResult().message)
+  })
+
+  test('the facts table: images with digests, revisions, replicas, error lines per pod, rollback, phases', () => {
+    expect(blocks[2]).toBe(
+      [
+        '| Deployment | `shop/web` |',
+        '| --- | --- |',
+        `| Image \`app\` | \`${OLD}\` → \`${NEW}\` |`,
+        `| Digest | \`sha256:${'2'.repeat(64)}\` |`,
+        '| Revision | 4 → 5 |',
+        '| Replicas (at +1m11s) | 3/3 updated, 2/3 ready, 2/3 available |',
+        '| Error lines | 42<br>web-7d9c6b5f4-abcde: 30<br>web-7d9c6b5f4-fghij: 12 |',
+        '| Rollback | ✅ succeeded (in 8s, revision 6): previous template restored and available |',
+        '| Phases | preflight 0.4s · build 41s · snapshot 0.2s · patch 0.3s · watch 22s · rollback 8s |',
+        '| Duration | 1m13s |',
+        '| Commit | `9f8e7d6c5b4a` on `refs/heads/main` (push) by octocat |'
+      ].join('\n')
+    )
+  })
+
+  test('the timeline of phases, in start order, with start offsets and durations', () => {
+    const shuffled = crashLoopResult()
+    shuffled.phases.reverse()
+    const timeline = [
+      '### Timeline',
+      [
+        '| # | Phase | Start | Duration | Outcome |',
+        '| --- | --- | --- | --- | --- |',
+        '| 1 | preflight | +0s | 0.4s | ok |',
+        '| 2 | build | +0.4s | 41s | ok |',
+        '| 3 | snapshot | +41s | 0.2s | ok |',
+        '| 4 | patch | +42s | 0.3s | ok |',
+        '| 5 | watch | +42s | 22s | failed: crash-loop |',
+        '| 6 | rollback | +1m04s | 8s | ok |'
+      ].join('\n')
+    ].join('\n\n')
+    expect(md).toContain(timeline)
+    expect(renderSummary(shuffled)).toContain(timeline)
+  })
+
+  test('the chart, with its legend, plots seconds since the release started', () => {
+    expect(md).toContain(
+      '### Replicas and error lines\n\n```mermaid\n' +
+        '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "#0969da,#1a7f37,#cf222e"}}}}%%\n' +
+        'xychart-beta\n' +
+        '  title "Replicas and error lines"\n' +
+        '  x-axis "seconds since start" [42, 45, 50, 55, 63, 71]\n' +
+        '  y-axis "count" 0 --> 42\n' +
+        '  line "updated" [0, 1, 2, 3, 3, 3]\n' +
+        '  line "available" [3, 3, 3, 1, 0, 2]\n' +
+        '  line "error lines" [0, 0, 5, 30, 42, 42]\n' +
+        '```\n\n' +
+        '🟦 updated · 🟩 available · 🟥 error lines — x axis: seconds since the release started\n\n'
+    )
+    expect(parseChart(mermaidBlock(md)).x).toEqual([42, 45, 50, 55, 63, 71])
+  })
+
+  test('a failing pod: reason, message, exit code, restarts, events and log lines in a details section', () => {
+    expect(md).toContain(
+      [
+        '### Diagnostics',
+        '<details><summary><b>web-7d9c6b5f4-abcde</b> · container app · CrashLoopBackOff · exit 1 · 4 restarts</summary>',
+        [
+          '- **Reason:** CrashLoopBackOff',
+          '- **Container:** app',
+          '- **Message:** last state: Error: &lt;script&gt;alert(1)&lt;/script&gt; \\| \\*boom\\*',
+          '- **Exit code:** 1',
+          '- **Restarts:** 4'
+        ].join('\n'),
+        [
+          '| Type | Reason | Count | Last seen | Message |',
+          '| --- | --- | --- | --- | --- |',
+          '| Warning | BackOff | 12 | 2025-11-24T10:00:00Z | Back-off restarting failed container app \\| &lt;b&gt;x&lt;/b&gt; |',
+          '| Normal | Pulled | 1 |  | Successfully pulled image "web:9f8e7d6" |'
+        ].join('\n'),
+        'Last 6 log lines of app:',
+        // The tail holds a ``` run, so the fence is four backticks long and no line can close it.
+        [
+          '````text',
+          'starting web 9f8e7d6',
+          '::set-output name=x::y',
+          '<script>alert("x")</script>',
+          'a | b | c',
+          'use ``` to fence',
+          'Error: cannot connect to db',
+          '````'
+        ].join('\n'),
+        '</details>'
+      ].join('\n\n')
+    )
+  })
+
+  test('a pod without events or message; its fence outgrows its four-backtick run', () => {
+    expect(md).toContain(
+      [
+        '<details><summary><b>web-7d9c6b5f4-fghij</b> · container app · CrashLoopBackOff · exit 1 · 3 restarts</summary>',
+        '- **Reason:** CrashLoopBackOff\n- **Container:** app\n- **Exit code:** 1\n- **Restarts:** 3',
+        'No events.',
+        'Last 3 log lines of app:',
+        '`````text\n##[error]fake annotation\n  ::add-mask::secret\npanic: ```` four\n`````',
+        '</details>'
+      ].join('\n\n')
+    )
+  })
+
+  test('the matched error lines and the run link close the summary', () => {
+    expect(
+      md.endsWith(
+        [
+          '<details><summary>Matched error lines (1 of 42)</summary>',
+          '```text\nweb-7d9c6b5f4-abcde/app: ERROR db | retry `3`\n```',
+          '</details>',
+          '[Workflow run](https://github.com/o/r/actions/runs/1) · Rollout Guard\n'
+        ].join('\n\n')
+      )
+    ).toBe(true)
+  })
+
+  test('no cluster text reaches the rendered Markdown as HTML or as a table cell break', () => {
+    const rendered = outsideFences(md)
+    expect(rendered).not.toMatch(/<script|<b>x/)
+    expect(rendered).toContain('&lt;script&gt;')
+    // Every table row has exactly its columns' unescaped pipes.
+    for (const row of rendered.split('\n').filter((l) => l.startsWith('|'))) {
+      const cells = row.replace(/\\\|/g, '').split('|').length - 1
+      expect([3, 6]).toContain(cells)
+    }
+  })
+
+  test('escapes cluster text in pod names, reasons, outcomes and multi-line messages', () => {
+    const result = crashLoopResult()
+    result.message = 'line one\n<img src=x onerror=alert(1)> [link](http://evil)'
+    result.phases = [{ phase: 'watch', startedMs: T0, endedMs: T0 + 1000, outcome: 'failed: a|b' }]
+    result.errors.byPod = { '<i>pod</i>': 1 }
+    result.diagnostics = [
+      { pod: 'p"<x>', reason: 'Bad\nReason', message: 'm\nn', restarts: 0, events: [], logTail: [] }
+    ]
+    const out = renderSummary(result)
+    expect(out).toContain('\n\nline one<br>&lt;img src=x onerror=alert(1)&gt; \\[link\\](http://evil)\n\n')
+    expect(out).toContain('| 1 | watch | +0s | 1s | failed: a\\|b |')
+    expect(out).toContain('| Error lines | 42<br>&lt;i&gt;pod&lt;/i&gt;: 1 |')
+    expect(out).toContain(
+      [
+        '<details><summary><b>p&quot;&lt;x&gt;</b> · Bad Reason · 0 restarts</summary>',
+        '- **Reason:** Bad<br>Reason\n- **Message:** m<br>n\n- **Restarts:** 0',
+        'No events.',
+        'No log lines.',
+        '</details>'
+      ].join('\n\n')
+    )
+  })
+
+  test('a fence cannot be closed, and terminal colour codes and control characters are dropped', () => {
+    const result = crashLoopResult()
+    result.diagnostics = [
+      {
+        pod: 'p',
+        reason: 'Error',
+        restarts: 1,
+        events: [],
+        logTail: ['```', '\u001b[31mred\u001b[0m\u0007 bell', 'two\nlines\r\nthree']
+      }
+    ]
+    expect(renderSummary(result)).toContain('````text\n```\nred bell\ntwo\nlines\nthree\n````')
+  })
+
+  test('caps each log line and the tail at 25 lines', () => {
+    const result = crashLoopResult()
+    const tail = Array.from({ length: 30 }, (_, i) => `line ${i}`)
+    tail[29] = 'x'.repeat(1500)
+    result.diagnostics = [{ pod: 'p', reason: 'Error', restarts: 1, events: [], logTail: tail }]
+    const out = renderSummary(result)
+    expect(out).toContain('Last 25 log lines:\n\n```text\nline 5\nline 6\n')
+    expect(out).toContain(`\nline 28\n${'x'.repeat(999)}…\n\`\`\`\n`)
+    expect(out).not.toContain('line 4\n')
+  })
+
+  test('a plain success: verdict without reason, no chart, no diagnostics, no link', () => {
+    const out = renderSummary(succeededResult())
+    expect(out).toBe(
+      [
+        '## ✅ succeeded',
+        'web is running 9f8e7d6',
+        [
+          '| Deployment | `shop/web` |',
+          '| --- | --- |',
+          `| Image | \`${OLD}\` → \`${NEW}\` |`,
+          `| Digest | \`sha256:${'2'.repeat(64)}\` |`,
+          '| Revision | 4 → 5 |',
+          '| Error lines | 0 |',
+          '| Duration | 30s |'
+        ].join('\n')
+      ].join('\n\n') + '\n'
+    )
+  })
+
+  test('the run link from the options wins, and parentheses cannot end it', () => {
+    const out = renderSummary(crashLoopResult(), { runUrl: 'https://ci.example/run (1)' })
+    expect(out.endsWith('\n\n[Workflow run](https://ci.example/run%20%281%29) · Rollout Guard\n')).toBe(true)
+  })
+
+  test.each<[Partial<ReleaseResult>, string]>([
+    [{ result: 'failed', reason: 'rollback-failed' }, '## 🚨 failed — rollback-failed'],
+    [{ result: 'failed', reason: 'image-pull' }, '## ❌ failed — image-pull'],
+    [{ result: 'no-change' }, '## ⏺️ no-change'],
+    [{ result: 'dry-run' }, '## 🧪 dry-run']
+  ])('verdict line for %j', (overrides, heading) => {
+    expect(renderSummary(succeededResult(overrides)).split('\n')[0]).toBe(heading)
+  })
+
+  test('rollback outcomes in the table', () => {
+    const row = (rollback: ReleaseResult['rollback']) =>
+      renderSummary(succeededResult({ result: 'failed', rollback }))
+        .split('\n')
+        .find((l) => l.startsWith('| Rollback |'))
+    expect(row({ outcome: 'failed', message: 'timeout: 0/3 | available', durationMs: 120_000 })).toBe(
+      '| Rollback | 🚨 FAILED (in 2m): timeout: 0/3 \\| available |'
+    )
+    expect(row({ outcome: 'skipped-conflict', message: 'someone else changed the Deployment' })).toBe(
+      '| Rollback | ⚠️ skipped (conflict): someone else changed the Deployment |'
+    )
+    expect(row({ outcome: 'disabled', message: 'rollback: false' })).toBe('| Rollback | ➖ disabled: rollback: false |')
+  })
+
+  test('per-container image rows mark init containers; baseline and threshold go with the error count', () => {
+    const out = renderSummary(
+      succeededResult({
+        images: [
+          { container: 'migrate', init: true, before: 'repo/m:1', after: 'repo/m:2' },
+          { container: 'app', init: false, before: 'repo/a:1', after: 'repo/a:2' }
+        ],
+        errors: { total: 7, byPod: { b: 2, a: 2, c: 3 }, samples: [], threshold: 'baseline', baselineRate: 1.234 }
+      })
+    )
+    expect(out).toContain(
+      '| Image `migrate` (init) | `repo/m:1` → `repo/m:2` |\n| Image `app` | `repo/a:1` → `repo/a:2` |'
+    )
+    expect(out).toContain('| Error lines | 7 (over baseline, baseline 1.23/pod/min)<br>c: 3<br>a: 2<br>b: 2 |')
+  })
+
+  test('a dry-run check shows the rollout traps and the template diff', () => {
+    const out = renderSummary(
+      succeededResult({
+        result: 'dry-run',
+        check: { diff: '- image: a\n+ image: b ```', warnings: ['no readiness probe on <app>'] }
+      })
+    )
+    expect(out).toContain(
+      [
+        '### Dry-run check',
+        'Rollout traps:\n- ⚠️ no readiness probe on &lt;app&gt;',
+        '<details><summary>Template diff</summary>',
+        '````diff\n- image: a\n+ image: b ```\n````',
+        '</details>'
+      ].join('\n\n')
+    )
+    expect(renderSummary(succeededResult({ check: { diff: '', warnings: [] } }))).toContain(
+      '### Dry-run check\n\nNo rollout traps found.\n'
+    )
+  })
+
+  test('no chart with fewer than two points', () => {
+    const one = succeededResult({ timeline: [crashLoopResult().timeline[0]!] })
+    expect(renderSummary(one)).not.toContain('mermaid')
+    expect(renderSummary(one)).not.toContain('### Replicas and error lines')
+  })
+})
+
+describe('renderMermaidChart', () => {
+  const sample = (atMs: number, updated: number, available = 0, errorLines = 0): ProgressSample => ({
+    atMs,
+    desired: 3,
+    updated,
+    ready: available,
+    available,
+    errorLines
+  })
+
+  test('x is seconds since the first sample when no start is given', () => {
+    const chart = parseChart(renderMermaidChart(crashLoopResult().timeline)!)
+    expect(chart).toEqual({
+      x: [0, 3, 8, 13, 21, 29],
+      yMax: 42,
+      series: {
+        updated: [0, 1, 2, 3, 3, 3],
+        available: [3, 3, 3, 1, 0, 2],
+        'error lines': [0, 0, 5, 30, 42, 42]
+      }
+    })
+  })
+
+  test.each<[string, ProgressSample[]]>([
+    ['empty', []],
+    ['one point', [sample(T0, 1)]],
+    ['two samples in the same second', [sample(T0, 1), sample(T0 + 400, 2)]]
+  ])('none for %s', (_name, timeline) => {
+    expect(renderMermaidChart(timeline, T0)).toBeUndefined()
+  })
+
+  test('one point per second, the last sample of it; the y axis starts at zero and is at least 1', () => {
+    const chart = parseChart(
+      renderMermaidChart([sample(T0 + 100, 0), sample(T0 + 400, 1), sample(T0 + 900, 2), sample(T0 + 1200, 0)], T0)!
+    )
+    expect(chart).toEqual({ x: [0, 1], yMax: 1, series: { updated: [1, 0], available: [0, 0], 'error lines': [0, 0] } })
+  })
+
+  test('samples before the start count as second 0', () => {
+    expect(parseChart(renderMermaidChart([sample(T0 - 5000, 1), sample(T0 + 2000, 2)], T0)!).x).toEqual([0, 2])
+  })
+
+  test('downsamples evenly to 60 points, keeping the first and the last', () => {
+    const timeline = Array.from({ length: 300 }, (_, i) => sample(T0 + i * 1000, i % 4, i % 3, i))
+    const chart = parseChart(renderMermaidChart(timeline, T0)!)
+    expect(chart.x).toHaveLength(60)
+    expect(chart.x.slice(0, 4)).toEqual([0, 5, 10, 15])
+    expect(chart.x[30]).toBe(152)
+    expect(chart.x[59]).toBe(299)
+    expect(chart.x.every((x, i) => i === 0 || x > chart.x[i - 1]!)).toBe(true)
+    // Each point keeps its own sample's values: error lines equal the sample's index here.
+    expect(chart.series['error lines']).toEqual(chart.x)
+    expect(chart.series.updated).toEqual(chart.x.map((x) => x % 4))
+    expect(chart.yMax).toBe(299)
+  })
+
+  test('exactly 60 points are kept as they are', () => {
+    const timeline = Array.from({ length: 60 }, (_, i) => sample(T0 + i * 2000, 1))
+    expect(parseChart(renderMermaidChart(timeline, T0)!).x).toEqual(Array.from({ length: 60 }, (_, i) => i * 2))
+  })
+})
+
+describe('writeJobSummary', () => {
+  function fakeCore(write: () => Promise<unknown> = async () => undefined) {
+    const addRaw = jest.fn<(text: string, addEOL?: boolean) => unknown>()
+    const writeMock = jest.fn(write)
+    return { core: { summary: { addRaw, write: writeMock } }, addRaw, write: writeMock }
+  }
+
+  test('adds the rendered summary and writes it', async () => {
+    const { core, addRaw, write } = fakeCore()
+    const written = await writeJobSummary(crashLoopResult(), core, {
+      runUrl: 'https://ci.example/1',
+      env: { GITHUB_STEP_SUMMARY: '/tmp/summary.md' }
+    })
+    expect(written).toBe(true)
+    expect(addRaw.mock.calls).toEqual([[renderSummary(crashLoopResult(), { runUrl: 'https://ci.example/1' }), true]])
+    expect(write).toHaveBeenCalledTimes(1)
+  })
+
+  test.each<[string, Record<string, string | undefined>]>([
+    ['unset', {}],
+    ['empty', { GITHUB_STEP_SUMMARY: '' }]
+  ])('returns false without touching the summary when GITHUB_STEP_SUMMARY is %s', async (_name, env) => {
+    const { core, addRaw, write } = fakeCore()
+    await expect(writeJobSummary(crashLoopResult(), core, { env })).resolves.toBe(false)
+    expect(addRaw).not.toHaveBeenCalled()
+    expect(write).not.toHaveBeenCalled()
+  })
+
+  test('a failed write is reported, not thrown', async () => {
+    const { core } = fakeCore(async () => {
+      throw new Error('EACCES: permission denied')
+    })
+    const warn = jest.fn<(message: string) => void>()
+    await expect(writeJobSummary(crashLoopResult(), core, { env: { GITHUB_STEP_SUMMARY: '/x' }, warn })).resolves.toBe(
+      false
+    )
+    expect(warn.mock.calls).toEqual([['could not write the job summary: EACCES: permission denied']])
+  })
+
+  test('with @actions/core: writes the file named by GITHUB_STEP_SUMMARY, and is false outside Actions', async () => {
+    const core = await import('@actions/core')
+    const saved = process.env.GITHUB_STEP_SUMMARY
+    const dir = mkdtempSync(join(tmpdir(), 'rg-summary-'))
+    try {
+      delete process.env.GITHUB_STEP_SUMMARY
+      await expect(writeJobSummary(crashLoopResult(), core)).resolves.toBe(false)
+      const file = join(dir, 'summary.md')
+      writeFileSync(file, '')
+      process.env.GITHUB_STEP_SUMMARY = file
+      await expect(writeJobSummary(crashLoopResult(), core)).resolves.toBe(true)
+      expect(readFileSync(file, 'utf8')).toBe(renderSummary(crashLoopResult()) + '\n')
+    } finally {
+      if (saved === undefined) delete process.env.GITHUB_STEP_SUMMARY
+      else process.env.GITHUB_STEP_SUMMARY = saved
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
