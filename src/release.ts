@@ -5,7 +5,7 @@ import { formatImageRef } from './config/parse.js'
 import { type DockerCli, buildAndPush } from './docker/runner.js'
 import { type RegistryOptions, resolveDigest } from './docker/registry.js'
 import { BuildError, ClusterError, ConflictError, InputError, PreflightError } from './errors.js'
-import { type JudgeLimits, type RolloutVerdict, formatProgress, judgeRollout } from './judge/rollout.js'
+import { type JudgeLimits, type PodFailure, type RolloutVerdict, formatProgress, judgeRollout } from './judge/rollout.js'
 import type { KubeClients, V1Deployment, V1PodTemplateSpec } from './kube/client.js'
 import { collectDiagnostics } from './kube/diagnostics.js'
 import {
@@ -322,7 +322,8 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
   }
 
   // 6. Failed: diagnostics, then rollback (unless disabled).
-  const failures = outcome.verdict?.kind === 'failed' ? outcome.verdict.failures : []
+  const failures =
+    outcome.verdict?.kind === 'failed' ? outcome.verdict.failures : outcome.reason === 'error-logs' ? errorLogFailures(errors) : []
   const diagnostics = await collectDiagnostics(deps.clients, config.namespace, failures)
   if (!config.rollback) {
     observer.stop()
@@ -397,6 +398,21 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
     diagnostics,
     rollback
   })
+}
+
+/** The pods with the most error lines, as failures, so their log tails and events are shown. */
+function errorLogFailures(errors: ErrorSummary): PodFailure[] {
+  return Object.entries(errors.byPod)
+    .filter(([, count]) => count > 0)
+    .sort(([, a], [, b]) => b - a)
+    .slice(0, 3)
+    .map(([pod, count]) => ({
+      pod,
+      container: errors.samples.find((s) => s.pod === pod)?.container,
+      reason: 'ErrorLogs',
+      message: `${count} error line${count === 1 ? '' : 's'} matched the error pattern`,
+      restarts: 0
+    }))
 }
 
 function reasonOf(e: unknown): ReasonCode {

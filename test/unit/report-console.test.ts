@@ -152,8 +152,9 @@ describe('formatDiagnostics', () => {
       `  message: \t::stop-commands::tok`,
       '  restarts: 0',
       '  recent events (1 of 1):',
-      '    ::error:: r: m',
-      `          ${ZWSP}::set-env name=A::b`,
+      // The event type came from the cluster too, and four spaces do not stop the runner.
+      `    ${ZWSP}::error:: r: m`,
+      `      ${ZWSP}::set-env name=A::b`,
       '  last log lines: none'
     ])
   })
