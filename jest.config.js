@@ -1,9 +1,6 @@
 // Two projects: `unit` (pure logic, fast, no bed) and `e2e` (scenarios on the real test bed, which the e2e
 // global setup brings up once per run and tears down at the end).
-const tsJest = [
-  'ts-jest',
-  { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { ignoreCodes: ['TS151001'] } }
-]
+const tsJest = ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { ignoreCodes: ['TS151001'] } }]
 const common = {
   preset: 'ts-jest/presets/default-esm',
   testEnvironment: 'node',
@@ -13,6 +10,7 @@ const common = {
 }
 
 export default {
+  reporters: ['default', '<rootDir>/test/support/count-reporter.mjs'],
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {

@@ -8,7 +8,8 @@ import { stringify } from 'yaml'
 
 export const OUTPUTS = {
   result: 'succeeded | rolled-back | failed | no-change | dry-run',
-  reason: 'Why the release did not succeed: crash-loop, image-pull, config-error, oom-killed, pod-failed, unschedulable, replica-failure, restarts, progress-deadline, timeout, error-logs, conflict, rollback-failed, input, preflight, build, cluster',
+  reason:
+    'Why the release did not succeed: crash-loop, image-pull, config-error, oom-killed, pod-failed, unschedulable, replica-failure, restarts, progress-deadline, timeout, error-logs, conflict, rollback-failed, input, preflight, build, cluster',
   image: 'The released image reference with digest (repo:tag@sha256:…)',
   digest: 'The image digest (sha256:…)',
   revision: 'The Deployment revision of the release',
@@ -21,7 +22,15 @@ export const OUTPUTS = {
 try {
   // Beside the sources so that the external packages resolve from node_modules.
   const out = join(process.cwd(), '.action-yml-from-raw.mjs')
-  await build({ entryPoints: ['src/config/from-raw.ts'], bundle: true, packages: 'external', platform: 'node', format: 'esm', outfile: out, logLevel: 'error' })
+  await build({
+    entryPoints: ['src/config/from-raw.ts'],
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    outfile: out,
+    logLevel: 'error'
+  })
   const { INPUT_DOCS } = await import(pathToFileURL(out).href)
   const inputs = {}
   for (const [name, doc] of Object.entries(INPUT_DOCS)) {
@@ -32,7 +41,8 @@ try {
   }
   const action = {
     name: 'Rollout Guard',
-    description: 'Build and push an image, roll it out to a Kubernetes Deployment by digest, judge it by pod state and error logs within seconds, and roll back exactly when it is bad.',
+    description:
+      'Build and push an image, roll it out to a Kubernetes Deployment by digest, judge it by pod state and error logs within seconds, and roll back exactly when it is bad.',
     author: 'Rollout Guard',
     branding: { icon: 'shield', color: 'green' },
     inputs,

@@ -19,5 +19,7 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
   // Some CommonJS dependencies call require(); give the ESM bundle a real one.
-  banner: { js: "import { createRequire as __rgCreateRequire } from 'node:module';const require = __rgCreateRequire(import.meta.url);" }
+  banner: {
+    js: "import { createRequire as __rgCreateRequire } from 'node:module';const require = __rgCreateRequire(import.meta.url);"
+  }
 })

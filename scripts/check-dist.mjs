@@ -28,7 +28,9 @@ try {
   }
   for (const name of have.keys()) if (!want.has(name)) problems.push(`extra dist/${name}`)
   if (problems.length > 0) {
-    console.error(`dist/ does not match a fresh bundle:\n  ${problems.join('\n  ')}\nRun \`npm run bundle\` and commit dist/.`)
+    console.error(
+      `dist/ does not match a fresh bundle:\n  ${problems.join('\n  ')}\nRun \`npm run bundle\` and commit dist/.`
+    )
     process.exit(1)
   }
   console.log('dist/ matches a fresh bundle')

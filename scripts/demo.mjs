@@ -34,10 +34,15 @@ async function appContext(version, labels) {
 
 function cli(args) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'dist', 'cli.js'), ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, [join(root, 'dist', 'cli.js'), ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit']
+    })
     let out = ''
     child.stdout.on('data', (d) => (out += d))
-    child.on('close', (code) => resolve({ code, result: out.trim() ? JSON.parse(out.trim().split('\n').pop()) : undefined }))
+    child.on('close', (code) =>
+      resolve({ code, result: out.trim() ? JSON.parse(out.trim().split('\n').pop()) : undefined })
+    )
   })
 }
 
@@ -46,19 +51,29 @@ try {
   const ns = 'demo'
   const repo = `${state.registry}/demo/web`
   const common = [
-    '--kubeconfig', state.kubeconfig,
-    '--namespace', ns,
-    '--deployment', 'web',
-    '--image', repo,
-    '--registry-username', state.registryUser,
-    '--registry-password', state.registryPassword,
-    '--timeout', '3m',
+    '--kubeconfig',
+    state.kubeconfig,
+    '--namespace',
+    ns,
+    '--deployment',
+    'web',
+    '--image',
+    repo,
+    '--registry-username',
+    state.registryUser,
+    '--registry-password',
+    state.registryPassword,
+    '--timeout',
+    '3m',
     '--json'
   ]
 
   say('Deploying the sample app (v1, 3 replicas)')
   // The first deployment is created directly: a release needs a running version to release onto.
-  execFileSync('docker', ['build', '-q', '-t', `${repo}:v1`, await appContext('v1', { log: 'listening on :8080' })], { env, stdio: 'ignore' })
+  execFileSync('docker', ['build', '-q', '-t', `${repo}:v1`, await appContext('v1', { log: 'listening on :8080' })], {
+    env,
+    stdio: 'ignore'
+  })
   const push = execFileSync('docker', ['push', `${repo}:v1`], { env }).toString()
   const digest = /digest: (sha256:[0-9a-f]{64})/.exec(push)[1]
   await kubectlApply(
@@ -80,14 +95,26 @@ spec:
     spec: { containers: [ { name: app, image: "${repo}:v1@${digest}" } ] }
 `
   )
-  execFileSync(join(state.binDir, 'kubectl'), ['--kubeconfig', state.kubeconfig, '-n', ns, 'rollout', 'status', 'deployment/web', '--timeout=90s'], {
-    stdio: 'inherit'
-  })
+  execFileSync(
+    join(state.binDir, 'kubectl'),
+    ['--kubeconfig', state.kubeconfig, '-n', ns, 'rollout', 'status', 'deployment/web', '--timeout=90s'],
+    {
+      stdio: 'inherit'
+    }
+  )
 
   const releases = [
     ['v2', 'a good release', { log: 'listening on :8080' }],
-    ['v3', 'a release that crash-loops (its database is down)', { behaviour: 'crash-loop', log: 'FATAL: connect to orders-db:5432: connection refused' }],
-    ['v4', 'a release that never becomes ready', { behaviour: 'never-ready', log: 'waiting for upstream pricing-service' }]
+    [
+      'v3',
+      'a release that crash-loops (its database is down)',
+      { behaviour: 'crash-loop', log: 'FATAL: connect to orders-db:5432: connection refused' }
+    ],
+    [
+      'v4',
+      'a release that never becomes ready',
+      { behaviour: 'never-ready', log: 'waiting for upstream pricing-service' }
+    ]
   ]
   for (const [tag, what, labels] of releases) {
     say(`Release ${tag}: ${what}`)
@@ -98,7 +125,9 @@ spec:
   say('Verdicts')
   for (const [tag, what, r] of verdicts) {
     const secs = r ? Math.round(r.durationMs / 1000) : '?'
-    process.stdout.write(`  ${tag} (${what}): ${r?.result ?? 'no result'}${r?.reason ? ` — ${r.reason}` : ''} in ${secs}s\n`)
+    process.stdout.write(
+      `  ${tag} (${what}): ${r?.result ?? 'no result'}${r?.reason ? ` — ${r.reason}` : ''} in ${secs}s\n`
+    )
   }
   if (startedBed && process.env.ROLLOUT_GUARD_KEEP_BED !== '1') await down()
 }

@@ -6,13 +6,15 @@ import * as core from '@actions/core'
 import { context } from '@actions/github'
 import type { Config } from './config.js'
 import { configFromRaw, INPUT_DOCS, INPUT_NAMES, type RawContext, type RawOptions } from './config/from-raw.js'
+import { type GitHubConfig, githubConfigFromRaw } from './github/config.js'
+import { type NotifyConfig, notifyConfigFromRaw } from './notify/config.js'
 
 // Kubeconfig keys whose values are credentials. The runner masks line by line, so a multi-line kubeconfig registered
 // as one secret would never match a log line; its credential values are registered one by one as well.
 const KUBECONFIG_SECRET_KEYS =
   /^\s*-?\s*(token|id-token|refresh-token|access-token|client-key-data|client-certificate-data|client-secret|password|auth-provider-token)\s*:\s*["']?([^"'\s]+)/
 
-export function readInputs(): Config {
+function readRaw(): RawOptions {
   const raw: RawOptions = {}
   for (const name of INPUT_NAMES) {
     const value = core.getInput(name)
@@ -21,7 +23,28 @@ export function readInputs(): Config {
     if (INPUT_DOCS[name].secret) maskSecret(value)
   }
   if (raw.kubeconfig !== undefined) maskKubeconfigLines(raw.kubeconfig)
+  return raw
+}
 
+/** Where the verdict is reported besides the log: GitHub (Deployment, commit status) and chat. */
+export interface ReportingInputs {
+  github?: GitHubConfig
+  /** A GitHub Deployment record only when an environment is named (and a release really changes the cluster). */
+  recordDeployment: boolean
+  notify: NotifyConfig
+}
+
+export function readReportingInputs(): ReportingInputs {
+  const raw = readRaw()
+  return {
+    github: githubConfigFromRaw(raw, githubContext()),
+    recordDeployment: raw.environment !== undefined,
+    notify: notifyConfigFromRaw(raw)
+  }
+}
+
+export function readInputs(): Config {
+  const raw = readRaw()
   const config = configFromRaw(raw, githubContext())
   if (config.kubeconfig.kind === 'inline') {
     // The decoded form of a base64 kubeconfig is a new secret string.

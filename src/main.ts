@@ -3,7 +3,10 @@
 import * as core from '@actions/core'
 import { execaDocker } from './docker/runner.js'
 import { ReleaseFailed } from './errors.js'
-import { readInputs } from './inputs.js'
+import { readInputs, readReportingInputs } from './inputs.js'
+import { createOctokit } from './github/octokit.js'
+import { createGitHubReporter } from './github/reporter.js'
+import { notifyAll } from './notify/send.js'
 import { loadKubeConfig, makeClients } from './kube/client.js'
 import { type Logger, type PendingRestore, runRelease } from './release.js'
 import { formatDiagnostics, formatVerdictLine } from './report/console.js'
@@ -24,20 +27,38 @@ export const actionLogger: Logger = {
 
 export async function run(): Promise<void> {
   const config = readInputs()
+  const reporting = readReportingInputs()
   const clients = makeClients(loadKubeConfig(config.kubeconfig, config.context))
   const docker = execaDocker(process.env, (line) => core.info(neutraliseWorkflowCommands(line)))
+  const github = reporting.github
+    ? createGitHubReporter(createOctokit(reporting.github.token), reporting.github, {
+        namespace: config.namespace,
+        deployment: config.deployment,
+        recordDeployment: reporting.recordDeployment && config.mode === 'deploy' && !config.dryRun,
+        description: `${config.image.repository}:${config.tag}`
+      })
+    : undefined
+  const warn = (warnings: string[]) => warnings.forEach((w) => core.warning(neutraliseWorkflowCommands(w)))
+  if (github) warn(await github.start())
+  let inProgress: Promise<string[]> = Promise.resolve([])
   const result = await runRelease(config, {
     clients,
     docker,
     log: actionLogger,
     logGate: (ctx) => followErrorLogs({ clients, config, log: actionLogger, ...ctx }),
-    onPatched: (pending: PendingRestore) => core.saveState(PENDING_STATE, JSON.stringify(pending)),
+    onPatched: (pending: PendingRestore) => {
+      core.saveState(PENDING_STATE, JSON.stringify(pending))
+      if (github) inProgress = github.progress()
+    },
     onSettled: () => core.saveState(PENDING_STATE, '')
   })
   writeOutputs(result, core)
   const verdict = formatVerdictLine(result)
   for (const line of formatDiagnostics(result)) core.info(line)
-  await writeJobSummary(result, core, { runUrl: config.origin.runUrl })
+  await writeJobSummary(result, core, { runUrl: config.origin.runUrl, warn: (m) => core.warning(m) })
+  warn(await inProgress)
+  if (github) warn(await github.finish(result))
+  warn(await notifyAll(result, reporting.notify, config.origin.runUrl))
   if (!isSuccess(result.result)) throw new ReleaseFailed(verdict)
   core.info(verdict)
 }

@@ -19,11 +19,19 @@ export async function post(): Promise<void> {
     template: pending.template
   }
   try {
-    await applyGuardedPatch(clients, snapshot, planRestore(snapshot, pending.generation, 'job cancelled during the release'))
-    core.warning(`The job ended during the release: the previous template of ${pending.namespace}/${pending.deployment} was restored`)
+    await applyGuardedPatch(
+      clients,
+      snapshot,
+      planRestore(snapshot, pending.generation, 'job cancelled during the release')
+    )
+    core.warning(
+      `The job ended during the release: the previous template of ${pending.namespace}/${pending.deployment} was restored`
+    )
   } catch (e) {
     if (e instanceof ConflictError) {
-      core.warning(`The job ended during the release, but the Deployment was changed by someone else since; not restoring`)
+      core.warning(
+        `The job ended during the release, but the Deployment was changed by someone else since; not restoring`
+      )
       return
     }
     throw e

@@ -5,7 +5,13 @@ import { formatImageRef } from './config/parse.js'
 import { type DockerCli, buildAndPush } from './docker/runner.js'
 import { type RegistryOptions, resolveDigest } from './docker/registry.js'
 import { BuildError, ClusterError, ConflictError, InputError, PreflightError } from './errors.js'
-import { type JudgeLimits, type PodFailure, type RolloutVerdict, formatProgress, judgeRollout } from './judge/rollout.js'
+import {
+  type JudgeLimits,
+  type PodFailure,
+  type RolloutVerdict,
+  formatProgress,
+  judgeRollout
+} from './judge/rollout.js'
 import type { KubeClients, V1Deployment, V1PodTemplateSpec } from './kube/client.js'
 import { collectDiagnostics } from './kube/diagnostics.js'
 import {
@@ -73,7 +79,13 @@ const MAX_TIMELINE = 600
 class Phases {
   readonly list: PhaseTiming[] = []
   constructor(private readonly clock: () => number) {}
-  async run<T>(phase: PhaseName, log: Logger, title: string, fn: () => Promise<T>, outcome?: (t: T) => string): Promise<T> {
+  async run<T>(
+    phase: PhaseName,
+    log: Logger,
+    title: string,
+    fn: () => Promise<T>,
+    outcome?: (t: T) => string
+  ): Promise<T> {
     const startedMs = this.clock()
     try {
       const value = await log.group(title, fn)
@@ -112,7 +124,9 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
     diagnostics: [],
     errors: emptyErrors()
   }
-  const finish = (r: Omit<ReleaseResult, keyof typeof base | 'durationMs'> & Partial<ReleaseResult>): ReleaseResult => ({
+  const finish = (
+    r: Omit<ReleaseResult, keyof typeof base | 'durationMs'> & Partial<ReleaseResult>
+  ): ReleaseResult => ({
     ...base,
     ...r,
     durationMs: clock() - startedMs
@@ -128,8 +142,14 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
       const s = snapshotOf(d)
       const t = selectContainers(s, config.containers, config.image)
       await checkPermissions(deps.clients, config.namespace)
-      log.info(`Deployment ${config.namespace}/${config.deployment}: revision ${s.revision ?? '?'}, ${s.replicas} replicas`)
-      for (const trap of findRolloutTraps(d, t.map((c) => c.name))) log.warning(`rollout trap: ${trap.message}`)
+      log.info(
+        `Deployment ${config.namespace}/${config.deployment}: revision ${s.revision ?? '?'}, ${s.replicas} replicas`
+      )
+      for (const trap of findRolloutTraps(
+        d,
+        t.map((c) => c.name)
+      ))
+        log.warning(`rollout trap: ${trap.message}`)
       for (const c of t) log.info(`  ${c.init ? 'init container' : 'container'} ${c.name}: ${c.image}`)
       return { snapshot: s, deployment: d, targets: t }
     }))
@@ -137,25 +157,35 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
     return finish({ result: 'failed', reason: reasonOf(e), message: (e as Error).message })
   }
   const previousImage = targets[0]?.image
-  const traps = findRolloutTraps(deployment, targets.map((c) => c.name))
+  const traps = findRolloutTraps(
+    deployment,
+    targets.map((c) => c.name)
+  )
 
   // 2. Build and push (or resolve the digest of an existing tag), so the release rolls out exact bytes.
   let newImage: string
   let digest: string | undefined
   try {
-    ;({ newImage, digest } = await phases.run('build', log, config.build.enabled ? 'Build and push' : 'Resolve image', async () => {
-      if (config.build.enabled) {
-        const built = await buildAndPush(deps.docker, config, (line) => log.info(line))
-        log.info(`pushed ${built.ref}`)
-        return { newImage: built.ref, digest: built.digest }
+    ;({ newImage, digest } = await phases.run(
+      'build',
+      log,
+      config.build.enabled ? 'Build and push' : 'Resolve image',
+      async () => {
+        if (config.build.enabled) {
+          const built = await buildAndPush(deps.docker, config, (line) => log.info(line))
+          log.info(`pushed ${built.ref}`)
+          return { newImage: built.ref, digest: built.digest }
+        }
+        const ref = { ...config.image, tag: config.image.tag ?? config.tag }
+        const creds = config.registry
+          ? { username: config.registry.username, password: config.registry.password }
+          : undefined
+        const d = ref.digest ?? (await resolveDigest(ref, creds, deps.registry))
+        const image = formatImageRef({ ...ref, digest: d })
+        log.info(`resolved ${image}`)
+        return { newImage: image, digest: d }
       }
-      const ref = { ...config.image, tag: config.image.tag ?? config.tag }
-      const creds = config.registry ? { username: config.registry.username, password: config.registry.password } : undefined
-      const d = ref.digest ?? (await resolveDigest(ref, creds, deps.registry))
-      const image = formatImageRef({ ...ref, digest: d })
-      log.info(`resolved ${image}`)
-      return { newImage: image, digest: d }
-    }))
+    ))
   } catch (e) {
     return finish({ result: 'failed', reason: reasonOf(e), message: (e as Error).message, previousImage })
   }
@@ -164,13 +194,20 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
   const common = { image: newImage, digest, previousImage, images: plan.changes, previousRevision: snapshot.revision }
   if (plan.noChange) {
     log.info(`${config.deployment} already runs ${newImage}: nothing to roll out`)
-    return finish({ ...common, result: 'no-change', message: `Already running ${newImage}; no new revision`, revision: snapshot.revision })
+    return finish({
+      ...common,
+      result: 'no-change',
+      message: `Already running ${newImage}; no new revision`,
+      revision: snapshot.revision
+    })
   }
 
   // 3. Dry run (check mode): the server validates and defaults the patch, nothing is persisted.
   if (config.dryRun || config.mode === 'check') {
     try {
-      const checked = await phases.run('patch', log, 'Server-side dry run', () => applyGuardedPatch(deps.clients, snapshot, plan.ops, true))
+      const checked = await phases.run('patch', log, 'Server-side dry run', () =>
+        applyGuardedPatch(deps.clients, snapshot, plan.ops, true)
+      )
       const diff = diffLines(stringify(snapshot.template), stringify(checked.spec?.template ?? {}))
       const warnings = traps.map((t) => t.message)
       log.info(diff || '(the template is unchanged)')
@@ -219,7 +256,12 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
   }
   const ourGeneration = patched.metadata?.generation ?? snapshot.generation + 1
   const target = patched.spec?.template ?? {}
-  deps.onPatched?.({ namespace: config.namespace, deployment: config.deployment, generation: ourGeneration, template: snapshot.template })
+  deps.onPatched?.({
+    namespace: config.namespace,
+    deployment: config.deployment,
+    generation: ourGeneration,
+    template: snapshot.template
+  })
   log.info(`patched ${plan.changes.map((c) => c.container).join(', ')} to ${newImage} (generation ${ourGeneration})`)
 
   // 5. Watch ⇄ judge.
@@ -231,9 +273,24 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
     const p = v.progress
     const last = timeline[timeline.length - 1]
     const now = clock()
-    if (last && last.updated === p.updated && last.available === p.available && last.ready === p.ready && last.errorLines === errorLines && now - last.atMs < 5000) return
+    if (
+      last &&
+      last.updated === p.updated &&
+      last.available === p.available &&
+      last.ready === p.ready &&
+      last.errorLines === errorLines &&
+      now - last.atMs < 5000
+    )
+      return
     if (timeline.length >= MAX_TIMELINE) timeline.splice(1, 1)
-    timeline.push({ atMs: now, desired: p.desired, updated: p.updated, ready: p.ready, available: p.available, errorLines })
+    timeline.push({
+      atMs: now,
+      desired: p.desired,
+      updated: p.updated,
+      ready: p.ready,
+      available: p.available,
+      errorLines
+    })
   }
   const progressLine = (v: RolloutVerdict, errorLines: number, prefix = '') => {
     const text = `${prefix}${formatProgress(v.progress)}, ${errorLines} error line${errorLines === 1 ? '' : 's'}`
@@ -272,18 +329,28 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
         const errorVerdict = gate?.judge(state)
         const errorLines = gate?.total() ?? 0
         sample(verdict, errorLines)
-        if (verdict.kind === 'failed') return { kind: 'failed', reason: verdict.reason, message: verdict.message, verdict }
-        if (errorVerdict?.kind === 'failed') return { kind: 'failed', reason: 'error-logs', message: errorVerdict.message, verdict }
+        if (verdict.kind === 'failed')
+          return { kind: 'failed', reason: verdict.reason, message: verdict.message, verdict }
+        if (errorVerdict?.kind === 'failed')
+          return { kind: 'failed', reason: 'error-logs', message: errorVerdict.message, verdict }
         if (verdict.kind === 'done') {
           doneAtMs ??= clock()
           if (clock() - doneAtMs >= soakMs) return { kind: 'done' }
-          progressLine(verdict, errorLines, `${prefix}rolled out, soaking ${Math.ceil((soakMs - (clock() - doneAtMs)) / 1000)}s more: `)
+          progressLine(
+            verdict,
+            errorLines,
+            `${prefix}rolled out, soaking ${Math.ceil((soakMs - (clock() - doneAtMs)) / 1000)}s more: `
+          )
         } else {
           doneAtMs = undefined
           progressLine(verdict, errorLines, prefix)
         }
       } else if (clock() - watchStartedMs >= config.timeoutMs) {
-        return { kind: 'failed', reason: 'timeout', message: `No consistent view of the rollout within ${config.timeoutMs / 1000}s (watches kept failing)` }
+        return {
+          kind: 'failed',
+          reason: 'timeout',
+          message: `No consistent view of the rollout within ${config.timeoutMs / 1000}s (watches kept failing)`
+        }
       }
       await nextChange()
     }
@@ -318,12 +385,24 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
   if (outcome.kind === 'conflict') {
     observer.stop()
     deps.onSettled?.()
-    return finish({ ...common, result: 'failed', reason: 'conflict', message: outcome.message, revision, errors, rollback: { outcome: 'skipped-conflict', message: 'someone else changed the Deployment; nothing restored' } })
+    return finish({
+      ...common,
+      result: 'failed',
+      reason: 'conflict',
+      message: outcome.message,
+      revision,
+      errors,
+      rollback: { outcome: 'skipped-conflict', message: 'someone else changed the Deployment; nothing restored' }
+    })
   }
 
   // 6. Failed: diagnostics, then rollback (unless disabled).
   const failures =
-    outcome.verdict?.kind === 'failed' ? outcome.verdict.failures : outcome.reason === 'error-logs' ? errorLogFailures(errors) : []
+    outcome.verdict?.kind === 'failed'
+      ? outcome.verdict.failures
+      : outcome.reason === 'error-logs'
+        ? errorLogFailures(errors)
+        : []
   const diagnostics = await collectDiagnostics(deps.clients, config.namespace, failures)
   if (!config.rollback) {
     observer.stop()
@@ -350,19 +429,42 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
       async (): Promise<RollbackReport> => {
         let restored: V1Deployment
         try {
-          restored = await applyGuardedPatch(deps.clients, snapshot, planRestore(snapshot, ourGeneration, `${outcome.kind === 'failed' ? outcome.reason : ''}: ${newImage}`))
+          restored = await applyGuardedPatch(
+            deps.clients,
+            snapshot,
+            planRestore(snapshot, ourGeneration, `${outcome.kind === 'failed' ? outcome.reason : ''}: ${newImage}`)
+          )
         } catch (e) {
           if (e instanceof ConflictError) return { outcome: 'skipped-conflict', message: e.message }
           throw e
         }
         const restoredGeneration = restored.metadata?.generation ?? ourGeneration + 1
         log.info(`restored the previous template (generation ${restoredGeneration}); watching the rollback`)
-        const back = await watchUntilVerdict(restored.spec?.template ?? snapshot.template, restoredGeneration, clock(), undefined, 0, 'rollback: ')
-        const backRevision = observer.replicaSetFor(snapshot.template)?.metadata?.annotations?.['deployment.kubernetes.io/revision']
+        const back = await watchUntilVerdict(
+          restored.spec?.template ?? snapshot.template,
+          restoredGeneration,
+          clock(),
+          undefined,
+          0,
+          'rollback: '
+        )
+        const backRevision = observer.replicaSetFor(snapshot.template)?.metadata?.annotations?.[
+          'deployment.kubernetes.io/revision'
+        ]
         if (back.kind === 'done') {
-          return { outcome: 'succeeded', message: `previous template restored and available`, revision: backRevision, durationMs: clock() - rollbackStarted }
+          return {
+            outcome: 'succeeded',
+            message: `previous template restored and available`,
+            revision: backRevision,
+            durationMs: clock() - rollbackStarted
+          }
         }
-        return { outcome: 'failed', message: back.kind === 'failed' ? `${back.reason}: ${back.message}` : back.message, revision: backRevision, durationMs: clock() - rollbackStarted }
+        return {
+          outcome: 'failed',
+          message: back.kind === 'failed' ? `${back.reason}: ${back.message}` : back.message,
+          revision: backRevision,
+          durationMs: clock() - rollbackStarted
+        }
       },
       (r) => r.outcome
     )
@@ -386,7 +488,16 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
     })
   }
   if (rollback.outcome === 'skipped-conflict') {
-    return finish({ ...common, result: 'failed', reason: 'conflict', message: `${outcome.message}. ${rollback.message}`, revision, errors, diagnostics, rollback })
+    return finish({
+      ...common,
+      result: 'failed',
+      reason: 'conflict',
+      message: `${outcome.message}. ${rollback.message}`,
+      revision,
+      errors,
+      diagnostics,
+      rollback
+    })
   }
   return finish({
     ...common,

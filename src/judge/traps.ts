@@ -35,13 +35,20 @@ export function findRolloutTraps(d: V1Deployment, targets: string[]): Trap[] {
       })
     }
     if (!c.resources?.limits || Object.keys(c.resources.limits).length === 0) {
-      traps.push({ code: 'no-resource-limits', message: `container "${c.name}" has no resource limits: one bad release can starve its node` })
+      traps.push({
+        code: 'no-resource-limits',
+        message: `container "${c.name}" has no resource limits: one bad release can starve its node`
+      })
     }
   }
 
   const strategy = spec?.strategy
   if (strategy?.type === 'Recreate') {
-    traps.push({ code: 'recreate-strategy', message: 'strategy Recreate stops every old pod before a new one runs: each release has downtime and a rollback is slow' })
+    traps.push({
+      code: 'recreate-strategy',
+      message:
+        'strategy Recreate stops every old pod before a new one runs: each release has downtime and a rollback is slow'
+    })
   } else {
     const maxUnavailable = strategy?.rollingUpdate?.maxUnavailable
     const unavailable =
@@ -61,7 +68,8 @@ export function findRolloutTraps(d: V1Deployment, targets: string[]): Trap[] {
   if (spec?.progressDeadlineSeconds === undefined || spec.progressDeadlineSeconds === 600) {
     traps.push({
       code: 'default-progress-deadline',
-      message: 'progressDeadlineSeconds is the default 600s: without Rollout Guard a stuck rollout is only noticed after 10 minutes; set it to what a release really needs'
+      message:
+        'progressDeadlineSeconds is the default 600s: without Rollout Guard a stuck rollout is only noticed after 10 minutes; set it to what a release really needs'
     })
   }
 
@@ -70,15 +78,24 @@ export function findRolloutTraps(d: V1Deployment, targets: string[]): Trap[] {
     if (targets.includes(c.name)) continue
     const tag = tagOf(image)
     if (!hasDigest(image) && (tag === undefined || tag === 'latest')) {
-      traps.push({ code: 'mutable-tag', message: `container "${c.name}" runs "${image}": a mutable tag (${tag ?? 'no tag = latest'}) means the bytes can change without a release` })
+      traps.push({
+        code: 'mutable-tag',
+        message: `container "${c.name}" runs "${image}": a mutable tag (${tag ?? 'no tag = latest'}) means the bytes can change without a release`
+      })
     }
     if (!hasDigest(image) && c.imagePullPolicy === 'IfNotPresent' && tag === 'latest') {
-      traps.push({ code: 'pull-policy-hides-update', message: `container "${c.name}" pulls "${image}" only if not present: nodes keep running an old image under the same tag` })
+      traps.push({
+        code: 'pull-policy-hides-update',
+        message: `container "${c.name}" pulls "${image}" only if not present: nodes keep running an old image under the same tag`
+      })
     }
   }
   for (const c of all.filter((x) => targets.includes(x.name))) {
     if (c.imagePullPolicy === 'Never') {
-      traps.push({ code: 'pull-policy-never', message: `container "${c.name}" has imagePullPolicy Never: the new image is never pulled` })
+      traps.push({
+        code: 'pull-policy-never',
+        message: `container "${c.name}" has imagePullPolicy Never: the new image is never pulled`
+      })
     }
   }
   return traps

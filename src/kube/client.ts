@@ -27,12 +27,16 @@ export function loadKubeConfig(source: KubeconfigSource, context?: string): k8s.
     } else kc.loadFromDefault()
   } catch (e) {
     // Never echo the kubeconfig itself: it may hold credentials.
-    throw new InputError(`Input "kubeconfig": the kubeconfig could not be read (${(e as Error).message.split('\n')[0]})`)
+    throw new InputError(
+      `Input "kubeconfig": the kubeconfig could not be read (${(e as Error).message.split('\n')[0]})`
+    )
   }
   if (context) {
     if (!kc.getContextObject(context)) {
       const known = kc.getContexts().map((c) => c.name)
-      throw new InputError(`Input "context": no context "${context}" in the kubeconfig (it has: ${known.join(', ') || 'none'})`)
+      throw new InputError(
+        `Input "context": no context "${context}" in the kubeconfig (it has: ${known.join(', ') || 'none'})`
+      )
     }
     kc.setCurrentContext(context)
   }

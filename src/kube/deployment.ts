@@ -4,7 +4,14 @@ import type { ImageRef, ReleaseOrigin } from '../config.js'
 import { parseImageRef } from '../config/parse.js'
 import { ClusterError, ConflictError, PreflightError } from '../errors.js'
 import type { ImageChange } from '../result.js'
-import { type KubeClients, type V1Deployment, type V1PodTemplateSpec, apiMessage, jsonPatch, statusCode } from './client.js'
+import {
+  type KubeClients,
+  type V1Deployment,
+  type V1PodTemplateSpec,
+  apiMessage,
+  jsonPatch,
+  statusCode
+} from './client.js'
 
 export const RELEASE_ANNOTATION = 'rollout-guard.dev/release'
 export const ROLLBACK_ANNOTATION = 'rollout-guard.dev/rolled-back'
@@ -101,7 +108,11 @@ function escapePointer(key: string): string {
 
 function annotationOps(hasAnnotations: boolean, values: Record<string, string>): JsonPatchOp[] {
   if (!hasAnnotations) return [{ op: 'add', path: '/metadata/annotations', value: values }]
-  return Object.entries(values).map(([k, v]) => ({ op: 'add', path: `/metadata/annotations/${escapePointer(k)}`, value: v }))
+  return Object.entries(values).map(([k, v]) => ({
+    op: 'add',
+    path: `/metadata/annotations/${escapePointer(k)}`,
+    value: v
+  }))
 }
 
 export interface ImagePatchPlan {
@@ -129,7 +140,11 @@ export function planImagePatch(
   if (changes.every((c) => c.before === c.after)) return { noChange: true, ops: [], changes }
   const ops: JsonPatchOp[] = [{ op: 'test', path: '/metadata/generation', value: snapshot.generation }]
   for (const t of targets) {
-    ops.push({ op: 'replace', path: `/spec/template/spec/${t.init ? 'initContainers' : 'containers'}/${t.index}/image`, value: newImage })
+    ops.push({
+      op: 'replace',
+      path: `/spec/template/spec/${t.init ? 'initContainers' : 'containers'}/${t.index}/image`,
+      value: newImage
+    })
   }
   ops.push(
     ...annotationOps(snapshot.hasAnnotations, {
@@ -147,7 +162,11 @@ export function planRestore(snapshot: Snapshot, ourGeneration: number, reason: s
     { op: 'replace', path: '/spec/template', value: snapshot.template },
     // The patch added annotations, so they exist now.
     { op: 'add', path: `/metadata/annotations/${escapePointer(ROLLBACK_ANNOTATION)}`, value: reason },
-    { op: 'add', path: `/metadata/annotations/${escapePointer(CHANGE_CAUSE)}`, value: `rollout-guard rollback: ${reason}` }
+    {
+      op: 'add',
+      path: `/metadata/annotations/${escapePointer(CHANGE_CAUSE)}`,
+      value: `rollout-guard rollback: ${reason}`
+    }
   ]
 }
 
@@ -173,7 +192,13 @@ export async function applyGuardedPatch(
 ): Promise<V1Deployment> {
   try {
     return await clients.apps.patchNamespacedDeployment(
-      { name: snapshot.name, namespace: snapshot.namespace, body: ops, dryRun: dryRun ? 'All' : undefined, fieldManager: 'rollout-guard' },
+      {
+        name: snapshot.name,
+        namespace: snapshot.namespace,
+        body: ops,
+        dryRun: dryRun ? 'All' : undefined,
+        fieldManager: 'rollout-guard'
+      },
       jsonPatch
     )
   } catch (e) {

@@ -24,9 +24,21 @@ async function eventsFor(clients: KubeClients, namespace: string, name: string):
   }
 }
 
-async function logTail(clients: KubeClients, namespace: string, pod: string, container: string | undefined, previous: boolean) {
+async function logTail(
+  clients: KubeClients,
+  namespace: string,
+  pod: string,
+  container: string | undefined,
+  previous: boolean
+) {
   try {
-    const text = await clients.core.readNamespacedPodLog({ name: pod, namespace, container, tailLines: LOG_TAIL_LINES, previous })
+    const text = await clients.core.readNamespacedPodLog({
+      name: pod,
+      namespace,
+      container,
+      tailLines: LOG_TAIL_LINES,
+      previous
+    })
     return String(text ?? '')
       .split('\n')
       .filter((l, i, all) => l !== '' || i < all.length - 1)
@@ -35,7 +47,11 @@ async function logTail(clients: KubeClients, namespace: string, pod: string, con
   }
 }
 
-export async function collectDiagnostics(clients: KubeClients, namespace: string, failures: PodFailure[]): Promise<PodDiagnostic[]> {
+export async function collectDiagnostics(
+  clients: KubeClients,
+  namespace: string,
+  failures: PodFailure[]
+): Promise<PodDiagnostic[]> {
   const byPod = new Map<string, PodFailure>()
   for (const f of failures) if (!byPod.has(f.pod)) byPod.set(f.pod, f)
   const chosen = [...byPod.values()].slice(0, MAX_PODS)

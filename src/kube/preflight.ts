@@ -28,7 +28,11 @@ export function describePermission(p: Permission): string {
   return `${p.verb} ${p.group ? `${resource}.${p.group}` : resource}`
 }
 
-export async function checkPermissions(clients: KubeClients, namespace: string, permissions = REQUIRED_PERMISSIONS): Promise<void> {
+export async function checkPermissions(
+  clients: KubeClients,
+  namespace: string,
+  permissions = REQUIRED_PERMISSIONS
+): Promise<void> {
   const answers = await Promise.all(
     permissions.map(async (p) => {
       try {
@@ -36,7 +40,15 @@ export async function checkPermissions(clients: KubeClients, namespace: string, 
           body: {
             apiVersion: 'authorization.k8s.io/v1',
             kind: 'SelfSubjectAccessReview',
-            spec: { resourceAttributes: { namespace, group: p.group, resource: p.resource, subresource: p.subresource, verb: p.verb } }
+            spec: {
+              resourceAttributes: {
+                namespace,
+                group: p.group,
+                resource: p.resource,
+                subresource: p.subresource,
+                verb: p.verb
+              }
+            }
           }
         })
         return { p, allowed: review.status?.allowed === true }

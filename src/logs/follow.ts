@@ -148,7 +148,8 @@ class ContainerFollower {
       if (this.stopped) this.abort.abort()
     } catch (e) {
       // Not ready for logs yet (container creating), or the pod is gone: try again shortly (bounded by stop()).
-      if (this.failures === 2) this.log.info(`logs of ${this.pod}/${this.container} not available yet: ${(e as Error).message}`)
+      if (this.failures === 2)
+        this.log.info(`logs of ${this.pod}/${this.container} not available yet: ${(e as Error).message}`)
       finished()
     }
   }
@@ -179,7 +180,10 @@ async function measureBaseline(opts: FollowOptions): Promise<number | undefined>
     return undefined
   }
   const windowMs = config.logs.baselineWindowMs
-  const counter = new ErrorLineCounter({ errorPattern: config.logs.errorPattern, ignorePattern: config.logs.ignorePattern })
+  const counter = new ErrorLineCounter({
+    errorPattern: config.logs.errorPattern,
+    ignorePattern: config.logs.ignorePattern
+  })
   let events = 0
   for (const pod of pods) {
     for (const c of pod.spec?.containers ?? []) {
@@ -202,7 +206,9 @@ async function measureBaseline(opts: FollowOptions): Promise<number | undefined>
     }
   }
   const rate = baselineRatePerPodPerMinute(events, pods.length, windowMs)
-  log.info(`baseline: old pods logged ${events} error events in the last ${windowMs / 1000}s (${rate.toFixed(1)} per pod per minute)`)
+  log.info(
+    `baseline: old pods logged ${events} error events in the last ${windowMs / 1000}s (${rate.toFixed(1)} per pod per minute)`
+  )
   return rate
 }
 
@@ -231,7 +237,11 @@ export async function followErrorLogs(opts: FollowOptions): Promise<LogGate> {
   const judge = (state: ObservedState): ErrorVerdict => {
     if (!stopped) {
       for (const pod of state.pods) {
-        if (pod.phase === 'Pending' && !pod.containers.some((c) => c.state.kind !== 'waiting' && c.state.kind !== 'unknown')) continue
+        if (
+          pod.phase === 'Pending' &&
+          !pod.containers.some((c) => c.state.kind !== 'waiting' && c.state.kind !== 'unknown')
+        )
+          continue
         for (const c of pod.containers) {
           if (config.logs.containers.length > 0 && !config.logs.containers.includes(c.name)) continue
           const key = `${pod.name}/${c.name}`

@@ -29,7 +29,9 @@ export interface ObserverOptions {
 export function stableJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      )
     }
     return v
   })
@@ -113,7 +115,8 @@ export class RolloutObserver {
     const deploymentUid = this.currentDeployment()?.metadata?.uid
     const want = templateKey(target)
     return [...this.replicaSets.items.values()].find(
-      (rs) => rs.metadata?.ownerReferences?.some((o) => o.uid === deploymentUid) && templateKey(rs.spec?.template) === want
+      (rs) =>
+        rs.metadata?.ownerReferences?.some((o) => o.uid === deploymentUid) && templateKey(rs.spec?.template) === want
     )
   }
 
@@ -124,7 +127,9 @@ export class RolloutObserver {
   /** Pods of a ReplicaSet, from the cache. */
   podsOf(rs: V1ReplicaSet | undefined): V1Pod[] {
     if (!rs) return []
-    return [...this.pods.items.values()].filter((p) => p.metadata?.ownerReferences?.some((o) => o.uid === rs.metadata?.uid))
+    return [...this.pods.items.values()].filter((p) =>
+      p.metadata?.ownerReferences?.some((o) => o.uid === rs.metadata?.uid)
+    )
   }
 
   /** The state of the rollout towards `target`, or undefined while a watch is re-syncing or the Deployment is gone. */
@@ -163,9 +168,12 @@ export class RolloutObserver {
       availableReplicas: s?.availableReplicas ?? 0,
       unavailableReplicas: s?.unavailableReplicas ?? 0,
       paused: d.spec?.paused ?? false,
-      conditions: (s?.conditions ?? []).map(
-        (c): Condition => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })
-      )
+      conditions: (s?.conditions ?? []).map((c): Condition => ({
+        type: c.type,
+        status: c.status,
+        reason: c.reason,
+        message: c.message
+      }))
     }
   }
 
@@ -200,16 +208,21 @@ export class RolloutObserver {
       ...(p.spec?.containers ?? []).map((c) => ({ c, init: false }))
     ]
     for (const { c, init } of specs) {
-      const status = (init ? p.status?.initContainerStatuses : p.status?.containerStatuses)?.find((s) => s.name === c.name)
+      const status = (init ? p.status?.initContainerStatuses : p.status?.containerStatuses)?.find(
+        (s) => s.name === c.name
+      )
       let state: ContainerState = { kind: 'unknown' }
-      if (status?.state?.waiting) state = { kind: 'waiting', reason: status.state.waiting.reason, message: status.state.waiting.message }
-      else if (status?.state?.running) state = { kind: 'running', startedAt: String(status.state.running.startedAt ?? '') }
+      if (status?.state?.waiting)
+        state = { kind: 'waiting', reason: status.state.waiting.reason, message: status.state.waiting.message }
+      else if (status?.state?.running)
+        state = { kind: 'running', startedAt: String(status.state.running.startedAt ?? '') }
       else if (status?.state?.terminated) {
         const t = status.state.terminated
         state = { kind: 'terminated', reason: t.reason, exitCode: t.exitCode, signal: t.signal, message: t.message }
       }
       // ErrImagePull and ImagePullBackOff alternate on every retry: one continuous pull failure for the grace period.
-      const reason = state.kind === 'waiting' ? state.reason ?? '' : state.kind === 'terminated' ? state.reason ?? '' : ''
+      const reason =
+        state.kind === 'waiting' ? (state.reason ?? '') : state.kind === 'terminated' ? (state.reason ?? '') : ''
       const key = `${state.kind}:${PULL_REASONS.has(reason) ? 'pull' : reason}`
       const last = status?.lastState?.terminated
       containers.push({

@@ -175,17 +175,48 @@ async function buildBinaries() {
 async function makeCerts(pki) {
   await mkdir(pki, { recursive: true })
   const ssl = (args) => run('openssl', args, { cwd: pki })
-  await ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '30', '-subj', '/CN=rollout-guard-bed-ca'])
+  await ssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '30',
+    '-subj',
+    '/CN=rollout-guard-bed-ca'
+  ])
   const sign = async (name, subj, ext) => {
     await ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj])
     const extFile = join(pki, `${name}.ext`)
     await writeFile(extFile, ext)
-    await ssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '30', '-extfile', extFile])
+    await ssl([
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '30',
+      '-extfile',
+      extFile
+    ])
   }
   const serverExt =
     'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' +
     'subjectAltName=IP:127.0.0.1,IP:198.18.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\n'
-  const clientExt = 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n'
+  const clientExt =
+    'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n'
   await sign('apiserver', '/CN=kube-apiserver', serverExt)
   await sign('kwok-server', '/CN=kwok', serverExt)
   await sign('admin', '/O=system:masters/CN=bed-admin', clientExt)
@@ -499,7 +530,10 @@ auth:
   known = state
 
   log('starting the bed controller (image behaviour → pod annotations and log files)')
-  await remember('controller', startProcess('bed-controller', process.execPath, [join(here, 'controller.mjs'), STATE_FILE]))
+  await remember(
+    'controller',
+    startProcess('bed-controller', process.execPath, [join(here, 'controller.mjs'), STATE_FILE])
+  )
 
   await waitFor(
     `${NODE_COUNT} Ready nodes`,

@@ -4,7 +4,9 @@ import { down, readState, up } from './bed.mjs'
 const command = process.argv[2] ?? 'up'
 if (command === 'up') {
   const state = await up()
-  console.log(`export KUBECONFIG=${state.kubeconfig} DOCKER_HOST=${state.dockerHost} DOCKER_CONFIG=${state.dockerConfig}`)
+  console.log(
+    `export KUBECONFIG=${state.kubeconfig} DOCKER_HOST=${state.dockerHost} DOCKER_CONFIG=${state.dockerConfig}`
+  )
 } else if (command === 'down') {
   await down()
 } else if (command === 'env') {
@@ -13,7 +15,9 @@ if (command === 'up') {
     console.error('no bed is running; npm run bed:up')
     process.exit(1)
   }
-  console.log(`export KUBECONFIG=${state.kubeconfig} DOCKER_HOST=${state.dockerHost} DOCKER_CONFIG=${state.dockerConfig}`)
+  console.log(
+    `export KUBECONFIG=${state.kubeconfig} DOCKER_HOST=${state.dockerHost} DOCKER_CONFIG=${state.dockerConfig}`
+  )
 } else {
   console.error('usage: node test/bed/cli.mjs up|down|env')
   process.exit(2)

@@ -123,7 +123,8 @@ async function handlePod(pod) {
     for (const { labels } of perContainer) {
       const b = labels === null ? 'image-pull' : (labels[`${LABEL_PREFIX}behaviour`] ?? 'ready')
       if (PRIORITY.indexOf(b) < PRIORITY.indexOf(behaviour)) behaviour = b
-      if (labels?.[`${LABEL_PREFIX}exit-code`]) annotations['bed.rollout-guard.dev/exit-code'] = labels[`${LABEL_PREFIX}exit-code`]
+      if (labels?.[`${LABEL_PREFIX}exit-code`])
+        annotations['bed.rollout-guard.dev/exit-code'] = labels[`${LABEL_PREFIX}exit-code`]
       if (labels?.[`${LABEL_PREFIX}pull-error-for`])
         annotations['bed.rollout-guard.dev/pull-error-for'] = labels[`${LABEL_PREFIX}pull-error-for`]
     }
@@ -145,7 +146,8 @@ async function handlePod(pod) {
       if (rate > 0) {
         let n = 0
         const timer = setInterval(
-          () => appendFile(file, criLine(`ERROR request failed (${++n}) in ${c.name}`, 'stderr')).catch(() => undefined),
+          () =>
+            appendFile(file, criLine(`ERROR request failed (${++n}) in ${c.name}`, 'stderr')).catch(() => undefined),
           60000 / rate
         )
         timers.set(`${uid}/${c.name}`, timer)

@@ -47,7 +47,11 @@ describe('the real control plane', () => {
     expect(oldPods).toHaveLength(3)
 
     await c.apps.patchNamespacedDeployment(
-      { name: 'web', namespace: ns, body: { spec: { template: { spec: { containers: [{ name: 'app', image: image2 }] } } } } },
+      {
+        name: 'web',
+        namespace: ns,
+        body: { spec: { template: { spec: { containers: [{ name: 'app', image: image2 }] } } } }
+      },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch)
     )
     const done = await waitUntil('rollout to v2', 60000, async () => {
@@ -80,7 +84,12 @@ describe('KWOK pod behaviours', () => {
     const digest = await pushImage(state, 'bed/crasher', 'v1', { behaviour: 'crash-loop', exitCode: 3 })
     await c.apps.createNamespacedDeployment({
       namespace: ns,
-      body: deploymentManifest({ name: 'crash', namespace: ns, image: `${state.registry}/bed/crasher:v1@${digest}`, replicas: 1 })
+      body: deploymentManifest({
+        name: 'crash',
+        namespace: ns,
+        image: `${state.registry}/bed/crasher:v1@${digest}`,
+        replicas: 1
+      })
     })
     const first = await waitUntil('CrashLoopBackOff', 30000, async () => {
       const pod = (await podsOf(c, ns, 'crash'))[0]
@@ -102,7 +111,12 @@ describe('KWOK pod behaviours', () => {
     const ns = await freshNamespace(c, 'bed-pull')
     await c.apps.createNamespacedDeployment({
       namespace: ns,
-      body: deploymentManifest({ name: 'pull', namespace: ns, image: `${state.registry}/bed/missing:v404`, replicas: 1 })
+      body: deploymentManifest({
+        name: 'pull',
+        namespace: ns,
+        image: `${state.registry}/bed/missing:v404`,
+        replicas: 1
+      })
     })
     const seen = new Set<string>()
     await waitUntil('ErrImagePull and ImagePullBackOff', 30000, async () => {
@@ -164,13 +178,19 @@ describe('pod logs through the apiserver', () => {
     })
     const abort = await new k8s.Log(c.kc).log(ns, pod, 'app', stream, { follow: true })
     try {
-      await waitUntil('the image start line', 10000, async () => received.some((l) => l.includes('hello from the image')))
+      await waitUntil('the image start line', 10000, async () =>
+        received.some((l) => l.includes('hello from the image'))
+      )
       const sent = Array.from({ length: 20 }, (_, i) => `line ${i} ${'x'.repeat(i)}`)
       for (const line of sent) {
         await appendLog(state, ns, pod, 'app', [line])
         await new Promise((r) => setTimeout(r, 20))
       }
-      await waitUntil('all appended lines', 10000, async () => received.filter((l) => l.startsWith('line ')).length >= 20)
+      await waitUntil(
+        'all appended lines',
+        10000,
+        async () => received.filter((l) => l.startsWith('line ')).length >= 20
+      )
       expect(received.filter((l) => l.startsWith('line '))).toEqual(sent)
     } finally {
       abort.abort()
@@ -209,7 +229,12 @@ describe('RBAC', () => {
   test('a ServiceAccount bound to a read-only Role may read but not patch a Deployment', async () => {
     const ns = await freshNamespace(c, 'bed-rbac')
     const digest = await pushImage(state, 'bed/web', 'rbac')
-    await createAvailableDeployment(c, { name: 'web', namespace: ns, image: `${state.registry}/bed/web:rbac@${digest}`, replicas: 1 })
+    await createAvailableDeployment(c, {
+      name: 'web',
+      namespace: ns,
+      image: `${state.registry}/bed/web:rbac@${digest}`,
+      replicas: 1
+    })
     await c.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'reader' } } })
     await c.rbac.createNamespacedRole({
       namespace: ns,

@@ -89,7 +89,14 @@ describe('error-log gate', () => {
           const [pod] = await newPods(f.ns, f.newImage, 1)
           // Give the follower a moment to attach, as a release would be watched for a while anyway.
           await new Promise((r) => setTimeout(r, 2000))
-          await appendLog(state, f.ns, pod!, 'app', ['ERROR one', 'ERROR two', 'INFO fine', 'ERROR three', 'ERROR four', 'ERROR five'])
+          await appendLog(state, f.ns, pod!, 'app', [
+            'ERROR one',
+            'ERROR two',
+            'INFO fine',
+            'ERROR three',
+            'ERROR four',
+            'ERROR five'
+          ])
           await new Promise((r) => setTimeout(r, 1500))
           // The sixth error line crosses max-error-lines 5.
           await appendLog(state, f.ns, pod!, 'app', ['ERROR six: payment provider timeout'])
@@ -119,7 +126,13 @@ describe('error-log gate', () => {
           const pods = await newPods(f.ns, f.newImage, 2)
           await new Promise((r) => setTimeout(r, 1500))
           await appendLog(state, f.ns, pods[0]!, 'app', ['ERROR a', 'ERROR healthcheck probe noise', 'ERROR b'])
-          await appendLog(state, f.ns, pods[1]!, 'app', Array.from({ length: 10 }, (_, i) => `ERROR healthcheck ${i}`))
+          await appendLog(
+            state,
+            f.ns,
+            pods[1]!,
+            'app',
+            Array.from({ length: 10 }, (_, i) => `ERROR healthcheck ${i}`)
+          )
           await appendLog(state, f.ns, pods[1]!, 'app', ['ERROR c'])
         }
       }
@@ -155,12 +168,21 @@ describe('error-log gate', () => {
           await waitUntil('rollout complete', 60000, async () => {
             const d = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
             const s = d.status
-            return (s?.observedGeneration ?? 0) >= 2 && s?.updatedReplicas === 2 && s.availableReplicas === 2 && s.replicas === 2
+            return (
+              (s?.observedGeneration ?? 0) >= 2 &&
+              s?.updatedReplicas === 2 &&
+              s.availableReplicas === 2 &&
+              s.replicas === 2
+            )
           })
           completedBeforeErrors = true
           await new Promise((r) => setTimeout(r, 2000))
           const [pod] = await newPods(f.ns, f.newImage, 2)
-          await appendLog(state, f.ns, pod!, 'app', ['FATAL cache corrupted', 'FATAL cache corrupted', 'FATAL cache corrupted'])
+          await appendLog(state, f.ns, pod!, 'app', [
+            'FATAL cache corrupted',
+            'FATAL cache corrupted',
+            'FATAL cache corrupted'
+          ])
         }
       }
     )
@@ -210,7 +232,13 @@ describe('error-log gate', () => {
 
   test('log lines carrying workflow commands do nothing when echoed (raw stdout)', async () => {
     const f = await fixture('logs-cmds', { replicas: 1 })
-    const payloads = ['::set-output name=x::y', '::add-mask::hunter2', '::stop-commands::pwned', '::error::fake failure', '##[set-output name=x;]y']
+    const payloads = [
+      '::set-output name=x::y',
+      '::add-mask::hunter2',
+      '::stop-commands::pwned',
+      '::error::fake failure',
+      '##[set-output name=x;]y'
+    ]
     const run = await runAction(
       state,
       { ...f.inputs, 'max-error-lines': '1', soak: '30s' },
@@ -218,7 +246,11 @@ describe('error-log gate', () => {
         during: async () => {
           const [pod] = await newPods(f.ns, f.newImage, 1)
           await new Promise((r) => setTimeout(r, 2000))
-          await appendLog(state, f.ns, pod!, 'app', [...payloads, ...payloads.map((p) => `ERROR ${p}`), `  ${payloads[0]}`])
+          await appendLog(state, f.ns, pod!, 'app', [
+            ...payloads,
+            ...payloads.map((p) => `ERROR ${p}`),
+            `  ${payloads[0]}`
+          ])
         }
       }
     )

@@ -32,12 +32,21 @@ interface Fixture {
 }
 
 /** A namespace with Deployment `web` (3 replicas by default) available on a good v1 image. */
-async function fixture(prefix: string, opts: { replicas?: number; progressDeadlineSeconds?: number } = {}): Promise<Fixture> {
+async function fixture(
+  prefix: string,
+  opts: { replicas?: number; progressDeadlineSeconds?: number } = {}
+): Promise<Fixture> {
   const ns = await freshNamespace(c, prefix)
   const repo = `${state.registry}/${ns}/web`
   const digest = await pushImage(state, `${ns}/web`, 'v1')
   const oldImage = `${repo}:v1@${digest}`
-  await createAvailableDeployment(c, { name: 'web', namespace: ns, image: oldImage, replicas: opts.replicas ?? 3, progressDeadlineSeconds: opts.progressDeadlineSeconds })
+  await createAvailableDeployment(c, {
+    name: 'web',
+    namespace: ns,
+    image: oldImage,
+    replicas: opts.replicas ?? 3,
+    progressDeadlineSeconds: opts.progressDeadlineSeconds
+  })
   const inputs = { ...(await baseInputs(state, ns)), deployment: 'web', image: repo, build: 'false' }
   return { ns, repo, oldImage, inputs }
 }
@@ -52,7 +61,11 @@ async function expectAllPodsOn(ns: string, image: string, replicas = 3): Promise
     const list = await podsOf(c, ns, 'web')
     const ok =
       list.length === replicas &&
-      list.every((p) => p.spec?.containers[0]?.image === image && p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'))
+      list.every(
+        (p) =>
+          p.spec?.containers[0]?.image === image &&
+          p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')
+      )
     return ok && list
   })
   expect(pods).toHaveLength(replicas)
@@ -61,7 +74,10 @@ async function expectAllPodsOn(ns: string, image: string, replicas = 3): Promise
 /** Asserts the verdict; on a mismatch the error shows what the Action printed. */
 function expectVerdict(run: ActionRun, result: string, reason?: string): void {
   const ok = run.outputs.result === result && (reason === undefined || run.outputs.reason === reason)
-  if (!ok) throw new Error(`expected ${result}${reason ? `/${reason}` : ''}, got ${run.outputs.result}/${run.outputs.reason}\n${explain(run)}`)
+  if (!ok)
+    throw new Error(
+      `expected ${result}${reason ? `/${reason}` : ''}, got ${run.outputs.result}/${run.outputs.reason}\n${explain(run)}`
+    )
   expect(run.exitCode === 0).toBe(['succeeded', 'no-change', 'dry-run'].includes(result))
 }
 
@@ -172,7 +188,13 @@ describe('release', () => {
             {
               name: 'web',
               namespace: f.ns,
-              body: { spec: { template: { spec: { containers: [{ name: 'app', image: theirImage, env: [{ name: 'HOTFIX', value: '1' }] }] } } } }
+              body: {
+                spec: {
+                  template: {
+                    spec: { containers: [{ name: 'app', image: theirImage, env: [{ name: 'HOTFIX', value: '1' }] }] }
+                  }
+                }
+              }
             },
             k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch)
           )
@@ -206,7 +228,13 @@ describe('release', () => {
     })
     const before = (await deployment(ns)).spec?.template
     await pushImage(state, `${ns}/app`, 'v2', { behaviour: 'crash-loop' })
-    const inputs = { ...(await baseInputs(state, ns)), deployment: 'web', image: `${state.registry}/${ns}/app`, build: 'false', tag: 'v2' }
+    const inputs = {
+      ...(await baseInputs(state, ns)),
+      deployment: 'web',
+      image: `${state.registry}/${ns}/app`,
+      build: 'false',
+      tag: 'v2'
+    }
     let patchedTemplate: k8s.V1PodTemplateSpec | undefined
     const run = await runAction(state, inputs, {
       during: async () => {
@@ -269,7 +297,11 @@ describe('bad inputs are rejected before anything changes', () => {
         subjects: [{ kind: 'ServiceAccount', name: 'viewer', namespace: f.ns }]
       }
     })
-    const token = await c.core.createNamespacedServiceAccountToken({ name: 'viewer', namespace: f.ns, body: { spec: { audiences: [] } } })
+    const token = await c.core.createNamespacedServiceAccountToken({
+      name: 'viewer',
+      namespace: f.ns,
+      body: { spec: { audiences: [] } }
+    })
     const cluster = c.kc.getCurrentCluster()!
     const kubeconfig = [
       'apiVersion: v1',

@@ -30,7 +30,10 @@ describe('selectContainers', () => {
   test.each([
     [[], ['migrate', 'app']],
     [['app'], ['app']],
-    [['proxy', 'migrate'], ['migrate', 'proxy']]
+    [
+      ['proxy', 'migrate'],
+      ['migrate', 'proxy']
+    ]
   ])('names %j select %j', (names, expected) => {
     const s = deployment()
     expect(selectContainers(s, names, { repository: `${REG}/shop/web` }).map((c) => c.name)).toEqual(expected)
@@ -55,7 +58,11 @@ describe('planImagePatch', () => {
     const plan = planImagePatch(s, selectContainers(s, [], { repository: `${REG}/shop/web` }), newImage, origin)
     expect(plan.noChange).toBe(false)
     expect(plan.ops[0]).toEqual({ op: 'test', path: '/metadata/generation', value: 4 })
-    expect(plan.ops).toContainEqual({ op: 'replace', path: '/spec/template/spec/initContainers/0/image', value: newImage })
+    expect(plan.ops).toContainEqual({
+      op: 'replace',
+      path: '/spec/template/spec/initContainers/0/image',
+      value: newImage
+    })
     expect(plan.ops).toContainEqual({ op: 'replace', path: '/spec/template/spec/containers/0/image', value: newImage })
     expect(plan.ops.some((o) => o.path.includes('containers/1'))).toBe(false)
     const release = plan.ops.find((o) => o.path === '/metadata/annotations/rollout-guard.dev~1release')
@@ -78,7 +85,11 @@ describe('planImagePatch', () => {
     const s = deployment()
     const same = `${REG}/shop/web:v1@sha256:${'a'.repeat(64)}`
     const plan = planImagePatch(s, selectContainers(s, ['app'], { repository: '' }), same, origin)
-    expect(plan).toEqual({ noChange: true, ops: [], changes: [{ container: 'app', init: false, before: same, after: same }] })
+    expect(plan).toEqual({
+      noChange: true,
+      ops: [],
+      changes: [{ container: 'app', init: false, before: same, after: same }]
+    })
   })
 })
 
@@ -93,7 +104,10 @@ describe('planRestore', () => {
 
 describe('templateKey', () => {
   test('ignores the pod-template-hash label and key order', () => {
-    const a = { metadata: { labels: { app: 'web', 'pod-template-hash': 'abc' } }, spec: { containers: [{ name: 'a', image: 'x' }] } }
+    const a = {
+      metadata: { labels: { app: 'web', 'pod-template-hash': 'abc' } },
+      spec: { containers: [{ name: 'a', image: 'x' }] }
+    }
     const b = { spec: { containers: [{ image: 'x', name: 'a' }] }, metadata: { labels: { app: 'web' } } }
     expect(templateKey(a)).toBe(templateKey(b))
   })

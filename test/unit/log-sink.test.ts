@@ -11,7 +11,11 @@ function feed(position: { timestamp?: string; atTimestamp: number }, text: strin
 describe('LineSink (resuming a log stream without double counting)', () => {
   test('first connection passes every line and remembers where it got to', () => {
     const pos = { atTimestamp: 0 }
-    expect(feed(pos, '2026-01-01T00:00:01.100Z a\n2026-01-01T00:00:01.200Z b\n2026-01-01T00:00:01.200Z c\n')).toEqual(['a', 'b', 'c'])
+    expect(feed(pos, '2026-01-01T00:00:01.100Z a\n2026-01-01T00:00:01.200Z b\n2026-01-01T00:00:01.200Z c\n')).toEqual([
+      'a',
+      'b',
+      'c'
+    ])
     expect(pos).toEqual({ timestamp: '2026-01-01T00:00:01.200Z', atTimestamp: 2 })
   })
 

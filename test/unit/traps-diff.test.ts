@@ -5,7 +5,15 @@ import { diffLines } from '../../src/report/diff.js'
 
 const DIGEST = `@sha256:${'a'.repeat(64)}`
 
-function dep(over: { replicas?: number; strategy?: V1Deployment['spec'] extends infer S ? S extends { strategy?: infer T } ? T : never : never; probe?: boolean; limits?: boolean; deadline?: number; sidecar?: string; policy?: string }): V1Deployment {
+function dep(over: {
+  replicas?: number
+  strategy?: V1Deployment['spec'] extends infer S ? (S extends { strategy?: infer T } ? T : never) : never
+  probe?: boolean
+  limits?: boolean
+  deadline?: number
+  sidecar?: string
+  policy?: string
+}): V1Deployment {
   return {
     spec: {
       replicas: over.replicas ?? 3,
@@ -38,8 +46,14 @@ describe('findRolloutTraps', () => {
   test.each([
     ['no-readiness-probe', dep({ probe: false })],
     ['no-resource-limits', dep({ limits: false })],
-    ['max-unavailable-all', dep({ replicas: 1, strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } } })],
-    ['max-unavailable-all', dep({ replicas: 4, strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '100%' } } })],
+    [
+      'max-unavailable-all',
+      dep({ replicas: 1, strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } } })
+    ],
+    [
+      'max-unavailable-all',
+      dep({ replicas: 4, strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '100%' } } })
+    ],
     ['recreate-strategy', dep({ strategy: { type: 'Recreate' } })],
     ['default-progress-deadline', dep({ deadline: 600 })],
     ['mutable-tag', dep({ sidecar: 'reg/side:latest' })],

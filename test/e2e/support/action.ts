@@ -47,7 +47,11 @@ export interface RunOptions {
   entry?: string
 }
 
-export async function runAction(state: BedState, inputs: Record<string, string>, opts: RunOptions = {}): Promise<ActionRun> {
+export async function runAction(
+  state: BedState,
+  inputs: Record<string, string>,
+  opts: RunOptions = {}
+): Promise<ActionRun> {
   const dir = await mkdtemp(join(tmpdir(), 'rg-runner-'))
   const files = {
     GITHUB_OUTPUT: join(dir, 'output'),
@@ -77,7 +81,12 @@ export async function runAction(state: BedState, inputs: Record<string, string>,
   for (const [k, v] of Object.entries(opts.state ?? {})) env[`STATE_${k}`] = v
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
   const started = Date.now()
-  const child = execa(NODE, [join(ROOT, opts.entry ?? 'dist/index.js')], { env, extendEnv: false, reject: false, all: false })
+  const child = execa(NODE, [join(ROOT, opts.entry ?? 'dist/index.js')], {
+    env,
+    extendEnv: false,
+    reject: false,
+    all: false
+  })
   const interference = opts.during ? opts.during() : Promise.resolve()
   const [res] = await Promise.all([child, interference])
   return {

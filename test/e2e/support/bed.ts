@@ -63,7 +63,11 @@ export async function freshNamespace(c: Clients, prefix: string): Promise<string
   return name
 }
 
-export async function waitUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | false | undefined>): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | false | undefined>
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await probe()
@@ -87,7 +91,10 @@ export interface ImageBehaviour {
 }
 
 /** Writes a FROM-scratch build context whose image behaves as asked. Returns the context folder. */
-export async function imageContext(behaviour: ImageBehaviour, marker = randomBytes(4).toString('hex')): Promise<string> {
+export async function imageContext(
+  behaviour: ImageBehaviour,
+  marker = randomBytes(4).toString('hex')
+): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'rg-image-'))
   const labels: string[] = []
   if (behaviour.behaviour) labels.push(`dev.rollout-guard.bed.behaviour=${behaviour.behaviour}`)
@@ -103,7 +110,12 @@ export async function imageContext(behaviour: ImageBehaviour, marker = randomByt
 }
 
 /** Builds and pushes an image with the real daemon and registry; returns the digest the registry reported. */
-export async function pushImage(state: BedState, repository: string, tag: string, behaviour: ImageBehaviour = {}): Promise<string> {
+export async function pushImage(
+  state: BedState,
+  repository: string,
+  tag: string,
+  behaviour: ImageBehaviour = {}
+): Promise<string> {
   const ref = `${state.registry}/${repository}:${tag}`
   const context = await imageContext(behaviour)
   const env = { ...process.env, ...dockerEnv(state), DOCKER_BUILDKIT: '0' }
@@ -120,7 +132,13 @@ export function logFile(state: BedState, namespace: string, pod: string, contain
 }
 
 /** Appends lines to a container's log as the app would, with real timestamps. */
-export async function appendLog(state: BedState, namespace: string, pod: string, container: string, lines: string[]): Promise<void> {
+export async function appendLog(
+  state: BedState,
+  namespace: string,
+  pod: string,
+  container: string,
+  lines: string[]
+): Promise<void> {
   const text = lines.map((l) => `${new Date().toISOString()} stdout F ${l}\n`).join('')
   await appendFile(logFile(state, namespace, pod, container), text)
 }
