@@ -12,7 +12,7 @@ import {
   loadKubeConfig,
   makeClients,
   runRelease
-} from "./chunks/chunk-N2ZOXFCD.js";
+} from "./chunks/chunk-DDEZQEQF.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/cli-args.ts

@@ -34,7 +34,7 @@ async function appContext(version, labels) {
 
 function cli(args) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'dist', 'cli.js'), ...args], {
+    const child = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'deploy', ...args], {
       env,
       stdio: ['ignore', 'pipe', 'inherit']
     })

@@ -343,7 +343,8 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
           )
         } else {
           doneAtMs = undefined
-          progressLine(verdict, errorLines, prefix)
+          // Until the controller has seen our change, its status numbers describe the previous template.
+          if (state.deployment.observedGeneration >= generation) progressLine(verdict, errorLines, prefix)
         }
       } else if (clock() - watchStartedMs >= config.timeoutMs) {
         return {

@@ -7,6 +7,12 @@ import type { KubeClients } from './client.js'
 const LOG_TAIL_LINES = 25
 const MAX_PODS = 5
 
+function isoTime(value: Date | string | undefined): string | undefined {
+  if (value === undefined) return undefined
+  const date = value instanceof Date ? value : new Date(value)
+  return Number.isNaN(date.getTime()) ? String(value) : date.toISOString()
+}
+
 async function eventsFor(clients: KubeClients, namespace: string, name: string): Promise<EventSummary[]> {
   try {
     const list = await clients.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` })
@@ -16,7 +22,7 @@ async function eventsFor(clients: KubeClients, namespace: string, name: string):
         reason: e.reason ?? '',
         message: e.message ?? '',
         count: e.count ?? 1,
-        lastSeen: (e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp)?.toString()
+        lastSeen: isoTime(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp)
       }))
       .slice(-10)
   } catch {

@@ -2,7 +2,9 @@
 // judge, exact rollback.
 import * as k8s from '@kubernetes/client-node'
 import { beforeAll, describe, expect, test } from '@jest/globals'
+import { readFile } from 'node:fs/promises'
 import { type ActionRun, baseInputs, runAction } from './support/action.js'
+import { startProxy, viaProxy } from './support/proxy.js'
 import {
   type BedState,
   type Clients,
@@ -251,6 +253,70 @@ describe('release', () => {
     expect(patchedTemplate?.spec?.initContainers?.[0]?.image).toBe(initImage)
     const after = (await deployment(ns)).spec?.template
     expect(after).toEqual(before)
+  })
+})
+
+describe('resilience', () => {
+  test('the apiserver connections are cut mid-rollout: watches re-list and the verdict is still right', async () => {
+    const f = await fixture('rel-cut', { replicas: 2 })
+    await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'crash-loop' })
+    const [host, port] = new URL(state.apiServer).host.split(':')
+    const proxy = await startProxy(host!, Number(port))
+    try {
+      let cut = 0
+      const run = await runAction(
+        state,
+        { ...f.inputs, tag: 'v2', kubeconfig: viaProxy(await readFile(state.kubeconfig, 'utf8'), proxy.port) },
+        {
+          during: async () => {
+            await waitUntil('our patch', 60000, async () => (await deployment(f.ns)).metadata?.generation === 2)
+            cut = proxy.cutAll()
+          }
+        }
+      )
+      expect(cut).toBeGreaterThan(0)
+      expectVerdict(run, 'rolled-back', 'crash-loop')
+      expect(run.stdout).toMatch(/re-listing/)
+      await expectAllPodsOn(f.ns, f.oldImage, 2)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  test('a cancelled job: the post step puts the previous template back', async () => {
+    const f = await fixture('rel-cancel', { replicas: 2 })
+    await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'never-ready' })
+    const before = (await deployment(f.ns)).spec?.template
+    const main = await runAction(
+      state,
+      { ...f.inputs, tag: 'v2' },
+      {
+        during: async (action) => {
+          await waitUntil('our patch', 60000, async () => (await deployment(f.ns)).metadata?.generation === 2)
+          await new Promise((r) => setTimeout(r, 1000))
+          action.kill('SIGKILL')
+        }
+      }
+    )
+    expect(main.exitCode).not.toBe(0)
+    expect(main.state['pending-restore']).toContain('"generation":2')
+    expect((await deployment(f.ns)).spec?.template?.spec?.containers[0]?.image).toContain(':v2@')
+    const post = await runAction(state, { ...f.inputs, tag: 'v2' }, { state: main.state })
+    expect(post.exitCode).toBe(0)
+    expect(post.stdout).toContain('previous template')
+    expect((await deployment(f.ns)).spec?.template).toEqual(before)
+    await expectAllPodsOn(f.ns, f.oldImage, 2)
+  })
+
+  test('the post step after a finished release does nothing', async () => {
+    const f = await fixture('rel-post-noop', { replicas: 1 })
+    await pushImage(state, `${f.ns}/web`, 'v2')
+    const main = await runAction(state, { ...f.inputs, tag: 'v2' })
+    expectVerdict(main, 'succeeded')
+    const generationAfter = (await deployment(f.ns)).metadata?.generation
+    const post = await runAction(state, { ...f.inputs, tag: 'v2' }, { state: main.state })
+    expect(post.exitCode).toBe(0)
+    expect((await deployment(f.ns)).metadata?.generation).toBe(generationAfter)
   })
 })
 

@@ -40,8 +40,8 @@ export function parseCommandFile(text: string): Record<string, string> {
 export interface RunOptions {
   /** Extra environment (e.g. GITHUB_EVENT_NAME). */
   env?: Record<string, string>
-  /** Called with the child process once it runs (to interfere mid-release). */
-  during?: () => Promise<void>
+  /** Runs beside the Action (to interfere mid-release); `kill` ends the Action as a cancelled job would. */
+  during?: (action: { kill: (signal?: NodeJS.Signals) => void }) => Promise<void>
   /** Post step: run with the state the main step saved. */
   state?: Record<string, string>
   entry?: string
@@ -87,7 +87,9 @@ export async function runAction(
     reject: false,
     all: false
   })
-  const interference = opts.during ? opts.during() : Promise.resolve()
+  const interference = opts.during
+    ? opts.during({ kill: (signal) => child.kill(signal ?? 'SIGKILL') })
+    : Promise.resolve()
   const [res] = await Promise.all([child, interference])
   return {
     exitCode: res.exitCode ?? -1,
