@@ -100,8 +100,28 @@ class ContainerFollower {
     private readonly log: Logger
   ) {}
 
-  start(): void {
-    void this.connect()
+  /** `restarts` > 0: the container crashed before we started following; its previous instance's lines count too. */
+  start(restarts = 0): void {
+    void (async () => {
+      if (restarts > 0) await this.readPrevious()
+      await this.connect()
+    })()
+  }
+
+  private async readPrevious(): Promise<void> {
+    try {
+      const text = await this.clients.core.readNamespacedPodLog({
+        name: this.pod,
+        namespace: this.namespace,
+        container: this.container,
+        previous: true,
+        timestamps: true
+      })
+      const sink = new LineSink(this.position, this.onLine)
+      sink.push(`${String(text ?? '')}\n`)
+    } catch {
+      // No previous instance kept (yet): nothing to count.
+    }
   }
 
   stop(): void {
@@ -257,7 +277,7 @@ export async function followErrorLogs(opts: FollowOptions): Promise<LogGate> {
             log
           )
           followers.set(key, follower)
-          follower.start()
+          follower.start(c.restartCount)
         }
       }
     }
