@@ -10,12 +10,12 @@ import "./chunks/chunk-OJCWM4JT.js";
 var IS_POST = "isPost";
 async function entry() {
   if (getState(IS_POST) === "true") {
-    const { post } = await import("./chunks/post-ZSYYO3EX.js");
+    const { post } = await import("./chunks/post-POZNCGXB.js");
     await post();
     return;
   }
   saveState(IS_POST, "true");
-  const { run } = await import("./chunks/main-WHK6KMBR.js");
+  const { run } = await import("./chunks/main-IDGGJDH2.js");
   await run();
 }
 entry().catch((e) => setFailed(e instanceof Error ? e.message : String(e)));

@@ -34,18 +34,26 @@ export interface ReportingInputs {
   notify: NotifyConfig
 }
 
-export function readReportingInputs(): ReportingInputs {
+/** Everything the main step needs, read (and masked) once. */
+export function readActionInputs(): { config: Config; reporting: ReportingInputs } {
   const raw = readRaw()
+  const ctx = githubContext()
   return {
-    github: githubConfigFromRaw(raw, githubContext()),
-    recordDeployment: raw.environment !== undefined,
-    notify: notifyConfigFromRaw(raw)
+    config: configFromRawMasked(raw, ctx),
+    reporting: {
+      github: githubConfigFromRaw(raw, ctx),
+      recordDeployment: raw.environment !== undefined,
+      notify: notifyConfigFromRaw(raw)
+    }
   }
 }
 
 export function readInputs(): Config {
-  const raw = readRaw()
-  const config = configFromRaw(raw, githubContext())
+  return configFromRawMasked(readRaw(), githubContext())
+}
+
+function configFromRawMasked(raw: RawOptions, ctx: RawContext): Config {
+  const config = configFromRaw(raw, ctx)
   if (config.kubeconfig.kind === 'inline') {
     // The decoded form of a base64 kubeconfig is a new secret string.
     maskSecret(config.kubeconfig.yaml)

@@ -3,7 +3,7 @@
 import * as core from '@actions/core'
 import { execaDocker } from './docker/runner.js'
 import { ReleaseFailed } from './errors.js'
-import { readInputs, readReportingInputs } from './inputs.js'
+import { readActionInputs } from './inputs.js'
 import { createOctokit } from './github/octokit.js'
 import { createGitHubReporter } from './github/reporter.js'
 import { notifyAll } from './notify/send.js'
@@ -26,8 +26,7 @@ export const actionLogger: Logger = {
 }
 
 export async function run(): Promise<void> {
-  const config = readInputs()
-  const reporting = readReportingInputs()
+  const { config, reporting } = readActionInputs()
   const clients = makeClients(loadKubeConfig(config.kubeconfig, config.context))
   const docker = execaDocker(process.env, (line) => core.info(neutraliseWorkflowCommands(line)))
   const github = reporting.github

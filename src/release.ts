@@ -5,13 +5,7 @@ import { formatImageRef } from './config/parse.js'
 import { type DockerCli, buildAndPush } from './docker/runner.js'
 import { type RegistryOptions, resolveDigest } from './docker/registry.js'
 import { BuildError, ClusterError, ConflictError, InputError, PreflightError } from './errors.js'
-import {
-  type JudgeLimits,
-  type PodFailure,
-  type RolloutVerdict,
-  formatProgress,
-  judgeRollout
-} from './judge/rollout.js'
+import type { PodFailure } from './judge/rollout.js'
 import type { KubeClients, V1Deployment, V1PodTemplateSpec } from './kube/client.js'
 import { collectDiagnostics } from './kube/diagnostics.js'
 import {
@@ -38,6 +32,7 @@ import type {
   RollbackReport
 } from './result.js'
 import { RolloutObserver } from './watch/observer.js'
+import { JudgeLoop, type WatchOutcome } from './watch/judge-loop.js'
 
 export interface Logger {
   info(message: string): void
@@ -73,8 +68,6 @@ export interface ReleaseDeps {
 }
 
 const PROGRESS_EVERY_MS = 5000
-const TICK_MS = 1000
-const MAX_TIMELINE = 600
 
 class Phases {
   readonly list: PhaseTiming[] = []
@@ -101,11 +94,6 @@ class Phases {
 function emptyErrors(): ErrorSummary {
   return { total: 0, byPod: {}, samples: [] }
 }
-
-type WatchOutcome =
-  | { kind: 'done' }
-  | { kind: 'failed'; reason: ReasonCode; message: string; verdict?: RolloutVerdict }
-  | { kind: 'conflict'; message: string }
 
 export async function runRelease(config: Config, deps: ReleaseDeps): Promise<ReleaseResult> {
   const clock = deps.clock ?? Date.now
@@ -224,30 +212,27 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
   }
 
   // 4. Start watching (and measuring the old pods' error baseline) before the patch, so nothing is missed; then patch.
+  const loop = new JudgeLoop({
+    deployment: config.deployment,
+    limits: { ...config.failFast, timeoutMs: config.timeoutMs },
+    clock,
+    info: (m) => log.info(m),
+    progressEveryMs: deps.progressEveryMs ?? PROGRESS_EVERY_MS,
+    timeline
+  })
   const observer = new RolloutObserver({
     clients: deps.clients,
     namespace: config.namespace,
     deployment,
     clock,
-    onChange: () => wake(),
+    onChange: () => loop.wake(),
     log: (m) => log.info(m)
   })
-  let wakeUp: () => void = () => undefined
-  const wake = () => wakeUp()
-  const nextChange = () =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, TICK_MS)
-      wakeUp = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-
   let gate: LogGate | undefined
   let patched: V1Deployment
   try {
     await observer.start()
-    gate = deps.logGate ? await deps.logGate({ snapshot, observer, onChange: wake }) : undefined
+    gate = deps.logGate ? await deps.logGate({ snapshot, observer, onChange: () => loop.wake() }) : undefined
     patched = await phases.run('patch', log, 'Patch', () => applyGuardedPatch(deps.clients, snapshot, plan.ops))
   } catch (e) {
     observer.stop()
@@ -266,97 +251,6 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
 
   // 5. Watch ⇄ judge.
   let errors = emptyErrors()
-  const limits: JudgeLimits = { ...config.failFast, timeoutMs: config.timeoutMs }
-  let lastProgressLine = 0
-  let lastProgressText = ''
-  const sample = (v: RolloutVerdict, errorLines: number) => {
-    const p = v.progress
-    const last = timeline[timeline.length - 1]
-    const now = clock()
-    if (
-      last &&
-      last.updated === p.updated &&
-      last.available === p.available &&
-      last.ready === p.ready &&
-      last.errorLines === errorLines &&
-      now - last.atMs < 5000
-    )
-      return
-    if (timeline.length >= MAX_TIMELINE) timeline.splice(1, 1)
-    timeline.push({
-      atMs: now,
-      desired: p.desired,
-      updated: p.updated,
-      ready: p.ready,
-      available: p.available,
-      errorLines
-    })
-  }
-  const progressLine = (v: RolloutVerdict, errorLines: number, prefix = '') => {
-    const text = `${prefix}${formatProgress(v.progress)}, ${errorLines} error line${errorLines === 1 ? '' : 's'}`
-    const now = clock()
-    const every = deps.progressEveryMs ?? PROGRESS_EVERY_MS
-    if (now - lastProgressLine >= every || (text !== lastProgressText && now - lastProgressLine >= 1000)) {
-      log.info(text)
-      lastProgressLine = now
-      lastProgressText = text.replace(/, \d+s,/, ',')
-    }
-  }
-
-  /** Judges until done/failed. With `soakMs`, keeps judging that long after done. */
-  const watchUntilVerdict = async (
-    tpl: V1PodTemplateSpec,
-    generation: number,
-    watchStartedMs: number,
-    gate: LogGate | undefined,
-    soakMs: number,
-    prefix: string
-  ): Promise<WatchOutcome> => {
-    let doneAtMs: number | undefined
-    for (;;) {
-      const currentGeneration = observer.currentDeployment()?.metadata?.generation ?? 0
-      // Until the watch delivers our own change, the cache holds the Deployment as it was before it: no verdict yet.
-      const state = currentGeneration >= generation ? observer.observe(tpl, watchStartedMs) : undefined
-      if (state) {
-        const current = observer.currentDeployment()
-        if (currentGeneration > generation) {
-          return {
-            kind: 'conflict',
-            message: `Deployment "${config.deployment}" was changed by someone else during the release (generation ${current?.metadata?.generation}, ours ${generation}); not touching it`
-          }
-        }
-        const verdict = judgeRollout(state, limits)
-        const errorVerdict = gate?.judge(state)
-        const errorLines = gate?.total() ?? 0
-        sample(verdict, errorLines)
-        if (verdict.kind === 'failed')
-          return { kind: 'failed', reason: verdict.reason, message: verdict.message, verdict }
-        if (errorVerdict?.kind === 'failed')
-          return { kind: 'failed', reason: 'error-logs', message: errorVerdict.message, verdict }
-        if (verdict.kind === 'done') {
-          doneAtMs ??= clock()
-          if (clock() - doneAtMs >= soakMs) return { kind: 'done' }
-          progressLine(
-            verdict,
-            errorLines,
-            `${prefix}rolled out, soaking ${Math.ceil((soakMs - (clock() - doneAtMs)) / 1000)}s more: `
-          )
-        } else {
-          doneAtMs = undefined
-          // Until the controller has seen our change, its status numbers describe the previous template.
-          if (state.deployment.observedGeneration >= generation) progressLine(verdict, errorLines, prefix)
-        }
-      } else if (clock() - watchStartedMs >= config.timeoutMs) {
-        return {
-          kind: 'failed',
-          reason: 'timeout',
-          message: `No consistent view of the rollout within ${config.timeoutMs / 1000}s (watches kept failing)`
-        }
-      }
-      await nextChange()
-    }
-  }
-
   let outcome: WatchOutcome
   const watchStartedMs = clock()
   try {
@@ -364,7 +258,16 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
       'watch',
       log,
       config.soakMs > 0 ? `Watch and judge (then soak ${config.soakMs / 1000}s)` : 'Watch and judge',
-      () => watchUntilVerdict(target, ourGeneration, watchStartedMs, gate, config.soakMs, ''),
+      () =>
+        loop.until({
+          observer,
+          template: target,
+          generation: ourGeneration,
+          startedMs: watchStartedMs,
+          gate,
+          soakMs: config.soakMs,
+          prefix: ''
+        }),
       (o) => (o.kind === 'done' ? 'ok' : o.kind === 'conflict' ? 'conflict' : `failed: ${o.reason}`)
     )
   } catch (e) {
@@ -441,14 +344,14 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
         }
         const restoredGeneration = restored.metadata?.generation ?? ourGeneration + 1
         log.info(`restored the previous template (generation ${restoredGeneration}); watching the rollback`)
-        const back = await watchUntilVerdict(
-          restored.spec?.template ?? snapshot.template,
-          restoredGeneration,
-          clock(),
-          undefined,
-          0,
-          'rollback: '
-        )
+        const back = await loop.until({
+          observer,
+          template: restored.spec?.template ?? snapshot.template,
+          generation: restoredGeneration,
+          startedMs: clock(),
+          soakMs: 0,
+          prefix: 'rollback: '
+        })
         const backRevision = observer.replicaSetFor(snapshot.template)?.metadata?.annotations?.[
           'deployment.kubernetes.io/revision'
         ]

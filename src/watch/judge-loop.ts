@@ -1,0 +1,150 @@
+// watch ⇄ judge: re-judges the observed state whenever a watch or a log stream reports a change (and once a second,
+// for the time-based rules: grace periods, deadlines, soak), until the rollout is done, doomed, or taken over by
+// someone else. Records the timeline and prints a progress line at most every few seconds.
+import type { ReasonCode, ProgressSample } from '../result.js'
+import { type JudgeLimits, type RolloutVerdict, formatProgress, judgeRollout } from '../judge/rollout.js'
+import type { V1PodTemplateSpec } from '../kube/client.js'
+import type { LogGate } from '../logs/gate.js'
+import type { RolloutObserver } from './observer.js'
+
+const TICK_MS = 1000
+const MAX_TIMELINE = 600
+/** A sample is kept when something changed, or at least this often while nothing does. */
+const SAMPLE_EVERY_MS = 5000
+
+export type WatchOutcome =
+  | { kind: 'done' }
+  | { kind: 'failed'; reason: ReasonCode; message: string; verdict?: RolloutVerdict }
+  | { kind: 'conflict'; message: string }
+
+export interface JudgeLoopOptions {
+  deployment: string
+  limits: JudgeLimits
+  clock: () => number
+  info: (message: string) => void
+  /** Progress lines at most this often (ms) while nothing changes. */
+  progressEveryMs: number
+  /** Appended to as the rollout progresses (for the summary's chart). */
+  timeline: ProgressSample[]
+}
+
+export interface JudgeRequest {
+  observer: RolloutObserver
+  /** The template being rolled out (ours, or the snapshot's on rollback). */
+  template: V1PodTemplateSpec
+  /** The Deployment generation our change produced; a higher one means someone else changed it. */
+  generation: number
+  startedMs: number
+  gate?: LogGate
+  /** Keep judging this long after the rollout is done. */
+  soakMs: number
+  /** Prefix for progress lines, e.g. "rollback: ". */
+  prefix: string
+}
+
+export class JudgeLoop {
+  private wakeUp: () => void = () => undefined
+  private lastLineMs = 0
+  private lastLineKey = ''
+
+  constructor(private readonly opts: JudgeLoopOptions) {}
+
+  /** Something changed (a watch event, a counted error line): judge again now. */
+  wake(): void {
+    this.wakeUp()
+  }
+
+  async until(req: JudgeRequest): Promise<WatchOutcome> {
+    const { observer, template, generation, gate, soakMs, prefix } = req
+    const { clock, limits } = this.opts
+    let doneAtMs: number | undefined
+    for (;;) {
+      const currentGeneration = observer.currentDeployment()?.metadata?.generation ?? 0
+      // Until the watch delivers our own change, the cache holds the Deployment as it was before it: no verdict yet.
+      const state = currentGeneration >= generation ? observer.observe(template, req.startedMs) : undefined
+      if (state) {
+        if (currentGeneration > generation) {
+          return {
+            kind: 'conflict',
+            message: `Deployment "${this.opts.deployment}" was changed by someone else during the release (generation ${currentGeneration}, ours ${generation}); not touching it`
+          }
+        }
+        const verdict = judgeRollout(state, limits)
+        const errorVerdict = gate?.judge(state)
+        const errorLines = gate?.total() ?? 0
+        // Until the controller has seen our change, its status numbers describe the previous template.
+        const current = state.deployment.observedGeneration >= generation
+        if (current) this.sample(verdict, errorLines)
+        if (verdict.kind === 'failed')
+          return { kind: 'failed', reason: verdict.reason, message: verdict.message, verdict }
+        if (errorVerdict?.kind === 'failed') {
+          return { kind: 'failed', reason: 'error-logs', message: errorVerdict.message, verdict }
+        }
+        if (verdict.kind === 'done') {
+          doneAtMs ??= clock()
+          const left = soakMs - (clock() - doneAtMs)
+          if (left <= 0) return { kind: 'done' }
+          this.progress(verdict, errorLines, `${prefix}rolled out, soaking ${Math.ceil(left / 1000)}s more: `)
+        } else {
+          doneAtMs = undefined
+          if (current) this.progress(verdict, errorLines, prefix)
+        }
+      } else if (clock() - req.startedMs >= limits.timeoutMs) {
+        return {
+          kind: 'failed',
+          reason: 'timeout',
+          message: `No consistent view of the rollout within ${limits.timeoutMs / 1000}s (the watches kept failing)`
+        }
+      }
+      await this.nextChange()
+    }
+  }
+
+  private nextChange(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, TICK_MS)
+      this.wakeUp = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  }
+
+  private sample(v: RolloutVerdict, errorLines: number): void {
+    const { timeline, clock } = this.opts
+    const p = v.progress
+    const now = clock()
+    const last = timeline[timeline.length - 1]
+    const same =
+      last !== undefined &&
+      last.updated === p.updated &&
+      last.available === p.available &&
+      last.ready === p.ready &&
+      last.errorLines === errorLines
+    if (same && now - last.atMs < SAMPLE_EVERY_MS) return
+    // Bounded: drop the oldest but the first, so the chart still starts at the start.
+    if (timeline.length >= MAX_TIMELINE) timeline.splice(1, 1)
+    timeline.push({
+      atMs: now,
+      desired: p.desired,
+      updated: p.updated,
+      ready: p.ready,
+      available: p.available,
+      errorLines
+    })
+  }
+
+  /** A progress line when the numbers changed (at most once a second), else every `progressEveryMs`. */
+  private progress(v: RolloutVerdict, errorLines: number, prefix: string): void {
+    const now = this.opts.clock()
+    const errors = `${errorLines} error line${errorLines === 1 ? '' : 's'}`
+    // The soak countdown changes every second; it is not a change worth a line of its own.
+    const key = `${prefix.replace(/\d+s more/, '')}${v.progress.desired}/${v.progress.updated}/${v.progress.ready}/${v.progress.available}/${v.progress.oldReplicas}/${errors}`
+    const since = now - this.lastLineMs
+    if (since >= this.opts.progressEveryMs || (key !== this.lastLineKey && since >= 1000)) {
+      this.opts.info(`${prefix}${formatProgress(v.progress)}, ${errors}`)
+      this.lastLineMs = now
+      this.lastLineKey = key
+    }
+  }
+}
