@@ -12,7 +12,7 @@ import {
   loadKubeConfig,
   makeClients,
   runRelease
-} from "./chunks/chunk-J7AMHEEX.js";
+} from "./chunks/chunk-ZLPPYCYY.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/cli-args.ts

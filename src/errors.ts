@@ -29,3 +29,8 @@ export class ConflictError extends Error {
 export class ReleaseFailed extends Error {
   override readonly name = 'ReleaseFailed'
 }
+
+/** The apiserver (validation or an admission policy/webhook) refused the new template: the change itself is wrong. */
+export class PatchRejected extends Error {
+  override readonly name = 'PatchRejected'
+}

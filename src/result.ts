@@ -9,6 +9,7 @@ export type ReasonCode =
   | FailureReason
   | 'error-logs'
   | 'conflict'
+  | 'rejected'
   | 'rollback-failed'
   | 'input'
   | 'preflight'

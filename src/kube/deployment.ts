@@ -2,7 +2,7 @@
 // Planning is pure (JSON Patch operations from plain data); the two functions at the bottom do the I/O.
 import type { ImageRef, ReleaseOrigin } from '../config.js'
 import { parseImageRef } from '../config/parse.js'
-import { ClusterError, ConflictError, PreflightError } from '../errors.js'
+import { ClusterError, ConflictError, PatchRejected, PreflightError } from '../errors.js'
 import type { ImageChange } from '../result.js'
 import {
   type KubeClients,
@@ -208,6 +208,11 @@ export async function applyGuardedPatch(
       throw new ConflictError(
         `Deployment "${snapshot.name}" was changed by someone else (its generation moved on); not overwriting their change`
       )
+    }
+    // Validation errors and admission denials are about the change, not the cluster: say what the server said first.
+    if ((code === 422 || code === 403) && /denied (the )?request|admission webhook|is invalid/i.test(message)) {
+      const why = /denied (?:the )?request:\s*(.*)$/is.exec(message)?.[1] ?? message
+      throw new PatchRejected(`The apiserver rejected the new template: ${why} (${message})`)
     }
     throw new ClusterError(`Patching Deployment "${snapshot.name}" failed (${code ?? 'no response'}): ${message}`)
   }

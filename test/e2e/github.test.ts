@@ -373,7 +373,7 @@ describe('PR check mode (pull_request)', () => {
       { ...f.inputs, image: `${state.registry}/${f.ns}/forbidden-web`, tag: 'v1', containers: 'app' },
       { env: await pullRequestEnv() }
     )
-    expectVerdict(run, 'failed')
+    expectVerdict(run, 'failed', 'rejected')
     expect(run.exitCode).not.toBe(0)
     // The apiserver's refusal, quoting the policy, in the log and the summary.
     expect(run.stdout).toContain(policy)
@@ -392,7 +392,9 @@ describe('PR check mode (pull_request)', () => {
       `/repos/acme/shop/statuses/${PR_HEAD_SHA}`
     ])
     expect(bodyOf(commit[0]!).state).toBe('pending')
-    expect(bodyOf(commit[1]!).state).not.toBe('success')
-    expect(bodyOf(commit[1]!).state).not.toBe('pending')
+    // The change itself is wrong (not the setup): the commit is marked failed, with the policy's words first.
+    expect(bodyOf(commit[1]!).state).toBe('failure')
+    expect(String(bodyOf(commit[1]!).description)).toContain('rejected')
+    expect(String(bodyOf(commit[1]!).description)).toContain(message.slice(0, 20))
   })
 })
