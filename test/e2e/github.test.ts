@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type ActionRun, baseInputs, runAction } from './support/action.js'
+import { type ActionRun, baseInputs, runAction, expectVerdict } from './support/action.js'
 import {
   type BedState,
   type Clients,
@@ -94,19 +94,6 @@ async function fixture(prefix: string, opts: { replicas?: number } = {}): Promis
 
 async function deployment(ns: string): Promise<k8s.V1Deployment> {
   return c.apps.readNamespacedDeployment({ name: 'web', namespace: ns })
-}
-
-function explain(run: ActionRun): string {
-  return `exit ${run.exitCode}\noutputs ${JSON.stringify(run.outputs)}\n--- stdout ---\n${run.stdout.slice(-4000)}\n--- stderr ---\n${run.stderr.slice(-2000)}\n--- GitHub requests ---\n${fake.requests.map((r) => `${r.status} ${r.method} ${r.url} ${JSON.stringify(r.body)}`).join('\n')}`
-}
-
-function expectVerdict(run: ActionRun, result: string, reason?: string): void {
-  const ok = run.outputs.result === result && (reason === undefined || run.outputs.reason === reason)
-  if (!ok)
-    throw new Error(
-      `expected ${result}${reason ? `/${reason}` : ''}, got ${run.outputs.result}/${run.outputs.reason}\n${explain(run)}`
-    )
-  expect(run.exitCode === 0).toBe(['succeeded', 'no-change', 'dry-run'].includes(result))
 }
 
 /** Every request the Action sent is one GitHub's description allows (the fake refused the others with 422). */

@@ -2,7 +2,7 @@
 // bundled Action, which follows them and judges the counts.
 import { afterEach, beforeAll, describe, expect, test } from '@jest/globals'
 import { readFile } from 'node:fs/promises'
-import { type ActionRun, baseInputs, runAction } from './support/action.js'
+import { baseInputs, runAction, expectVerdict } from './support/action.js'
 import {
   type BedState,
   type Clients,
@@ -65,15 +65,6 @@ async function newPods(ns: string, image: string, count: number): Promise<string
 
 async function generation(ns: string): Promise<number> {
   return (await c.apps.readNamespacedDeployment({ name: 'web', namespace: ns })).metadata?.generation ?? 0
-}
-
-function expectVerdict(run: ActionRun, result: string, reason?: string): void {
-  const ok = run.outputs.result === result && (reason === undefined || run.outputs.reason === reason)
-  if (!ok) {
-    throw new Error(
-      `expected ${result}/${reason}, got ${run.outputs.result}/${run.outputs.reason}\n${JSON.stringify(run.outputs)}\n${run.stdout.slice(-5000)}\n${run.stderr.slice(-2000)}`
-    )
-  }
 }
 
 describe('error-log gate', () => {

@@ -3,7 +3,7 @@
 import * as k8s from '@kubernetes/client-node'
 import { beforeAll, describe, expect, test } from '@jest/globals'
 import { readFile } from 'node:fs/promises'
-import { type ActionRun, baseInputs, runAction } from './support/action.js'
+import { baseInputs, runAction, expectVerdict } from './support/action.js'
 import { startProxy, viaProxy } from './support/proxy.js'
 import {
   type BedState,
@@ -71,20 +71,6 @@ async function expectAllPodsOn(ns: string, image: string, replicas = 3): Promise
     return ok && list
   })
   expect(pods).toHaveLength(replicas)
-}
-
-/** Asserts the verdict; on a mismatch the error shows what the Action printed. */
-function expectVerdict(run: ActionRun, result: string, reason?: string): void {
-  const ok = run.outputs.result === result && (reason === undefined || run.outputs.reason === reason)
-  if (!ok)
-    throw new Error(
-      `expected ${result}${reason ? `/${reason}` : ''}, got ${run.outputs.result}/${run.outputs.reason}\n${explain(run)}`
-    )
-  expect(run.exitCode === 0).toBe(['succeeded', 'no-change', 'dry-run'].includes(result))
-}
-
-function explain(run: ActionRun): string {
-  return `exit ${run.exitCode}\noutputs ${JSON.stringify(run.outputs)}\n--- stdout ---\n${run.stdout.slice(-4000)}\n--- stderr ---\n${run.stderr.slice(-2000)}`
 }
 
 describe('release', () => {

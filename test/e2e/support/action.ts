@@ -1,5 +1,6 @@
 // Runs the bundled Action (dist/index.js) as the GitHub runner would: inputs as INPUT_* variables, outputs, state and
 // summary through the GITHUB_* files, on Node 24. Returns what the runner would see.
+import { expect } from '@jest/globals'
 import { execa } from 'execa'
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -116,4 +117,20 @@ export async function baseInputs(state: BedState, namespace: string): Promise<Re
     'registry-password': state.registryPassword,
     timeout: '3m'
   }
+}
+
+/** What the Action printed, for an assertion message. */
+export function explain(run: ActionRun): string {
+  return `exit ${run.exitCode}\noutputs ${JSON.stringify(run.outputs)}\n--- stdout ---\n${run.stdout.slice(-4000)}\n--- stderr ---\n${run.stderr.slice(-2000)}`
+}
+
+/** Asserts the verdict and the exit status that goes with it; on a mismatch the error shows what the Action printed. */
+export function expectVerdict(run: ActionRun, result: string, reason?: string): void {
+  const ok = run.outputs.result === result && (reason === undefined || run.outputs.reason === reason)
+  if (!ok) {
+    throw new Error(
+      `expected ${result}${reason ? `/${reason}` : ''}, got ${run.outputs.result}/${run.outputs.reason}\n${explain(run)}`
+    )
+  }
+  expect(run.exitCode === 0).toBe(['succeeded', 'no-change', 'dry-run'].includes(result))
 }
