@@ -72,7 +72,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     if (mode === '--write') {
       if (wanted !== readme) await writeFile(file, wanted)
     } else if (wanted !== readme) {
-      console.error('README.md inputs/outputs tables differ from action.yml: run `node scripts/readme-tables.mjs --write`')
+      console.error(
+        'README.md inputs/outputs tables differ from action.yml: run `node scripts/readme-tables.mjs --write`'
+      )
       process.exit(1)
     } else {
       console.log('README.md tables match action.yml')
