@@ -1,5 +1,8 @@
 import { createRequire as __rgCreateRequire } from 'node:module';const require = __rgCreateRequire(import.meta.url);
 import {
+  restorePending
+} from "./chunks/chunk-LSAO4364.js";
+import {
   INPUT_DOCS,
   INPUT_NAMES,
   InputError,
@@ -12,7 +15,7 @@ import {
   loadKubeConfig,
   makeClients,
   runRelease
-} from "./chunks/chunk-ZLPPYCYY.js";
+} from "./chunks/chunk-PEOX6U4I.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/cli-args.ts
@@ -220,12 +223,29 @@ ${cliUsage()}
   try {
     const config = configFromRaw(args.raw, args.ctx);
     const clients = makeClients(loadKubeConfig(config.kubeconfig, config.context));
+    let pending;
+    let restoring;
+    const interrupted = (signal) => {
+      terminalLogger.warning(`${signal} received`);
+      if (!pending) process.exit(130);
+      restoring = restorePending(clients, pending, terminalLogger).catch((e) => terminalLogger.warning(`restoring the previous template failed: ${e.message}`)).finally(() => process.exit(130));
+    };
+    process.once("SIGINT", interrupted);
+    process.once("SIGTERM", interrupted);
     const result = await runRelease(config, {
       clients,
       docker: execaDocker(env, (line) => terminalLogger.info(`  ${line}`)),
       log: terminalLogger,
-      logGate: (ctx) => followErrorLogs({ clients, config, log: terminalLogger, ...ctx })
+      logGate: (ctx) => followErrorLogs({ clients, config, log: terminalLogger, ...ctx }),
+      onPatched: (p) => pending = p,
+      onSettled: () => pending = void 0
     });
+    process.removeListener("SIGINT", interrupted);
+    process.removeListener("SIGTERM", interrupted);
+    if (restoring) {
+      await restoring;
+      return 130;
+    }
     for (const line of formatDiagnostics(result)) terminalLogger.info(line);
     terminalLogger.info(formatVerdictLine(result));
     if (args.json) process.stdout.write(`${JSON.stringify(result)}

@@ -3,19 +3,19 @@ import {
   getState,
   saveState,
   setFailed
-} from "./chunks/chunk-HGDOEOKP.js";
+} from "./chunks/chunk-P5G7GDGT.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/index.ts
 var IS_POST = "isPost";
 async function entry() {
   if (getState(IS_POST) === "true") {
-    const { post } = await import("./chunks/post-INNQG7LW.js");
+    const { post } = await import("./chunks/post-AJZ7Z3JA.js");
     await post();
     return;
   }
   saveState(IS_POST, "true");
-  const { run } = await import("./chunks/main-R5SUXNRA.js");
+  const { run } = await import("./chunks/main-FXTOE6EG.js");
   await run();
 }
 entry().catch((e) => setFailed(e instanceof Error ? e.message : String(e)));

@@ -5,7 +5,8 @@ import { configFromRaw } from './config/from-raw.js'
 import { execaDocker } from './docker/runner.js'
 import { loadKubeConfig, makeClients } from './kube/client.js'
 import { followErrorLogs } from './logs/follow.js'
-import { type Logger, runRelease } from './release.js'
+import { type Logger, type PendingRestore, runRelease } from './release.js'
+import { restorePending } from './restore.js'
 import { formatDiagnostics, formatVerdictLine } from './report/console.js'
 import { isSuccess } from './result.js'
 
@@ -39,12 +40,36 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   try {
     const config = configFromRaw(args.raw, args.ctx)
     const clients = makeClients(loadKubeConfig(config.kubeconfig, config.context))
+    // Ctrl-C (or a CI system's SIGTERM) in the middle of a release puts the previous template back, as the Action's
+    // post step does for a cancelled job.
+    let pending: PendingRestore | undefined
+    let restoring: Promise<void> | undefined
+    const interrupted = (signal: NodeJS.Signals) => {
+      terminalLogger.warning(`${signal} received`)
+      if (!pending) process.exit(130)
+      // The release loop will see our restore as a foreign change; the exit below wins over its verdict.
+      restoring = restorePending(clients, pending, terminalLogger)
+        .catch((e: unknown) =>
+          terminalLogger.warning(`restoring the previous template failed: ${(e as Error).message}`)
+        )
+        .finally(() => process.exit(130))
+    }
+    process.once('SIGINT', interrupted)
+    process.once('SIGTERM', interrupted)
     const result = await runRelease(config, {
       clients,
       docker: execaDocker(env, (line) => terminalLogger.info(`  ${line}`)),
       log: terminalLogger,
-      logGate: (ctx) => followErrorLogs({ clients, config, log: terminalLogger, ...ctx })
+      logGate: (ctx) => followErrorLogs({ clients, config, log: terminalLogger, ...ctx }),
+      onPatched: (p) => (pending = p),
+      onSettled: () => (pending = undefined)
     })
+    process.removeListener('SIGINT', interrupted)
+    process.removeListener('SIGTERM', interrupted)
+    if (restoring) {
+      await restoring
+      return 130
+    }
     for (const line of formatDiagnostics(result)) terminalLogger.info(line)
     terminalLogger.info(formatVerdictLine(result))
     if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`)

@@ -26,8 +26,18 @@ export const actionLogger: Logger = {
 }
 
 export async function run(): Promise<void> {
-  const { config, reporting } = readActionInputs()
-  const clients = makeClients(loadKubeConfig(config.kubeconfig, config.context))
+  let inputs: ReturnType<typeof readActionInputs>
+  let clients: ReturnType<typeof makeClients>
+  try {
+    inputs = readActionInputs()
+    clients = makeClients(loadKubeConfig(inputs.config.kubeconfig, inputs.config.context))
+  } catch (e) {
+    // Nothing was changed; still say so in the outputs, so later steps can branch on them.
+    core.setOutput('result', 'failed')
+    core.setOutput('reason', 'input')
+    throw e
+  }
+  const { config, reporting } = inputs
   const docker = execaDocker(process.env, (line) => core.info(neutraliseWorkflowCommands(line)))
   const github = reporting.github
     ? createGitHubReporter(createOctokit(reporting.github.token), reporting.github, {

@@ -10,7 +10,7 @@ import type { KubeClients, V1Deployment, V1PodTemplateSpec } from './kube/client
 import { collectDiagnostics } from './kube/diagnostics.js'
 import {
   type Snapshot,
-  applyGuardedPatch,
+  applyTemplatePatch,
   planImagePatch,
   planRestore,
   readDeployment,
@@ -46,6 +46,9 @@ export interface PendingRestore {
   namespace: string
   deployment: string
   generation: number
+  /** The template our patch produced: the restore applies only while the Deployment still has it. */
+  ourTemplate: V1PodTemplateSpec
+  /** The template to put back. */
   template: V1PodTemplateSpec
 }
 
@@ -194,7 +197,7 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
   if (config.dryRun || config.mode === 'check') {
     try {
       const checked = await phases.run('patch', log, 'Server-side dry run', () =>
-        applyGuardedPatch(deps.clients, snapshot, plan.ops, true)
+        applyTemplatePatch(deps.clients, snapshot, plan.ops, snapshot.template, true)
       )
       const diff = diffLines(stringify(snapshot.template), stringify(checked.spec?.template ?? {}))
       const warnings = traps.map((t) => t.message)
@@ -233,7 +236,9 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
   try {
     await observer.start()
     gate = deps.logGate ? await deps.logGate({ snapshot, observer, onChange: () => loop.wake() }) : undefined
-    patched = await phases.run('patch', log, 'Patch', () => applyGuardedPatch(deps.clients, snapshot, plan.ops))
+    patched = await phases.run('patch', log, 'Patch', () =>
+      applyTemplatePatch(deps.clients, snapshot, plan.ops, snapshot.template)
+    )
   } catch (e) {
     observer.stop()
     gate?.stop()
@@ -245,6 +250,7 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
     namespace: config.namespace,
     deployment: config.deployment,
     generation: ourGeneration,
+    ourTemplate: target,
     template: snapshot.template
   })
   log.info(`patched ${plan.changes.map((c) => c.container).join(', ')} to ${newImage} (generation ${ourGeneration})`)
@@ -333,10 +339,11 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
       async (): Promise<RollbackReport> => {
         let restored: V1Deployment
         try {
-          restored = await applyGuardedPatch(
+          restored = await applyTemplatePatch(
             deps.clients,
             snapshot,
-            planRestore(snapshot, ourGeneration, `${outcome.kind === 'failed' ? outcome.reason : ''}: ${newImage}`)
+            planRestore(snapshot, ourGeneration, `${outcome.kind === 'failed' ? outcome.reason : ''}: ${newImage}`),
+            target
           )
         } catch (e) {
           if (e instanceof ConflictError) return { outcome: 'skipped-conflict', message: e.message }

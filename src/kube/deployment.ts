@@ -39,6 +39,28 @@ export interface Snapshot {
   hasAnnotations: boolean
 }
 
+/** JSON with sorted keys, so two equal templates compare equal whatever order their fields were built in. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) {
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      )
+    }
+    return v
+  })
+}
+
+/** A template without the pod-template-hash label the controller adds to its ReplicaSets (kubectl's EqualIgnoreHash). */
+export function templateKey(template: V1PodTemplateSpec | undefined): string {
+  const copy = structuredClone(template ?? {}) as V1PodTemplateSpec
+  if (copy.metadata?.labels) {
+    delete copy.metadata.labels['pod-template-hash']
+    if (Object.keys(copy.metadata.labels).length === 0) delete copy.metadata.labels
+  }
+  return stableJson(copy)
+}
+
 export type JsonPatchOp =
   | { op: 'test'; path: string; value: unknown }
   | { op: 'replace'; path: string; value: unknown }
@@ -126,6 +148,18 @@ export function releaseNote(origin: ReleaseOrigin, image: string): string {
   return `rollout-guard: ${image} from commit ${origin.sha}${run}`
 }
 
+/** The same bytes: the same reference, or the same repository and digest whatever the tag says. */
+export function sameImage(a: string, b: string): boolean {
+  if (a === b) return true
+  try {
+    const x = parseImageRef(a)
+    const y = parseImageRef(b)
+    return x.digest !== undefined && x.digest === y.digest && x.repository === y.repository
+  } catch {
+    return false
+  }
+}
+
 /**
  * The image patch: a `test` on the generation we snapshotted (so a change made since then is never overwritten),
  * each target container's image, and annotations naming the commit and run. Same images → no change at all.
@@ -137,7 +171,7 @@ export function planImagePatch(
   origin: ReleaseOrigin
 ): ImagePatchPlan {
   const changes = targets.map((t) => ({ container: t.name, init: t.init, before: t.image, after: newImage }))
-  if (changes.every((c) => c.before === c.after)) return { noChange: true, ops: [], changes }
+  if (changes.every((c) => sameImage(c.before, c.after))) return { noChange: true, ops: [], changes }
   const ops: JsonPatchOp[] = [{ op: 'test', path: '/metadata/generation', value: snapshot.generation }]
   for (const t of targets) {
     ops.push({
@@ -183,7 +217,7 @@ export async function readDeployment(clients: KubeClients, namespace: string, na
   }
 }
 
-/** Applies a JSON patch whose first op is a `test`; a failed test (someone else changed the spec) is a ConflictError. */
+/** Applies a JSON patch whose first op is a `test`; a failed test is a ConflictError. */
 export async function applyGuardedPatch(
   clients: KubeClients,
   snapshot: Snapshot,
@@ -204,9 +238,11 @@ export async function applyGuardedPatch(
   } catch (e) {
     const code = statusCode(e)
     const message = apiMessage(e)
-    if ((code === 422 || code === 409) && /test/i.test(message)) {
+    // A failed JSON Patch `test` comes back as a bare 422 ("the server rejected our request due to an error in our
+    // request") with no details; tell it apart from other 422s by looking at the generation we tested.
+    if (code === 422 && ops[0]?.op === 'test' && (await generationMoved(clients, snapshot, ops[0].value))) {
       throw new ConflictError(
-        `Deployment "${snapshot.name}" was changed by someone else (its generation moved on); not overwriting their change`
+        `Deployment "${snapshot.name}" was changed by someone else (its pod template is no longer the one we expected); not overwriting their change`
       )
     }
     // Validation errors and admission denials are about the change, not the cluster: say what the server said first.
@@ -215,5 +251,42 @@ export async function applyGuardedPatch(
       throw new PatchRejected(`The apiserver rejected the new template: ${why} (${message})`)
     }
     throw new ClusterError(`Patching Deployment "${snapshot.name}" failed (${code ?? 'no response'}): ${message}`)
+  }
+}
+
+async function generationMoved(clients: KubeClients, snapshot: Snapshot, tested: unknown): Promise<boolean> {
+  try {
+    const current = await clients.apps.readNamespacedDeployment({ name: snapshot.name, namespace: snapshot.namespace })
+    return current.metadata?.generation !== tested
+  } catch {
+    return false
+  }
+}
+
+const GENERATION_RETRIES = 3
+
+/**
+ * Applies `ops`, whose first op tests metadata.generation, so nothing changed since we last looked. The generation also
+ * moves for changes that are not releases (a scale, an autoscaler, an annotation): when the test fails but the pod
+ * template is still `expected`, the patch is retried against the new generation; when the template itself changed,
+ * it is someone else's release and the ConflictError stands.
+ */
+export async function applyTemplatePatch(
+  clients: KubeClients,
+  snapshot: Snapshot,
+  ops: JsonPatchOp[],
+  expected: V1PodTemplateSpec,
+  dryRun = false
+): Promise<V1Deployment> {
+  let body = ops
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await applyGuardedPatch(clients, snapshot, body, dryRun)
+    } catch (e) {
+      if (!(e instanceof ConflictError) || attempt >= GENERATION_RETRIES) throw e
+      const current = await readDeployment(clients, snapshot.namespace, snapshot.name)
+      if (templateKey(current.spec?.template) !== templateKey(expected)) throw e
+      body = [{ op: 'test', path: '/metadata/generation', value: current.metadata?.generation ?? 0 }, ...body.slice(1)]
+    }
   }
 }

@@ -5,6 +5,7 @@ import type { ReasonCode, ProgressSample } from '../result.js'
 import { type JudgeLimits, type RolloutVerdict, formatProgress, judgeRollout } from '../judge/rollout.js'
 import type { V1PodTemplateSpec } from '../kube/client.js'
 import type { LogGate } from '../logs/gate.js'
+import { templateKey } from '../kube/deployment.js'
 import type { RolloutObserver } from './observer.js'
 
 const TICK_MS = 1000
@@ -55,26 +56,35 @@ export class JudgeLoop {
   }
 
   async until(req: JudgeRequest): Promise<WatchOutcome> {
-    const { observer, template, generation, gate, soakMs, prefix } = req
+    const { observer, template, gate, soakMs, prefix } = req
     const { clock, limits } = this.opts
+    const ours = templateKey(template)
+    let generation = req.generation
     let doneAtMs: number | undefined
     for (;;) {
-      const currentGeneration = observer.currentDeployment()?.metadata?.generation ?? 0
+      const current = observer.currentDeployment()
+      const currentGeneration = current?.metadata?.generation ?? 0
       // Until the watch delivers our own change, the cache holds the Deployment as it was before it: no verdict yet.
       const state = currentGeneration >= generation ? observer.observe(template, req.startedMs) : undefined
       if (state) {
         if (currentGeneration > generation) {
-          return {
-            kind: 'conflict',
-            message: `Deployment "${this.opts.deployment}" was changed by someone else during the release (generation ${currentGeneration}, ours ${generation}); not touching it`
+          // A newer spec: a scale or an autoscaler keeps our template (carry on); another template is someone
+          // else's release, which we never judge or overwrite.
+          if (templateKey(current?.spec?.template) !== ours) {
+            return {
+              kind: 'conflict',
+              message: `Deployment "${this.opts.deployment}" got another pod template from someone else during the release (generation ${currentGeneration}, ours ${generation}); not touching it`
+            }
           }
+          generation = currentGeneration
         }
-        const verdict = judgeRollout(state, limits)
+        // Once the rollout is done, the time limit no longer applies: the soak has its own length.
+        const verdict = judgeRollout(state, doneAtMs === undefined ? limits : { ...limits, timeoutMs: Infinity })
         const errorVerdict = gate?.judge(state)
         const errorLines = gate?.total() ?? 0
         // Until the controller has seen our change, its status numbers describe the previous template.
-        const current = state.deployment.observedGeneration >= generation
-        if (current) this.sample(verdict, errorLines)
+        const observed = state.deployment.observedGeneration >= generation
+        if (observed) this.sample(verdict, errorLines)
         if (verdict.kind === 'failed')
           return { kind: 'failed', reason: verdict.reason, message: verdict.message, verdict }
         if (errorVerdict?.kind === 'failed') {
@@ -87,7 +97,7 @@ export class JudgeLoop {
           this.progress(verdict, errorLines, `${prefix}rolled out, soaking ${Math.ceil(left / 1000)}s more: `)
         } else {
           doneAtMs = undefined
-          if (current) this.progress(verdict, errorLines, prefix)
+          if (observed) this.progress(verdict, errorLines, prefix)
         }
       } else if (clock() - req.startedMs >= limits.timeoutMs) {
         return {

@@ -2,6 +2,7 @@
 // `observe()` returns undefined while any watch is re-syncing: a verdict is never drawn from a stale cache.
 import type { KubeClients, V1Deployment, V1Pod, V1PodTemplateSpec, V1ReplicaSet } from '../kube/client.js'
 import { labelSelectorString } from '../kube/client.js'
+import { templateKey } from '../kube/deployment.js'
 import { Reflector } from './reflector.js'
 import type {
   Condition,
@@ -23,28 +24,6 @@ export interface ObserverOptions {
   clock: () => number
   onChange: () => void
   log: (message: string) => void
-}
-
-/** JSON with sorted keys, so two equal templates compare equal whatever order their fields were built in. */
-export function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) {
-      return Object.fromEntries(
-        Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      )
-    }
-    return v
-  })
-}
-
-/** A template without the pod-template-hash label the controller adds to its ReplicaSets (kubectl's EqualIgnoreHash). */
-export function templateKey(template: V1PodTemplateSpec | undefined): string {
-  const copy = structuredClone(template ?? {}) as V1PodTemplateSpec
-  if (copy.metadata?.labels) {
-    delete copy.metadata.labels[TEMPLATE_HASH]
-    if (Object.keys(copy.metadata.labels).length === 0) delete copy.metadata.labels
-  }
-  return stableJson(copy)
 }
 
 function toMs(value: Date | string | undefined): number {

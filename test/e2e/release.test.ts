@@ -2,7 +2,9 @@
 // judge, exact rollback.
 import * as k8s from '@kubernetes/client-node'
 import { beforeAll, describe, expect, test } from '@jest/globals'
+import { execa } from 'execa'
 import { readFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import { baseInputs, runAction, expectVerdict } from './support/action.js'
 import { startProxy, viaProxy } from './support/proxy.js'
 import {
@@ -18,6 +20,7 @@ import {
   waitUntil
 } from './support/bed.js'
 
+const ROOT = resolve(import.meta.dirname, '../..')
 let state: BedState
 let c: Clients
 
@@ -292,6 +295,66 @@ describe('resilience', () => {
     expect(post.stdout).toContain('previous template')
     expect((await deployment(f.ns)).spec?.template).toEqual(before)
     await expectAllPodsOn(f.ns, f.oldImage, 2)
+  })
+
+  test('a scale during the release is not a conflict: the verdict stands and the rollback keeps the new replica count', async () => {
+    const f = await fixture('rel-scale', { replicas: 2 })
+    await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'crash-loop' })
+    const before = (await deployment(f.ns)).spec?.template
+    const run = await runAction(
+      state,
+      { ...f.inputs, tag: 'v2' },
+      {
+        during: async () => {
+          await waitUntil('our patch', 60000, async () => (await deployment(f.ns)).metadata?.generation === 2)
+          await c.apps.patchNamespacedDeploymentScale(
+            { name: 'web', namespace: f.ns, body: { spec: { replicas: 3 } } },
+            k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)
+          )
+        }
+      }
+    )
+    expectVerdict(run, 'rolled-back', 'crash-loop')
+    const d = await deployment(f.ns)
+    expect(d.spec?.replicas).toBe(3)
+    expect(d.spec?.template).toEqual(before)
+    await expectAllPodsOn(f.ns, f.oldImage, 3)
+  })
+
+  test('the CLI interrupted with Ctrl-C (SIGINT) mid-release puts the previous template back', async () => {
+    const f = await fixture('rel-sigint', { replicas: 2 })
+    await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'never-ready' })
+    const before = (await deployment(f.ns)).spec?.template
+    const cli = execa(
+      join(ROOT, 'node_modules', '.bin', 'node'),
+      [
+        join(ROOT, 'dist', 'cli.js'),
+        'deploy',
+        '--kubeconfig',
+        state.kubeconfig,
+        '--namespace',
+        f.ns,
+        '--deployment',
+        'web',
+        '--image',
+        f.repo,
+        '--tag',
+        'v2',
+        '--no-build',
+        '--registry-username',
+        state.registryUser,
+        '--registry-password',
+        state.registryPassword
+      ],
+      { reject: false }
+    )
+    await waitUntil('our patch', 60000, async () => (await deployment(f.ns)).metadata?.generation === 2)
+    await new Promise((r) => setTimeout(r, 1000))
+    cli.kill('SIGINT')
+    const res = await cli
+    if (res.exitCode !== 130) throw new Error(`exit ${res.exitCode}\n${String(res.stderr).slice(-3000)}`)
+    expect(String(res.stderr)).toContain('previous template')
+    expect((await deployment(f.ns)).spec?.template).toEqual(before)
   })
 
   test('the post step after a finished release does nothing', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
-import { planImagePatch, planRestore, selectContainers, snapshotOf } from '../../src/kube/deployment.js'
-import { templateKey } from '../../src/watch/observer.js'
+import { planImagePatch, planRestore, sameImage, selectContainers, snapshotOf } from '../../src/kube/deployment.js'
+import { templateKey } from '../../src/kube/deployment.js'
 import { PreflightError } from '../../src/errors.js'
 
 const REG = '127.0.0.1:5000'
@@ -116,5 +116,19 @@ describe('templateKey', () => {
     const a = { spec: { containers: [{ name: 'a', image: 'x' }] } }
     const b = { spec: { containers: [{ name: 'a', image: 'y' }] } }
     expect(templateKey(a)).not.toBe(templateKey(b))
+  })
+})
+
+describe('sameImage', () => {
+  const d = `@sha256:${'c'.repeat(64)}`
+  test.each([
+    [`${REG}/shop/web:v1${d}`, `${REG}/shop/web:v1${d}`, true],
+    [`${REG}/shop/web:v1${d}`, `${REG}/shop/web${d}`, true],
+    [`${REG}/shop/web:v1${d}`, `${REG}/shop/web:v2${d}`, true],
+    [`${REG}/shop/web:v1${d}`, `${REG}/shop/api:v1${d}`, false],
+    [`${REG}/shop/web:v1`, `${REG}/shop/web:v1${d}`, false],
+    [`${REG}/shop/web:v1`, `${REG}/shop/web:v2`, false]
+  ])('%s ~ %s → %s', (a, b, same) => {
+    expect(sameImage(a, b)).toBe(same)
   })
 })
