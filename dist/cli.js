@@ -228,7 +228,9 @@ ${cliUsage()}
     const interrupted = (signal) => {
       terminalLogger.warning(`${signal} received`);
       if (!pending) process.exit(130);
-      restoring = restorePending(clients, pending, terminalLogger).catch((e) => terminalLogger.warning(`restoring the previous template failed: ${e.message}`)).finally(() => process.exit(130));
+      restoring = restorePending(clients, pending, terminalLogger).catch(
+        (e) => terminalLogger.warning(`restoring the previous template failed: ${e.message}`)
+      ).finally(() => process.exit(130));
     };
     process.once("SIGINT", interrupted);
     process.once("SIGTERM", interrupted);
