@@ -30,7 +30,7 @@ import {
   type FakeGitHub,
   type RecordedRequest,
   startFakeGitHub
-} from './support/fake-github.js'
+} from '../support/fake-github.js'
 import { mermaidBlocks, parseMermaid } from './support/mermaid.js'
 
 // What runAction sets: GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_SHA.

@@ -2,7 +2,7 @@
 // OpenAPI description (@octokit/openapi): a request the description does not allow fails the test, and the fake API
 // refuses it with 422 like GitHub would.
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals'
 import type { RawContext } from '../../src/config/from-raw.js'
@@ -18,136 +18,40 @@ import { createOctokit, type Octokit } from '../../src/github/octokit.js'
 import { createGitHubReporter } from '../../src/github/reporter.js'
 import { commitStateFor, commitStatusContext, postCommitStatus } from '../../src/github/status.js'
 import type { ReleaseResult } from '../../src/result.js'
-import { OpenApiDescription } from './support/openapi.js'
+import {
+  CREATE_DEPLOYMENT,
+  type FakeGitHub,
+  FORBIDDEN_BY_INTEGRATION,
+  type RecordedRequest,
+  startFakeGitHub
+} from '../support/fake-github.js'
+import type { OpenApiDescription } from './support/openapi.js'
 
 const SHA = '0123456789abcdef0123456789abcdef01234567'
 const TOKEN = 'ghs_test-token-0123456789'
 const RUN_URL = 'https://github.com/o/r/actions/runs/7'
 
-interface Recorded {
-  method: string
-  url: string
-  authorization: string | undefined
-  body: unknown
-  operation: string | undefined
-  errors: string[]
-}
-
-type Reply = { status: number; body: unknown }
-type Handler = (request: Recorded) => Reply | undefined
-
+let fake: FakeGitHub
 let api: OpenApiDescription
-let server: Server
-let baseUrl: string
-let requests: Recorded[] = []
-let override: Handler = () => undefined
-
-const forbidden: Reply = {
-  status: 403,
-  body: {
-    message: 'Resource not accessible by integration',
-    documentation_url: 'https://docs.github.com/rest/deployments/deployments#create-a-deployment',
-    status: '403'
-  }
-}
-
-// Shaped like GitHub's answers (trimmed to the fields a reader would check).
-function recordedReply(request: Recorded): Reply {
-  const body = (request.body ?? {}) as Record<string, unknown>
-  switch (request.operation) {
-    case 'POST /repos/{owner}/{repo}/deployments':
-      return {
-        status: 201,
-        body: {
-          url: `${baseUrl}/repos/o/r/deployments/42`,
-          id: 42,
-          node_id: 'DE_kwDOAAAAAc4AAAAq',
-          sha: SHA,
-          ref: body.ref,
-          task: 'deploy',
-          payload: {},
-          environment: body.environment,
-          description: body.description,
-          created_at: '2026-01-01T00:00:00Z',
-          updated_at: '2026-01-01T00:00:00Z',
-          statuses_url: `${baseUrl}/repos/o/r/deployments/42/statuses`,
-          repository_url: `${baseUrl}/repos/o/r`
-        }
-      }
-    case 'POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses':
-      return {
-        status: 201,
-        body: { id: requests.length, state: body.state, description: body.description, log_url: body.log_url ?? '' }
-      }
-    case 'POST /repos/{owner}/{repo}/statuses/{sha}':
-      return {
-        status: 201,
-        body: { id: requests.length, state: body.state, context: body.context, description: body.description }
-      }
-    default:
-      return { status: 404, body: { message: 'Not Found' } }
-  }
-}
-
-async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const chunks: Buffer[] = []
-  for await (const chunk of req) chunks.push(chunk as Buffer)
-  const text = Buffer.concat(chunks).toString('utf8')
-  let body: unknown
-  let parseError: string | undefined
-  if (text !== '') {
-    try {
-      body = JSON.parse(text)
-    } catch {
-      parseError = 'body is not JSON'
-    }
-  }
-  const validation = api.validateRequest({
-    method: req.method ?? 'GET',
-    url: req.url ?? '/',
-    ...(req.headers['content-type'] ? { contentType: req.headers['content-type'] } : {}),
-    body
-  })
-  const recorded: Recorded = {
-    method: req.method ?? '',
-    url: req.url ?? '',
-    authorization: req.headers.authorization,
-    body,
-    operation: validation.operation,
-    errors: parseError ? [parseError, ...validation.errors] : validation.errors
-  }
-  requests.push(recorded)
-  const reply =
-    recorded.errors.length > 0
-      ? { status: 422, body: { message: 'Validation Failed', errors: recorded.errors } }
-      : (override(recorded) ?? recordedReply(recorded))
-  res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8' })
-  res.end(JSON.stringify(reply.body))
-}
+/** The fake's recorded requests: one array for the whole file, emptied by fake.reset(). */
+let requests: RecordedRequest[]
 
 beforeAll(async () => {
-  api = OpenApiDescription.load()
-  server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      res.writeHead(500)
-      res.end(String(error))
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  fake = await startFakeGitHub({ sha: SHA })
+  api = fake.api
+  requests = fake.requests
 })
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()))
+  await fake?.close()
 })
 
 beforeEach(() => {
-  requests = []
-  override = () => undefined
+  fake.reset()
 })
 
 function octokit(): Octokit {
-  return createOctokit(TOKEN, { baseUrl })
+  return createOctokit(TOKEN, { baseUrl: fake.url })
 }
 
 function allowedByDescription(): void {
@@ -317,7 +221,7 @@ describe('a rolled-back release on GitHub', () => {
     await reporter.finish(rolledBack({ result: 'succeeded', message: 'Released' }))
     expect(requests.at(-2)?.body).toMatchObject({ state: 'success', environment_url: 'https://staging.example.com' })
 
-    requests = []
+    fake.reset()
     const check = createGitHubReporter(octokit(), cfg, {
       namespace: 'shop',
       deployment: 'web',
@@ -334,7 +238,7 @@ describe('a rolled-back release on GitHub', () => {
 
 describe('missing permissions and other API failures become warnings', () => {
   test('403 "Resource not accessible by integration" on deployments names deployments: write', async () => {
-    override = (request) => (request.operation === 'POST /repos/{owner}/{repo}/deployments' ? forbidden : undefined)
+    fake.override((request) => (request.operation === CREATE_DEPLOYMENT ? FORBIDDEN_BY_INTEGRATION : undefined))
     const reporter = createGitHubReporter(octokit(), cfg, {
       namespace: 'shop',
       deployment: 'web',
@@ -355,7 +259,7 @@ describe('missing permissions and other API failures become warnings', () => {
   })
 
   test('403 on commit statuses names statuses: write; 404 with the same message too', async () => {
-    override = () => forbidden
+    fake.override(() => FORBIDDEN_BY_INTEGRATION)
     const params = {
       owner: 'o',
       repo: 'r',
@@ -367,7 +271,7 @@ describe('missing permissions and other API failures become warnings', () => {
     expect(await postCommitStatus(octokit(), params)).toMatch(
       /^GitHub commit status "failure" not set: .*"statuses: write"/
     )
-    override = () => ({ status: 404, body: { message: 'Resource not accessible by integration' } })
+    fake.override(() => ({ status: 404, body: { message: 'Resource not accessible by integration' } }))
     expect(
       await setDeploymentStatus(octokit(), {
         owner: 'o',
@@ -381,7 +285,7 @@ describe('missing permissions and other API failures become warnings', () => {
   })
 
   test('other errors are warnings with the status, never exceptions', async () => {
-    override = () => ({ status: 409, body: { message: 'Conflict: Commit status checks failed for main.' } })
+    fake.override(() => ({ status: 409, body: { message: 'Conflict: Commit status checks failed for main.' } }))
     const outcome = await startDeployment(octokit(), {
       owner: 'o',
       repo: 'r',

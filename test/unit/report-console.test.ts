@@ -1,11 +1,9 @@
 import { describe, expect, test } from '@jest/globals'
 import { formatDiagnostics, formatDuration, formatVerdictLine } from '../../src/report/console.js'
 import type { ReleaseResult } from '../../src/result.js'
+import { OLD, crashLoopRelease } from './support/release-fixture.js'
 
 const ZWSP = '\u200b'
-const T0 = 1_700_000_000_000
-const OLD = 'registry.example.com/shop/web:1a2b3c4@sha256:' + '1'.repeat(64)
-const NEW = 'registry.example.com/shop/web:9f8e7d6@sha256:' + '2'.repeat(64)
 
 /** What the runner does with one line (actions/runner ActionCommand.TryParseV2 and the legacy TryParse). */
 function runnerSeesCommand(line: string): boolean {
@@ -14,20 +12,7 @@ function runnerSeesCommand(line: string): boolean {
 
 /** A rolled-back crash-loop release; the pods' logs and events try to run workflow commands. */
 function crashLoopResult(): ReleaseResult {
-  return {
-    result: 'rolled-back',
-    reason: 'crash-loop',
-    message:
-      '2 of 3 new pods are crash-looping: web-7d9c6b5f4-abcde (container app exited 1, 4 restarts), ' +
-      `web-7d9c6b5f4-fghij (container app exited 1, 3 restarts). Rolled back to ${OLD}`,
-    namespace: 'shop',
-    deployment: 'web',
-    image: NEW,
-    digest: 'sha256:' + '2'.repeat(64),
-    previousImage: OLD,
-    images: [{ container: 'app', init: false, before: OLD, after: NEW }],
-    revision: '5',
-    previousRevision: '4',
+  return crashLoopRelease({
     errors: {
       total: 42,
       byPod: { 'web-7d9c6b5f4-abcde': 30, 'web-7d9c6b5f4-fghij': 12 },
@@ -36,55 +21,11 @@ function crashLoopResult(): ReleaseResult {
         { pod: 'web-7d9c6b5f4-fghij', container: 'app', text: '::error::injected\n::add-mask::x' }
       ]
     },
-    startedMs: T0,
-    durationMs: 72_500,
-    phases: [{ phase: 'watch', startedMs: T0 + 41_900, endedMs: T0 + 64_000, outcome: 'failed: crash-loop' }],
-    timeline: [{ atMs: T0 + 63_000, desired: 3, updated: 3, ready: 0, available: 0, errorLines: 42 }],
-    diagnostics: [
-      {
-        pod: 'web-7d9c6b5f4-abcde',
-        container: 'app',
-        reason: 'CrashLoopBackOff',
-        message: 'last state: Error: config missing\n::set-output name=msg::pwned',
-        exitCode: 1,
-        restarts: 4,
-        events: [
-          {
-            type: 'Warning',
-            reason: 'BackOff',
-            message: 'Back-off restarting failed container app | <b>x</b>',
-            count: 12,
-            lastSeen: '2025-11-24T10:00:00Z'
-          },
-          { type: 'Normal', reason: 'Pulled', message: 'Successfully pulled image "web:9f8e7d6"', count: 1 }
-        ],
-        logTail: [
-          'starting web 9f8e7d6',
-          '::set-output name=x::y',
-          '<script>alert("x")</script>',
-          'a | b | c',
-          'use ``` to fence',
-          'Error: cannot connect to db'
-        ]
-      },
-      {
-        pod: 'web-7d9c6b5f4-fghij',
-        container: 'app',
-        reason: 'CrashLoopBackOff',
-        exitCode: 1,
-        restarts: 3,
-        events: [],
-        logTail: ['##[error]fake annotation', 'two\r::add-mask::hidden', '\u3000::stop-commands::tok']
-      }
-    ],
-    rollback: {
-      outcome: 'succeeded',
-      message: 'previous template restored and available',
-      revision: '6',
-      durationMs: 8000
-    },
-    origin: { sha: '9f8e7d6c5b4a39281706f5e4d3c2b1a098765432' }
-  }
+    pods: [
+      { message: 'last state: Error: config missing\n::set-output name=msg::pwned' },
+      { logTail: ['##[error]fake annotation', 'two\r::add-mask::hidden', '\u3000::stop-commands::tok'] }
+    ]
+  })
 }
 
 describe('formatDiagnostics', () => {

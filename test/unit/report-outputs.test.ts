@@ -1,32 +1,11 @@
 import { describe, expect, jest, test } from '@jest/globals'
 import { outputsOf, writeOutputs } from '../../src/report/outputs.js'
 import type { ReleaseResult } from '../../src/result.js'
+import { NEW, OLD, crashLoopRelease } from './support/release-fixture.js'
 
-const OLD = 'registry.example.com/shop/web:1a2b3c4@sha256:' + '1'.repeat(64)
-const NEW = 'registry.example.com/shop/web:9f8e7d6@sha256:' + '2'.repeat(64)
-
+/** A rolled-back crash-loop release: every output has a value. */
 function rolledBack(): ReleaseResult {
-  return {
-    result: 'rolled-back',
-    reason: 'crash-loop',
-    message: '3 of 3 new pods are crash-looping. Rolled back to ' + OLD,
-    namespace: 'shop',
-    deployment: 'web',
-    image: NEW,
-    digest: 'sha256:' + '2'.repeat(64),
-    previousImage: OLD,
-    images: [{ container: 'app', init: false, before: OLD, after: NEW }],
-    revision: '5',
-    previousRevision: '4',
-    errors: { total: 42, byPod: { 'web-7d9c6b5f4-abcde': 42 }, samples: [] },
-    startedMs: 1_700_000_000_000,
-    durationMs: 72_500,
-    phases: [],
-    timeline: [],
-    diagnostics: [],
-    rollback: { outcome: 'succeeded', message: 'previous template restored', revision: '6', durationMs: 8000 },
-    origin: { sha: '9f8e7d6c5b4a39281706f5e4d3c2b1a098765432' }
-  }
+  return crashLoopRelease()
 }
 
 /** A release that stopped at input validation: nothing but the verdict is known. */

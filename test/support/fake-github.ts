@@ -1,11 +1,12 @@
-// A fake GitHub REST API on 127.0.0.1 for e2e runs of the bundled Action (point it there with GITHUB_API_URL). Every
-// request is checked against GitHub's published OpenAPI description (@octokit/openapi, via the unit tests' validator):
-// one the description does not allow is recorded with its errors and refused with 422, as GitHub would, and the test
-// asserts that no request had errors. Allowed requests are recorded and answered with JSON shaped like GitHub's.
+// A fake GitHub REST API on 127.0.0.1, for the unit tests of the GitHub surfaces (point Octokit's baseUrl at it) and
+// for e2e runs of the bundled Action (point GITHUB_API_URL at it). Every request is checked against GitHub's published
+// OpenAPI description (@octokit/openapi, via the unit tests' validator): one the description does not allow is recorded
+// with its errors and refused with 422, as GitHub would, and the test asserts that no request had errors. Allowed
+// requests are recorded and answered with JSON shaped like GitHub's.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { OpenApiDescription } from '../../unit/support/openapi.js'
+import { OpenApiDescription } from '../unit/support/openapi.js'
 
 export const DEPLOYMENT_ID = 42
 
@@ -36,9 +37,16 @@ export interface Reply {
 /** Return a reply to answer a (valid) request differently, or undefined for the default answer. */
 export type Override = (request: RecordedRequest) => Reply | undefined
 
+export interface FakeGitHubOptions {
+  /** The commit a created Deployment answers with; the request's ref when not given. */
+  sha?: string
+}
+
 export interface FakeGitHub {
-  /** http://127.0.0.1:<port>, for GITHUB_API_URL. */
+  /** http://127.0.0.1:<port>, for GITHUB_API_URL or Octokit's baseUrl. */
   url: string
+  /** The description every request is validated against. */
+  readonly api: OpenApiDescription
   readonly requests: RecordedRequest[]
   /** Requests for one operation, in the order they arrived. */
   requestsFor(operation: string): RecordedRequest[]
@@ -71,7 +79,7 @@ const OCTOCAT = {
   site_admin: false
 }
 
-export async function startFakeGitHub(): Promise<FakeGitHub> {
+export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
   const api = OpenApiDescription.load()
   const requests: RecordedRequest[] = []
   let override: Override | undefined
@@ -91,7 +99,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
             url: `${repoUrl}/deployments/${DEPLOYMENT_ID}`,
             id: DEPLOYMENT_ID,
             node_id: 'DE_kwDOAAAAAc4AAAAq',
-            sha: body.ref,
+            sha: options.sha ?? body.ref,
             ref: body.ref,
             task: body.task ?? 'deploy',
             payload: body.payload ?? {},
@@ -218,6 +226,7 @@ export async function startFakeGitHub(): Promise<FakeGitHub> {
 
   return {
     url: baseUrl,
+    api,
     requests,
     requestsFor: (operation) => requests.filter((r) => r.operation === operation),
     validationErrors: () => requests.flatMap((r) => r.errors.map((e) => `${r.method} ${r.url}: ${e}`)),
