@@ -1,7 +1,7 @@
 import { createRequire as __rgCreateRequire } from 'node:module';const require = __rgCreateRequire(import.meta.url);
 import {
   restorePending
-} from "./chunks/chunk-LSAO4364.js";
+} from "./chunks/chunk-XHB5GBKM.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,
@@ -15,7 +15,7 @@ import {
   loadKubeConfig,
   makeClients,
   runRelease
-} from "./chunks/chunk-PEOX6U4I.js";
+} from "./chunks/chunk-SQZVXCE5.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/cli-args.ts

@@ -18,7 +18,7 @@ import {
   snapshotOf
 } from './kube/deployment.js'
 import { checkPermissions } from './kube/preflight.js'
-import { findRolloutTraps } from './judge/traps.js'
+import { type Trap, findRolloutTraps } from './judge/traps.js'
 import { diffLines } from './report/diff.js'
 import { stringify } from 'yaml'
 import type { LogGate } from './logs/gate.js'
@@ -127,8 +127,9 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
   let snapshot: Snapshot
   let deployment: V1Deployment
   let targets: ReturnType<typeof selectContainers>
+  let traps: Trap[]
   try {
-    ;({ snapshot, deployment, targets } = await phases.run('preflight', log, 'Preflight', async () => {
+    ;({ snapshot, deployment, targets, traps } = await phases.run('preflight', log, 'Preflight', async () => {
       const d = await readDeployment(deps.clients, config.namespace, config.deployment)
       const s = snapshotOf(d)
       const t = selectContainers(s, config.containers, config.image)
@@ -136,22 +137,18 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
       log.info(
         `Deployment ${config.namespace}/${config.deployment}: revision ${s.revision ?? '?'}, ${s.replicas} replicas`
       )
-      for (const trap of findRolloutTraps(
+      const found = findRolloutTraps(
         d,
         t.map((c) => c.name)
-      ))
-        log.warning(`rollout trap: ${trap.message}`)
+      )
+      for (const trap of found) log.warning(`rollout trap: ${trap.message}`)
       for (const c of t) log.info(`  ${c.init ? 'init container' : 'container'} ${c.name}: ${c.image}`)
-      return { snapshot: s, deployment: d, targets: t }
+      return { snapshot: s, deployment: d, targets: t, traps: found }
     }))
   } catch (e) {
     return finish({ result: 'failed', reason: reasonOf(e), message: (e as Error).message })
   }
   const previousImage = targets[0]?.image
-  const traps = findRolloutTraps(
-    deployment,
-    targets.map((c) => c.name)
-  )
 
   // 2. Build and push (or resolve the digest of an existing tag), so the release rolls out exact bytes.
   let newImage: string

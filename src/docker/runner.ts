@@ -19,7 +19,8 @@ import {
 
 export interface DockerCli {
   /** Runs `docker <args>`; rejects (preferably with DockerRunError) when docker exits non-zero. */
-  run(args: string[], opts?: { input?: string }): Promise<{ stdout: string; stderr: string }>
+  /** `quiet`: do not echo the output (probes whose failure is an expected answer). */
+  run(args: string[], opts?: { input?: string; quiet?: boolean }): Promise<{ stdout: string; stderr: string }>
 }
 
 export type LogLine = (line: string) => void
@@ -64,7 +65,7 @@ export function execaDocker(
   return {
     async run(args, opts = {}) {
       const stream = function* (line: string) {
-        log(line)
+        if (!opts.quiet) log(line)
         yield line
       }
       const result = await execa(binary, args, {
@@ -96,7 +97,7 @@ async function step<T>(what: string, action: () => Promise<T>): Promise<T> {
 
 async function hasBuildx(docker: DockerCli): Promise<boolean> {
   try {
-    await docker.run(['buildx', 'version'])
+    await docker.run(['buildx', 'version'], { quiet: true })
     return true
   } catch {
     return false

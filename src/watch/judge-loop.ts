@@ -27,6 +27,8 @@ export interface JudgeLoopOptions {
   progressEveryMs: number
   /** Appended to as the rollout progresses (for the summary's chart). */
   timeline: ProgressSample[]
+  /** Re-judge at least this often without events (the time-based rules); default 1 s. */
+  tickMs?: number
 }
 
 export interface JudgeRequest {
@@ -112,7 +114,7 @@ export class JudgeLoop {
 
   private nextChange(): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, TICK_MS)
+      const timer = setTimeout(resolve, this.opts.tickMs ?? TICK_MS)
       this.wakeUp = () => {
         clearTimeout(timer)
         resolve()
