@@ -15,7 +15,6 @@ export type ReasonCode =
   | 'preflight'
   | 'build'
   | 'cluster'
-  | 'cancelled'
 
 export type PhaseName = 'preflight' | 'build' | 'snapshot' | 'patch' | 'watch' | 'soak' | 'rollback' | 'report'
 
