@@ -1,7 +1,7 @@
 import { createRequire as __rgCreateRequire } from 'node:module';const require = __rgCreateRequire(import.meta.url);
 import {
   restorePending
-} from "./chunks/chunk-XHB5GBKM.js";
+} from "./chunks/chunk-OYGN3ZCF.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,
@@ -15,7 +15,7 @@ import {
   loadKubeConfig,
   makeClients,
   runRelease
-} from "./chunks/chunk-SQZVXCE5.js";
+} from "./chunks/chunk-QBAVAZEN.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/cli-args.ts

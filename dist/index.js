@@ -10,12 +10,12 @@ import "./chunks/chunk-OJCWM4JT.js";
 var IS_POST = "isPost";
 async function entry() {
   if (getState(IS_POST) === "true") {
-    const { post } = await import("./chunks/post-5KB3ZNNP.js");
+    const { post } = await import("./chunks/post-NUPFXKQG.js");
     await post();
     return;
   }
   saveState(IS_POST, "true");
-  const { run } = await import("./chunks/main-DSSXNVUT.js");
+  const { run } = await import("./chunks/main-MT6IQC5B.js");
   await run();
 }
 entry().catch((e) => setFailed(e instanceof Error ? e.message : String(e)));

@@ -83,7 +83,6 @@ export const INPUT_DEFAULTS = {
   namespace: 'default',
   build: 'true',
   'build-context': '.',
-  push: 'true',
   timeout: '10m',
   'max-restarts': '2',
   'image-pull-grace': '30s',
@@ -154,7 +153,10 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     description: 'Extra image labels KEY=VALUE, one per line (OCI source/revision/created are added).',
     list: true
   },
-  push: { description: 'Push the built image.', default: INPUT_DEFAULTS.push, boolean: true },
+  push: {
+    description: 'Push the built image. Default: true in deploy mode, false in check mode (set it to push PR builds).',
+    boolean: true
+  },
   registry: { description: 'Registry to log in to. Default: the registry host of `image`.' },
   'registry-username': {
     description: 'Registry username (with registry-password). Default: the existing docker login.'
@@ -278,7 +280,9 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
       'Input "build": "image" has a digest, which means "deploy exactly this image"; set build: false (or drop the digest to build)'
     )
   }
-  const push = bool('push')
+  // A PR check builds to prove the image builds; it pushes only when asked (to a PR tag), a release always pushes.
+  const pushGiven = given('push')
+  const push = pushGiven === undefined ? mode === 'deploy' : parseBoolean(pushGiven, 'push')
   if (mode === 'deploy' && buildEnabled && !push) {
     throw new InputError(
       'Input "push": deploy mode needs a pushed image (the cluster pulls it by digest); set push: true, or mode: check'

@@ -189,6 +189,17 @@ describe('configFromRaw parses every input', () => {
     expect(c.image).toEqual({ repository: 'reg.io/web', tag: 'v1', digest: DIGEST })
   })
 
+  test.each([
+    ['deploy', undefined, true],
+    ['check', undefined, false],
+    ['check', 'true', true],
+    ['deploy', 'true', true]
+  ])('mode %s with push %s pushes: %s', (mode, push, expected) => {
+    const raw: Record<string, string> = { mode }
+    if (push !== undefined) raw.push = push
+    expect(config(raw).build.push).toBe(expected)
+  })
+
   test('build: false with push off is fine in deploy mode (nothing to push)', () => {
     expect(config({ build: 'false', push: 'false' }).build).toMatchObject({ enabled: false, push: false })
   })
@@ -318,9 +329,10 @@ describe('INPUT_DOCS', () => {
     )
   })
 
-  test('boolean inputs parse their default', () => {
-    for (const name of INPUT_NAMES.filter((n) => INPUT_DOCS[n].boolean)) {
+  test('boolean inputs parse their default (push has none: it depends on the mode)', () => {
+    for (const name of INPUT_NAMES.filter((n) => INPUT_DOCS[n].boolean && n !== 'push')) {
       expect(['true', 'false']).toContain(INPUT_DOCS[name].default)
     }
+    expect(INPUT_DOCS.push.default).toBeUndefined()
   })
 })
