@@ -253,7 +253,6 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
   log.info(`patched ${plan.changes.map((c) => c.container).join(', ')} to ${newImage} (generation ${ourGeneration})`)
 
   // 5. Watch ⇄ judge.
-  let errors = emptyErrors()
   let outcome: WatchOutcome
   const watchStartedMs = clock()
   try {
@@ -279,10 +278,9 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
     deps.onSettled?.()
     return finish({ ...common, result: 'failed', reason: reasonOf(e), message: (e as Error).message })
   }
-  errors = gate?.summary() ?? errors
+  const errors = gate?.summary() ?? emptyErrors()
   gate?.stop()
-  const revisionNow = () => observer.replicaSetFor(target)?.metadata?.annotations?.['deployment.kubernetes.io/revision']
-  const revision = revisionNow()
+  const revision = observer.replicaSetFor(target)?.metadata?.annotations?.['deployment.kubernetes.io/revision']
 
   if (outcome.kind === 'done') {
     observer.stop()
