@@ -1,6 +1,7 @@
 // The one typed configuration of a release. `src/inputs.ts` (Action) and `src/cli.ts` (terminal) both produce it;
 // everything downstream reads only this object. Parsing helpers for durations and image references live in
 // `src/config/parse.ts` and are pure.
+import type { LinePattern } from './judge/pattern.js'
 
 export type Mode = 'deploy' | 'check'
 
@@ -42,8 +43,9 @@ export interface FailFastLimits {
 }
 
 export interface LogJudgeConfig {
-  errorPattern: RegExp
-  ignorePattern?: RegExp
+  /** User patterns run on a linear-time engine (src/judge/pattern.ts). */
+  errorPattern: LinePattern
+  ignorePattern?: LinePattern
   /** Total matching lines over the judged window; undefined = no limit. */
   maxErrorLines?: number
   /** Matching lines per pod per minute over a sliding window; undefined = no limit. */

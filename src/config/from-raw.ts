@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml'
 import type { Config, ImageRef, KubeconfigSource, Mode, RegistryCredentials, ReleaseOrigin } from '../config.js'
 import { InputError } from '../errors.js'
 import { DEFAULT_ERROR_PATTERN } from '../judge/logs.js'
+import { compileUserPattern, trustedPattern } from '../judge/pattern.js'
 import {
   isValidTag,
   parseBoolean,
@@ -14,7 +15,6 @@ import {
   parseList,
   parseNonNegativeInt,
   parseNonNegativeNumber,
-  parseRegex,
   registryHost
 } from './parse.js'
 
@@ -187,9 +187,9 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
   },
   'error-pattern': {
     description:
-      'Regular expression for error log lines (JavaScript syntax; /…/i for flags). Default: a built-in pattern for common error levels.'
+      'Regular expression for error log lines (RE2 syntax, linear time: no lookarounds or backreferences; /…/i for flags). Default: a built-in pattern for common error levels.'
   },
-  'ignore-pattern': { description: 'Regular expression for log lines never counted as errors.' },
+  'ignore-pattern': { description: 'Regular expression (RE2 syntax) for log lines never counted as errors.' },
   'max-error-lines': {
     description: 'Fail when the new pods log more error lines than this in total. Default: no limit.'
   },
@@ -327,10 +327,10 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
 
   const errorPatternText = given('error-pattern')
   const errorPattern = errorPatternText
-    ? parseRegex('error-pattern', errorPatternText)
-    : new RegExp(DEFAULT_ERROR_PATTERN)
+    ? compileUserPattern('error-pattern', errorPatternText)
+    : trustedPattern(DEFAULT_ERROR_PATTERN)
   const ignoreText = given('ignore-pattern')
-  const ignorePattern = ignoreText ? parseRegex('ignore-pattern', ignoreText) : undefined
+  const ignorePattern = ignoreText ? compileUserPattern('ignore-pattern', ignoreText) : undefined
   const maxErrorLinesText = given('max-error-lines')
   const maxErrorLines = maxErrorLinesText ? parseNonNegativeInt(maxErrorLinesText, 'max-error-lines') : undefined
   const maxErrorRateText = given('max-error-rate')

@@ -151,31 +151,6 @@ export function parseList(value: string, options: { comma?: boolean } = {}): str
     .filter((item) => item !== '')
 }
 
-/**
- * A JavaScript regular expression, either plain (`error|fatal`) or with flags in slash form (`/error|fatal/i`).
- * The stateful flags g and y are refused: a judge calls `test()` on every line and they would make it skip matches.
- */
-export function parseRegex(name: string, source: string): RegExp {
-  const text = source.trim()
-  if (text === '') throw new InputError(`Input "${name}": empty regular expression`)
-  let body = text
-  let flags = ''
-  const slashForm = /^\/(.+)\/([a-z]*)$/s.exec(text)
-  if (slashForm) {
-    body = slashForm[1] ?? ''
-    flags = slashForm[2] ?? ''
-    if (/[^imsu]/.test(flags)) {
-      throw new InputError(`Input "${name}": regex flags "${flags}" are not supported; use any of i, m, s, u`)
-    }
-  }
-  try {
-    return new RegExp(body, flags)
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error)
-    throw new InputError(`Input "${name}": "${text}" is not a valid regular expression (${detail})`)
-  }
-}
-
 export function parseNonNegativeInt(value: string, name?: string): number {
   const text = value.trim()
   if (!/^\d+$/.test(text)) throw new InputError(`${prefix(name)}"${text}" is not a whole number >= 0`)

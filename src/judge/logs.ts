@@ -2,6 +2,7 @@
 // timestamps, count error events per pod and container, and judge the counts against the thresholds.
 // Pure: no I/O and no clock reads. Every call that needs a time takes `atMs` from the caller, so the log follower
 // decides what "now" is and the tests are exact.
+import { type LinePattern, trustedPattern } from './pattern.js'
 
 // ---------------------------------------------------------------------------------------------------------------
 // Lines
@@ -245,8 +246,8 @@ export const DEFAULT_ERROR_PATTERN: RegExp = new RegExp(ERROR_PATTERN_PARTS.join
 // Counting
 
 export interface ErrorLineCounterOptions {
-  errorPattern: RegExp
-  ignorePattern?: RegExp
+  errorPattern: LinePattern
+  ignorePattern?: LinePattern
   /** Sample lines kept per pod (the first ones: they usually name the cause). Default 5. */
   maxSamples?: number
   /** Characters kept of each sample line. Default 500. */
@@ -325,8 +326,8 @@ const PYTHON_CHAIN = /^(?:During handling of the above exception|The above excep
  * ignored with it.
  */
 export class ErrorLineCounter {
-  private readonly errorPattern: RegExp
-  private readonly ignorePattern: RegExp | undefined
+  private readonly errorPattern: LinePattern
+  private readonly ignorePattern: LinePattern | undefined
   private readonly maxSamples: number
   private readonly sampleChars: number
   private readonly windowMs: number
@@ -511,9 +512,9 @@ function continues(stream: StreamState, text: string): boolean {
   return headerMayFollow && EXCEPTION_HEADER.test(text)
 }
 
-/** A copy without the g and y flags: with them, `test()` moves `lastIndex` and skips matches on the next line. */
-function stateless(pattern: RegExp): RegExp {
-  return pattern.global || pattern.sticky ? new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')) : pattern
+/** A RegExp (ours, in tests) without the g and y flags, which would make `test()` skip matches on the next line. */
+function stateless(pattern: LinePattern): LinePattern {
+  return pattern instanceof RegExp ? trustedPattern(pattern) : pattern
 }
 
 function cut(text: string, chars: number): string {

@@ -258,4 +258,29 @@ describe('error-log gate', () => {
     }
     expect(run.outputs.x).toBeUndefined()
   })
+  test('a catastrophic error-pattern on a hostile log line cannot stall the release: it is judged and rolled back', async () => {
+    // `(a+)+$` against 48 × "a" then "!" never returns on a backtracking engine (it blocked the event loop: no
+    // timeout, no rollback, no signal). User patterns run in linear time, so the hostile lines are simply no match.
+    const f = await fixture('logs-redos')
+    const run = await runAction(
+      state,
+      { ...f.inputs, 'error-pattern': '(a+)+$', 'max-error-lines': '2', soak: '40s', timeout: '60s' },
+      {
+        during: async () => {
+          const [pod] = await newPods(f.ns, f.newImage, 1)
+          await new Promise((r) => setTimeout(r, 2000))
+          const hostile = `${'a'.repeat(48)}!`
+          await appendLog(state, f.ns, pod!, 'app', [hostile, hostile, `${'a'.repeat(5000)}!`])
+          await new Promise((r) => setTimeout(r, 1000))
+          await appendLog(state, f.ns, pod!, 'app', ['aaaa', 'aaaaaaaa', 'aa'])
+        }
+      }
+    )
+    expectVerdict(run, 'rolled-back', 'error-logs')
+    expect(Number(run.outputs['error-lines'])).toBe(3)
+    // Far less than the soak: the verdict came from the counted lines, not from a timeout.
+    expect(run.elapsedMs).toBeLessThan(40000)
+    const d = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    expect(d.spec?.template?.spec?.containers[0]?.image).toBe(f.oldImage)
+  })
 })

@@ -7,7 +7,6 @@ import {
   parseList,
   parseNonNegativeInt,
   parseNonNegativeNumber,
-  parseRegex,
   registryHost,
   repositoryPath
 } from '../../src/config/parse.js'
@@ -140,29 +139,6 @@ describe('parseList', () => {
 
   test('newline-only mode keeps commas inside items', () => {
     expect(parseList('A=1,2\nB=x', { comma: false })).toEqual(['A=1,2', 'B=x'])
-  })
-})
-
-describe('parseRegex', () => {
-  test('plain source', () => {
-    const re = parseRegex('error-pattern', 'error|fatal')
-    expect(re.test('an error here')).toBe(true)
-    expect(re.flags).toBe('')
-  })
-
-  test('slash form with flags', () => {
-    const re = parseRegex('error-pattern', '/error/i')
-    expect(re.source).toBe('error')
-    expect(re.test('ERROR')).toBe(true)
-  })
-
-  test.each([
-    ['(unclosed', /Input "ignore-pattern": "\(unclosed" is not a valid regular expression/],
-    ['', /Input "ignore-pattern": empty regular expression/],
-    ['/x/g', /regex flags "g" are not supported/]
-  ])('%j is refused', (source, message) => {
-    expect(() => parseRegex('ignore-pattern', source)).toThrow(InputError)
-    expect(() => parseRegex('ignore-pattern', source)).toThrow(message)
   })
 })
 
