@@ -168,11 +168,13 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     default: INPUT_DEFAULTS['max-restarts']
   },
   'image-pull-grace': {
-    description: 'How long ErrImagePull/ImagePullBackOff may last before it fails the release.',
+    description:
+      'How long ErrImagePull/ImagePullBackOff may last before it fails the release. The default is cut to half the timeout when the timeout is shorter than twice it.',
     default: INPUT_DEFAULTS['image-pull-grace']
   },
   'unschedulable-grace': {
-    description: 'How long a new pod may stay Unschedulable before it fails the release.',
+    description:
+      'How long a new pod may stay Unschedulable before it fails the release. The default is cut to half the timeout when the timeout is shorter than twice it.',
     default: INPUT_DEFAULTS['unschedulable-grace']
   },
   rollback: {
@@ -310,9 +312,13 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
 
   const timeoutMs = duration('timeout')
   if (timeoutMs <= 0) throw new InputError('Input "timeout": must be longer than 0s')
-  const imagePullGraceMs = duration('image-pull-grace')
-  const unschedulableGraceMs = duration('unschedulable-grace')
-  const soakMs = duration('soak')
+  // A grace period must end before the release times out. A value the user set is refused when it does not; a
+  // default is fitted to the user's timeout instead (half of it at most), so `timeout: 30s` alone just works.
+  const fitted = (name: 'image-pull-grace' | 'unschedulable-grace' | 'soak'): number =>
+    given(name) === undefined ? Math.min(duration(name), Math.floor(timeoutMs / 2)) : duration(name)
+  const imagePullGraceMs = fitted('image-pull-grace')
+  const unschedulableGraceMs = fitted('unschedulable-grace')
+  const soakMs = fitted('soak')
   for (const [name, ms] of [
     ['image-pull-grace', imagePullGraceMs],
     ['unschedulable-grace', unschedulableGraceMs],

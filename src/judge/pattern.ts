@@ -27,7 +27,8 @@ const FLAG_BITS: Record<string, number> = {
 /** Our own, reviewed pattern on the native engine (fast; no nested quantifiers by construction). */
 export function trustedPattern(pattern: RegExp): LinePattern {
   // Without g and y, `test()` keeps no lastIndex between lines.
-  const regex = pattern.global || pattern.sticky ? new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')) : pattern
+  const regex =
+    pattern.global || pattern.sticky ? new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '')) : pattern
   return { source: regex.source, test: (line) => regex.test(line) }
 }
 

@@ -209,6 +209,31 @@ describe('configFromRaw parses every input', () => {
   })
 })
 
+describe('grace defaults fit the timeout', () => {
+  test.each([
+    // timeout, pull grace, unschedulable grace (defaults 30 s and 60 s)
+    ['10m', 30_000, 60_000],
+    ['2m', 30_000, 60_000],
+    ['90s', 30_000, 45_000],
+    ['40s', 20_000, 20_000],
+    ['30s', 15_000, 15_000],
+    ['1s', 500, 500]
+  ])('timeout %s → image-pull-grace %d ms, unschedulable-grace %d ms', (timeout, pull, unschedulable) => {
+    const c = config({ timeout })
+    expect(c.failFast.imagePullGraceMs).toBe(pull)
+    expect(c.failFast.unschedulableGraceMs).toBe(unschedulable)
+    expect(c.failFast.imagePullGraceMs).toBeLessThan(c.timeoutMs)
+  })
+
+  test('a value the user set is kept, and refused only when it does not fit', () => {
+    expect(config({ timeout: '30s', 'image-pull-grace': '20s' }).failFast.imagePullGraceMs).toBe(20_000)
+    refused(
+      { timeout: '30s', 'unschedulable-grace': '30s' },
+      /Input "unschedulable-grace": 30s is not shorter than timeout \(30s\)/
+    )
+  })
+})
+
 describe('configFromRaw refuses bad input with a message naming the input', () => {
   test.each<[string, RawOptions, RegExp | string]>([
     ['missing deployment', { deployment: '' }, 'Input "deployment" is required'],
