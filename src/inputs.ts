@@ -6,13 +6,9 @@ import * as core from '@actions/core'
 import { context } from '@actions/github'
 import type { Config } from './config.js'
 import { configFromRaw, INPUT_DOCS, INPUT_NAMES, type RawContext, type RawOptions } from './config/from-raw.js'
+import { kubeconfigSecrets } from './kube/kubeconfig-secrets.js'
 import { type GitHubConfig, githubConfigFromRaw } from './github/config.js'
 import { type NotifyConfig, notifyConfigFromRaw } from './notify/config.js'
-
-// Kubeconfig keys whose values are credentials. The runner masks line by line, so a multi-line kubeconfig registered
-// as one secret would never match a log line; its credential values are registered one by one as well.
-const KUBECONFIG_SECRET_KEYS =
-  /^\s*-?\s*(token|id-token|refresh-token|access-token|client-key-data|client-certificate-data|client-secret|password|auth-provider-token)\s*:\s*["']?([^"'\s]+)/
 
 function readRaw(): RawOptions {
   const raw: RawOptions = {}
@@ -75,11 +71,9 @@ function maskSecret(value: string): void {
   }
 }
 
-function maskKubeconfigLines(yaml: string): void {
-  for (const line of yaml.split(/\r?\n/)) {
-    const secret = KUBECONFIG_SECRET_KEYS.exec(line)?.[2]
-    if (secret) core.setSecret(secret)
-  }
+/** Each credential inside a kubeconfig (YAML or JSON): the runner masks within a line, never a whole document. */
+function maskKubeconfigLines(text: string): void {
+  for (const secret of kubeconfigSecrets(text)) core.setSecret(secret)
 }
 
 function githubContext(): RawContext {

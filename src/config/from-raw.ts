@@ -479,7 +479,8 @@ function decodeBase64Kubeconfig(text: string): string | undefined {
   if (compact.length < 16 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(compact)) return undefined
   const decoded = Buffer.from(compact, compact.includes('-') || compact.includes('_') ? 'base64url' : 'base64')
   const yaml = new TextDecoder('utf-8', { fatal: false }).decode(decoded)
-  if (yaml.includes('\uFFFD') || !/:\s/.test(yaml)) return undefined
+  // YAML has `key: value`; a JSON kubeconfig (kubectl config view -o json, minified) may have no space at all.
+  if (yaml.includes('\uFFFD') || !(/:\s/.test(yaml) || yaml.trimStart().startsWith('{'))) return undefined
   checkKubeconfigYaml(yaml, 'is base64 but the decoded text is not valid kubeconfig YAML')
   return yaml
 }

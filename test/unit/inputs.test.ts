@@ -126,6 +126,47 @@ describe('readInputs', () => {
     expect(masked).not.toContain('apiVersion: v1')
   })
 
+  // A kubeconfig as JSON (kubectl config view --raw -o json, often minified) has no `key: value` lines to find.
+  const JSON_KUBECONFIG = JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      { name: 'c', cluster: { server: 'https://127.0.0.1:6443', 'certificate-authority-data': 'Q0EtUFVCTElD' } }
+    ],
+    users: [
+      { name: 'u', user: { token: 'json-tok-SECRET-1', 'client-key-data': 'S0VZLUpTT04=' } },
+      {
+        name: 'eks',
+        user: {
+          exec: {
+            apiVersion: 'client.authentication.k8s.io/v1beta1',
+            command: 'aws',
+            env: [{ name: 'AWS_SECRET_ACCESS_KEY', value: 'exec-env-SECRET-2' }]
+          }
+        }
+      },
+      { name: 'oidc', user: { 'auth-provider': { name: 'oidc', config: { 'id-token': 'oidc-id-SECRET-3' } } } }
+    ],
+    contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+    'current-context': 'x'
+  })
+
+  test.each([
+    ['minified JSON', JSON_KUBECONFIG],
+    ['pretty JSON', JSON.stringify(JSON.parse(JSON_KUBECONFIG), null, 2)],
+    ['base64 of minified JSON', Buffer.from(JSON_KUBECONFIG).toString('base64')]
+  ])('masks every credential of a kubeconfig given as %s', (_name, value) => {
+    inputs.kubeconfig = value
+    const config = readInputs()
+    expect(config.kubeconfig.kind).toBe('inline')
+    const masked = secrets()
+    for (const secret of ['json-tok-SECRET-1', 'S0VZLUpTT04=', 'exec-env-SECRET-2', 'oidc-id-SECRET-3']) {
+      expect(masked).toContain(secret)
+    }
+    expect(masked).not.toContain('Q0EtUFVCTElD')
+    expect(masked).not.toContain('AWS_SECRET_ACCESS_KEY')
+  })
+
   test('masks secrets even when validation fails afterwards', () => {
     inputs['registry-password'] = 'reg-pass'
     inputs.timeout = 'soon'
