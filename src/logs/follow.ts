@@ -182,9 +182,17 @@ class ContainerFollower {
   }
 }
 
-/** sinceTime has second precision on the wire: ask from the start of that second and drop what was already counted. */
+/**
+ * sinceTime has second precision on the wire: ask from the start of that second (in UTC, whatever offset the
+ * runtime wrote) and drop what was already counted.
+ */
 export function sinceTimeOf(timestamp: string): string {
-  return `${timestamp.slice(0, 19)}Z`
+  const seconds = timestamp.slice(0, 19)
+  // RFC 3339: after the seconds come optional fractions, then `Z` or `±hh:mm`.
+  const offset = /^(?:\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.exec(timestamp.slice(19))?.[1]
+  if (offset === undefined || offset.toUpperCase() === 'Z') return `${seconds}Z`
+  const ms = Date.parse(`${seconds}${offset}`)
+  return Number.isNaN(ms) ? `${seconds}Z` : `${new Date(ms).toISOString().slice(0, 19)}Z`
 }
 
 function readyPodsOf(observer: RolloutObserver, snapshot: Snapshot): V1Pod[] {

@@ -45,7 +45,12 @@ describe('LineSink (resuming a log stream without double counting)', () => {
 
 test.each([
   ['2026-11-24T20:01:02.123456789Z', '2026-11-24T20:01:02Z'],
-  ['2026-11-24T20:01:02Z', '2026-11-24T20:01:02Z']
+  ['2026-11-24T20:01:02Z', '2026-11-24T20:01:02Z'],
+  // A runtime that writes local time with an offset: the reconnect must ask from the same instant, in UTC.
+  ['2026-11-24T22:01:02.5+02:00', '2026-11-24T20:01:02Z'],
+  ['2026-11-24T20:01:02.999999999-05:30', '2026-11-25T01:31:02Z'],
+  ['2026-12-31T23:59:59+00:00', '2026-12-31T23:59:59Z'],
+  ['2026-11-24T20:01:02.123z', '2026-11-24T20:01:02Z']
 ])('sinceTimeOf(%s) = %s', (ts, want) => {
   expect(sinceTimeOf(ts)).toBe(want)
 })
