@@ -10,7 +10,7 @@ import { notifyAll } from './notify/send.js'
 import { loadKubeConfig, makeClients } from './kube/client.js'
 import { type Logger, type PendingRestore, runRelease } from './release.js'
 import { formatDiagnostics, formatVerdictLine } from './report/console.js'
-import { writeOutputs } from './report/outputs.js'
+import { inputFailureOutputs, writeOutputs } from './report/outputs.js'
 import { neutraliseWorkflowCommands } from './report/safe-text.js'
 import { writeJobSummary } from './report/summary.js'
 import { isSuccess } from './result.js'
@@ -26,15 +26,15 @@ export const actionLogger: Logger = {
 }
 
 export async function run(): Promise<void> {
+  const startedMs = Date.now()
   let inputs: ReturnType<typeof readActionInputs>
   let clients: ReturnType<typeof makeClients>
   try {
     inputs = readActionInputs()
     clients = makeClients(loadKubeConfig(inputs.config.kubeconfig, inputs.config.context))
   } catch (e) {
-    // Nothing was changed; still say so in the outputs, so later steps can branch on them.
-    core.setOutput('result', 'failed')
-    core.setOutput('reason', 'input')
+    // Nothing was changed; still set every output (as documented), so later steps can branch on them.
+    for (const [name, value] of Object.entries(inputFailureOutputs(Date.now() - startedMs))) core.setOutput(name, value)
     throw e
   }
   const { config, reporting } = inputs

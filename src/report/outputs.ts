@@ -32,3 +32,18 @@ export function outputsOf(result: ReleaseResult): Record<OutputName, string> {
 export function writeOutputs(result: ReleaseResult, sink: { setOutput(name: string, value: string): void }): void {
   for (const [name, value] of Object.entries(outputsOf(result))) sink.setOutput(name, value)
 }
+
+/** The outputs of a release refused on its inputs: nothing was read or changed, yet every output is set. */
+export function inputFailureOutputs(durationMs: number): Record<OutputName, string> {
+  return {
+    result: 'failed',
+    reason: 'input',
+    image: '',
+    digest: '',
+    revision: '',
+    'previous-revision': '',
+    'previous-image': '',
+    'error-lines': '0',
+    'duration-seconds': String(Math.round(Math.max(0, durationMs) / 1000))
+  }
+}

@@ -389,6 +389,21 @@ describe('bad inputs are rejected before anything changes', () => {
     expect(run.exitCode).not.toBe(0)
     expect(run.stdout).toMatch(message)
     expect((await deployment(f.ns)).metadata?.resourceVersion).toBe(resourceVersion)
+    // Every documented output is set, even when the release stopped on its inputs.
+    expect(Object.keys(run.outputs).sort()).toEqual(
+      [
+        'digest',
+        'duration-seconds',
+        'error-lines',
+        'image',
+        'previous-image',
+        'previous-revision',
+        'reason',
+        'result',
+        'revision'
+      ].sort()
+    )
+    expect(run.outputs.result).toBe('failed')
   })
 
   test('RBAC without patch rights', async () => {

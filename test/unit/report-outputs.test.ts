@@ -1,5 +1,5 @@
 import { describe, expect, jest, test } from '@jest/globals'
-import { outputsOf, writeOutputs } from '../../src/report/outputs.js'
+import { inputFailureOutputs, outputsOf, writeOutputs } from '../../src/report/outputs.js'
 import type { ReleaseResult } from '../../src/result.js'
 import { NEW, OLD, crashLoopRelease } from './support/release-fixture.js'
 
@@ -97,5 +97,13 @@ describe('writeOutputs', () => {
     writeOutputs(inputError(), { setOutput: (name, value) => set.set(name, value) })
     expect(Object.fromEntries(set)).toEqual(outputsOf(inputError()))
     expect(set.size).toBe(9)
+  })
+})
+
+describe('inputFailureOutputs', () => {
+  test('sets every output a release sets, with the input verdict', () => {
+    const outputs = inputFailureOutputs(1_499)
+    expect(Object.keys(outputs).sort()).toEqual(Object.keys(outputsOf(rolledBack())).sort())
+    expect(outputs).toMatchObject({ result: 'failed', reason: 'input', 'error-lines': '0', 'duration-seconds': '1' })
   })
 })
