@@ -14,6 +14,7 @@ import {
   planImagePatch,
   planRestore,
   readDeployment,
+  refuseUnrollable,
   selectContainers,
   snapshotOf
 } from './kube/deployment.js'
@@ -131,6 +132,8 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
   try {
     ;({ snapshot, deployment, targets, traps } = await phases.run('preflight', log, 'Preflight', async () => {
       const d = await readDeployment(deps.clients, config.namespace, config.deployment)
+      // Check mode only looks; a paused Deployment shows there as a rollout trap.
+      if (config.mode === 'deploy' && !config.dryRun) refuseUnrollable(d)
       const s = snapshotOf(d)
       const t = selectContainers(s, config.containers, config.image)
       await checkPermissions(deps.clients, config.namespace)

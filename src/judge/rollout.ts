@@ -121,7 +121,7 @@ export function judgeRollout(state: ObservedState, limits: JudgeLimits): Rollout
 
   // 1. Doomed new pods: fail fast instead of waiting minutes for the progress deadline.
   const findings = pods.flatMap((pod) => judgePod(pod, state.nowMs, limits))
-  const rsFailure = replicaFailure(state.newReplicaSet, state.nowMs, limits.unschedulableGraceMs)
+  const rsFailure = replicaFailure(state, limits.unschedulableGraceMs)
   if (findings.length > 0 || rsFailure) {
     const ordered = [...findings].sort((a, b) => PRIORITY.indexOf(a.kind) - PRIORITY.indexOf(b.kind))
     const reason = ordered[0]?.kind ?? 'replica-failure'
@@ -286,16 +286,37 @@ function judgeContainer(
   return undefined
 }
 
-function replicaFailure(rs: ReplicaSetObservation | undefined, nowMs: number, graceMs: number): string | undefined {
+function replicaFailure(state: ObservedState, graceMs: number): string | undefined {
+  const rs = state.newReplicaSet
   const failure = rs?.replicaFailure
   if (!rs || !failure) return undefined
-  // FailedCreate can be a moment's quota contention while old pods terminate; give it the unschedulable grace.
-  const forMs = nowMs - failure.sinceMs
+  const forMs = state.nowMs - failure.sinceMs
+  const what = `new ReplicaSet ${rs.name} cannot create pods`
+  const cause = `${failure.reason}${suffix(failure.message)}`
+  // A quota that forbids the new pod is worth waiting for only while old pods can still go away and free it.
+  if (quotaCannotFree(state, failure)) {
+    return `${what}: ${cause}; no old pod will terminate to free the quota (maxUnavailable ${state.deployment.maxUnavailable}, ${state.deployment.statusReplicas} pods for ${state.deployment.replicas} replicas)`
+  }
+  // Otherwise FailedCreate can be a moment's contention while old pods terminate; give it the unschedulable grace.
   if (forMs < graceMs) return undefined
-  return (
-    `new ReplicaSet ${rs.name} cannot create pods for ${formatDuration(forMs)}: ${failure.reason}` +
-    suffix(failure.message)
-  )
+  return `${what} for ${formatDuration(forMs)}: ${cause}`
+}
+
+/**
+ * The new ReplicaSet is refused by a ResourceQuota and nothing will change that: the controller only removes old
+ * pods while more pods exist than `replicas − maxUnavailable` (counting new pods that are not available yet as
+ * missing), no new pod is on its way to becoming available, and no old pod is terminating. With maxUnavailable 0
+ * and a quota that has no room for the surge pod, this is the state from the first second on.
+ */
+function quotaCannotFree(state: ObservedState, failure: { reason: string; message: string }): boolean {
+  if (failure.reason !== 'FailedCreate' || !/exceeded quota/.test(failure.message)) return false
+  const d = state.deployment
+  if (d.paused || d.observedGeneration < d.generation || state.terminatingOldPods > 0) return false
+  const rs = state.newReplicaSet
+  const newNotAvailable = rs ? rs.replicas - rs.availableReplicas : 0
+  if (newNotAvailable > 0) return false
+  const minAvailable = d.replicas - d.maxUnavailable
+  return d.statusReplicas - minAvailable <= 0
 }
 
 const PHRASES: Record<PodDoomReason, (one: boolean, limits: FailFastLimits) => string> = {

@@ -1,6 +1,7 @@
 // Rollout traps: template settings that make a release unsafe to judge or to roll out. Pure; used in check mode
 // (PR status check) and printed as warnings before a release.
 import type { V1Deployment } from '@kubernetes/client-node'
+import { rolloutBudget } from './strategy.js'
 
 export interface Trap {
   /** Short code, e.g. 'no-readiness-probe'. */
@@ -42,6 +43,14 @@ export function findRolloutTraps(d: V1Deployment, targets: string[]): Trap[] {
     }
   }
 
+  if (spec?.paused === true) {
+    traps.push({
+      code: 'paused',
+      message:
+        'the Deployment is paused (spec.paused: true): a release is refused until it is resumed, since it would never roll out'
+    })
+  }
+
   const strategy = spec?.strategy
   if (strategy?.type === 'Recreate') {
     traps.push({
@@ -51,13 +60,7 @@ export function findRolloutTraps(d: V1Deployment, targets: string[]): Trap[] {
     })
   } else {
     const maxUnavailable = strategy?.rollingUpdate?.maxUnavailable
-    const unavailable =
-      typeof maxUnavailable === 'number'
-        ? maxUnavailable
-        : typeof maxUnavailable === 'string' && maxUnavailable.endsWith('%')
-          ? Math.floor((replicas * Number(maxUnavailable.slice(0, -1))) / 100)
-          : 0
-    if (unavailable >= replicas && replicas > 0) {
+    if (rolloutBudget(spec).maxUnavailable >= replicas && replicas > 0) {
       traps.push({
         code: 'max-unavailable-all',
         message: `maxUnavailable ${String(maxUnavailable)} lets all ${replicas} replica${replicas === 1 ? '' : 's'} go at once: the service is down while the release starts`

@@ -99,6 +99,21 @@ function repositoryOf(image: string): string | undefined {
 }
 
 /**
+ * A Deployment that cannot roll out whatever we patch: refused before anything changes. A paused Deployment keeps
+ * its ReplicaSets as they are until someone resumes it, so a release would wait for its whole timeout and then
+ * blame the watches.
+ */
+export function refuseUnrollable(d: V1Deployment): void {
+  if (d.spec?.paused !== true) return
+  const name = d.metadata?.name ?? ''
+  const namespace = d.metadata?.namespace ?? ''
+  throw new PreflightError(
+    `Deployment "${name}" in namespace "${namespace}" is paused (spec.paused: true): it would never roll out the new image. ` +
+      `Nothing was changed. Resume it first (kubectl -n ${namespace} rollout resume deployment/${name}) if a release should go out now.`
+  )
+}
+
+/**
  * Which containers get the new image: the named ones, or (none named) every container and init container whose image
  * repository equals the release image's.
  */

@@ -3,6 +3,7 @@
 import type { KubeClients, V1Deployment, V1Pod, V1PodTemplateSpec, V1ReplicaSet } from '../kube/client.js'
 import { labelSelectorString } from '../kube/client.js'
 import { templateKey } from '../kube/deployment.js'
+import { rolloutBudget } from '../judge/strategy.js'
 import { Reflector } from './reflector.js'
 import type {
   Condition,
@@ -131,7 +132,12 @@ export class RolloutObserver {
       deployment: this.deploymentObservation(d),
       newReplicaSet: newRs ? this.replicaSetObservation(newRs, now) : undefined,
       oldReplicaSets: oldRs.map((rs) => this.replicaSetObservation(rs, now)),
-      pods: this.podsOf(newRs).map((p) => this.podObservation(p, now))
+      pods: this.podsOf(newRs).map((p) => this.podObservation(p, now)),
+      terminatingOldPods: [...this.pods.items.values()].filter(
+        (p) =>
+          p.metadata?.deletionTimestamp !== undefined &&
+          !p.metadata?.ownerReferences?.some((o) => o.uid === newRs?.metadata?.uid)
+      ).length
     }
   }
 
@@ -146,6 +152,7 @@ export class RolloutObserver {
       readyReplicas: s?.readyReplicas ?? 0,
       availableReplicas: s?.availableReplicas ?? 0,
       unavailableReplicas: s?.unavailableReplicas ?? 0,
+      maxUnavailable: rolloutBudget(d.spec).maxUnavailable,
       paused: d.spec?.paused ?? false,
       conditions: (s?.conditions ?? []).map((c): Condition => ({
         type: c.type,

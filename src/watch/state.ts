@@ -69,6 +69,8 @@ export interface DeploymentObservation {
   readyReplicas: number
   availableReplicas: number
   unavailableReplicas: number
+  /** Pods the controller may take down before new ones are available (resolved from the strategy). */
+  maxUnavailable: number
   paused: boolean
   conditions: Condition[]
 }
@@ -85,4 +87,6 @@ export interface ObservedState {
   oldReplicaSets: ReplicaSetObservation[]
   /** Pods of the new ReplicaSet. */
   pods: PodObservation[]
+  /** Pods of the Deployment outside the new ReplicaSet that are being deleted (they still hold quota). */
+  terminatingOldPods: number
 }

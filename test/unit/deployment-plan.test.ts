@@ -1,5 +1,12 @@
 import { describe, expect, test } from '@jest/globals'
-import { planImagePatch, planRestore, sameImage, selectContainers, snapshotOf } from '../../src/kube/deployment.js'
+import {
+  planImagePatch,
+  planRestore,
+  refuseUnrollable,
+  sameImage,
+  selectContainers,
+  snapshotOf
+} from '../../src/kube/deployment.js'
 import { templateKey } from '../../src/kube/deployment.js'
 import { PreflightError } from '../../src/errors.js'
 
@@ -130,5 +137,20 @@ describe('sameImage', () => {
     [`${REG}/shop/web:v1`, `${REG}/shop/web:v2`, false]
   ])('%s ~ %s → %s', (a, b, same) => {
     expect(sameImage(a, b)).toBe(same)
+  })
+})
+
+describe('refuseUnrollable', () => {
+  const meta = { name: 'web', namespace: 'shop' }
+  test.each([
+    ['not paused', { paused: false }, false],
+    ['paused unset', {}, false],
+    ['paused', { paused: true }, true]
+  ])('%s', (_name, spec, refused) => {
+    const check = () => refuseUnrollable({ metadata: meta, spec: { selector: {}, template: {}, ...spec } })
+    if (refused) {
+      expect(check).toThrow(PreflightError)
+      expect(check).toThrow(/is paused .*kubectl -n shop rollout resume deployment\/web/)
+    } else expect(check).not.toThrow()
   })
 })

@@ -49,9 +49,11 @@ function scripted(steps: Step[], stepMs = 1000) {
           readyReplicas: available,
           availableReplicas: available,
           unavailableReplicas: 3 - available,
+          maxUnavailable: 1,
           paused: false,
           conditions: []
         },
+        terminatingOldPods: 0,
         newReplicaSet: {
           name: 'web-2',
           uid: 'rs2',

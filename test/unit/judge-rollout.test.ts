@@ -80,6 +80,7 @@ const DONE: DeploymentObservation = {
   readyReplicas: 3,
   availableReplicas: 3,
   unavailableReplicas: 0,
+  maxUnavailable: 1,
   paused: false,
   conditions: [{ type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' }]
 }
@@ -100,6 +101,7 @@ interface Spec {
   pods?: PodObservation[]
   nowMs?: number
   startedMs?: number
+  terminatingOldPods?: number
 }
 
 function makeState(spec: Spec = {}): ObservedState {
@@ -119,7 +121,8 @@ function makeState(spec: Spec = {}): ObservedState {
     deployment: { ...DONE, ...spec.deployment },
     newReplicaSet: spec.newReplicaSet === null ? undefined : rs,
     oldReplicaSets: [],
-    pods: spec.pods ?? healthy()
+    pods: spec.pods ?? healthy(),
+    terminatingOldPods: spec.terminatingOldPods ?? 0
   }
 }
 
@@ -421,6 +424,84 @@ describe('doomed new pods', () => {
     ])('%s → %s', (_name, expected, spec) => {
       const verdict = judgeRollout(makeState({ ...spec, deployment: MIDWAY }), LIMITS)
       expect(verdict.kind === 'failed' ? verdict.reason : verdict.kind).toBe(expected)
+    })
+  })
+
+  describe('a quota that forbids the surge pod', () => {
+    // 3 replicas on the old ReplicaSet; the new one may not create its first pod.
+    const blocked = (over: Partial<DeploymentObservation>, spec: Partial<Spec> = {}): Spec => ({
+      deployment: {
+        ...MIDWAY,
+        statusReplicas: 3,
+        updatedReplicas: 0,
+        readyReplicas: 3,
+        availableReplicas: 3,
+        maxUnavailable: 0,
+        ...over
+      },
+      newReplicaSet: {
+        replicas: 0,
+        readyReplicas: 0,
+        availableReplicas: 0,
+        replicaFailure: {
+          reason: 'FailedCreate',
+          message:
+            'pods "web-7d9c-x" is forbidden: exceeded quota: pods, requested: pods=1, used: pods=3, limited: pods=3',
+          sinceMs: NOW - 1_000
+        }
+      },
+      pods: [],
+      ...spec
+    })
+    test.each<[string, 'progressing' | FailureReason, Spec]>([
+      ['maxUnavailable 0: no old pod will ever go → at once', 'replica-failure', blocked({})],
+      ['maxUnavailable 1: the controller frees a pod → wait', 'progressing', blocked({ maxUnavailable: 1 })],
+      ['an old pod is terminating → wait', 'progressing', blocked({}, { terminatingOldPods: 1 })],
+      [
+        'a new pod not yet available will let an old one go → wait',
+        'progressing',
+        blocked(
+          { statusReplicas: 4, updatedReplicas: 1 },
+          {
+            newReplicaSet: {
+              replicas: 1,
+              readyReplicas: 0,
+              availableReplicas: 0,
+              replicaFailure: { reason: 'FailedCreate', message: 'exceeded quota: pods', sinceMs: NOW - 1_000 }
+            }
+          }
+        )
+      ],
+      ['more pods than replicas (a scale-down pending) → wait', 'progressing', blocked({ statusReplicas: 4 })],
+      ['the controller has not seen our generation → wait', 'progressing', blocked({ observedGeneration: 1 })],
+      [
+        'a FailedCreate that is not a quota keeps its grace',
+        'progressing',
+        blocked(
+          {},
+          {
+            newReplicaSet: {
+              replicas: 0,
+              replicaFailure: {
+                reason: 'FailedCreate',
+                message: 'Internal error occurred: webhook timed out',
+                sinceMs: NOW - 1_000
+              }
+            }
+          }
+        )
+      ]
+    ])('%s', (_name, expected, spec) => {
+      const verdict = judgeRollout(makeState(spec), LIMITS)
+      expect(verdict.kind === 'failed' ? verdict.reason : verdict.kind).toBe(expected)
+    })
+
+    test('the message says why waiting is pointless', () => {
+      expect(failed(blocked({})).message).toBe(
+        'new ReplicaSet web-7d9c cannot create pods: FailedCreate: pods "web-7d9c-x" is forbidden: exceeded quota: pods, ' +
+          'requested: pods=1, used: pods=3, limited: pods=3; no old pod will terminate to free the quota ' +
+          '(maxUnavailable 0, 3 pods for 3 replicas)'
+      )
     })
   })
 

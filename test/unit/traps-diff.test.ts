@@ -63,6 +63,12 @@ describe('findRolloutTraps', () => {
     expect(findRolloutTraps(d, ['app']).map((t) => t.code)).toContain(code)
   })
 
+  test('a paused Deployment is a trap', () => {
+    const d = dep({})
+    d.spec!.paused = true
+    expect(findRolloutTraps(d, ['app']).map((t) => t.code)).toContain('paused')
+  })
+
   test('25% of one replica rounds down to zero: not a trap', () => {
     const d = dep({ replicas: 1, strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%' } } })
     expect(findRolloutTraps(d, ['app']).map((t) => t.code)).not.toContain('max-unavailable-all')
