@@ -1,6 +1,13 @@
 // A minimal reflector on client-node's Watch: list, then watch from the list's resourceVersion, keeping a cache by
-// UID. Any break (410 Gone, a dropped connection, the server's watch timeout) marks the cache unsynced, re-lists and
-// re-watches, so nobody ever reads a cache that silently stopped following the cluster.
+// UID and the last resourceVersion seen (events and bookmarks).
+//
+// Two kinds of break, handled differently:
+// - A quiet end (the server closed the watch at its timeout, or nothing came for the inactivity timeout): the
+//   cache is still exact up to the last resourceVersion, so the watch is re-opened from there at once and the cache
+//   stays synced — a quiet release never goes blind.
+// - A real failure (410 Gone, an ERROR event, a dropped or refused connection, a watch that ends at once): the cache
+//   is marked unsynced immediately, then re-listed and re-watched with back-off, so nobody ever reads a cache that
+//   silently stopped following the cluster. The back-off starts again from its first step after each success.
 import type { KubernetesObject, Watch } from '@kubernetes/client-node'
 
 export interface ListResult<T> {
@@ -19,7 +26,12 @@ export interface ReflectorOptions<T> {
   log: (message: string) => void
   /** First delay before a re-list after a failure; doubles up to 5 s. */
   retryDelayMs?: number
+  clock?: () => number
 }
+
+/** A watch that ends quietly sooner than this after it opened, with nothing delivered, counts as a failure. */
+const MIN_QUIET_WATCH_MS = 1000
+const MAX_RETRY_MS = 5000
 
 export class Reflector<T extends KubernetesObject> {
   readonly items = new Map<string, T>()
@@ -28,8 +40,11 @@ export class Reflector<T extends KubernetesObject> {
   private abort?: AbortController
   private generation = 0
   private failures = 0
-  /** How many times the watch broke and was re-established (for tests and diagnostics). */
+  private resourceVersion?: string
+  /** How many times the watch broke and the cache was re-listed (for tests and diagnostics). */
   resyncs = 0
+  /** How many times a quiet watch was re-opened from the last resourceVersion without a re-list. */
+  rewatches = 0
 
   constructor(private readonly opts: ReflectorOptions<T>) {}
 
@@ -47,6 +62,11 @@ export class Reflector<T extends KubernetesObject> {
     this.abort?.abort()
   }
 
+  private now(): number {
+    return (this.opts.clock ?? Date.now)()
+  }
+
+  /** List, replace the cache, watch from the list's resourceVersion. */
   private async sync(): Promise<void> {
     const generation = ++this.generation
     this.synced = false
@@ -54,9 +74,20 @@ export class Reflector<T extends KubernetesObject> {
     if (this.stopped || generation !== this.generation) return
     this.items.clear()
     for (const item of list.items) if (item.metadata?.uid) this.items.set(item.metadata.uid, item)
+    this.resourceVersion = list.metadata?.resourceVersion
+    if (!(await this.openWatch(generation))) return
+    this.failures = 0
+    this.synced = true
+    this.opts.onChange()
+  }
+
+  /** Opens a watch from the last resourceVersion; false when it was superseded meanwhile (stop, restart). */
+  private async openWatch(generation: number): Promise<boolean> {
+    const openedMs = this.now()
+    let delivered = false
     const abort = await this.opts.watch.watch(
       this.opts.path,
-      { ...this.opts.query, resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
+      { ...this.opts.query, resourceVersion: this.resourceVersion, allowWatchBookmarks: true },
       (phase, obj: T) => {
         if (generation !== this.generation) return
         if (phase === 'ERROR') {
@@ -64,26 +95,45 @@ export class Reflector<T extends KubernetesObject> {
           this.restart(`watch ${this.opts.path} answered ${(obj as { code?: number }).code ?? 'an error'}`)
           return
         }
+        delivered = true
+        this.failures = 0
+        const rv = obj.metadata?.resourceVersion
+        if (rv) this.resourceVersion = rv
         if (phase === 'BOOKMARK') return
         const uid = obj.metadata?.uid
         if (!uid) return
         if (phase === 'DELETED') this.items.delete(uid)
         else this.items.set(uid, obj)
-        this.failures = 0
         this.opts.onChange()
       },
       (err: unknown) => {
         if (generation !== this.generation || this.stopped) return
-        this.restart(err ? `watch ${this.opts.path} broke: ${(err as Error).message ?? err}` : undefined)
+        const quiet = err === null || err === undefined || (err as { name?: string }).name === 'TimeoutError'
+        if (quiet && (delivered || this.now() - openedMs >= MIN_QUIET_WATCH_MS)) {
+          this.rewatch(generation)
+          return
+        }
+        this.restart(
+          err
+            ? `watch ${this.opts.path} broke: ${(err as Error).message ?? String(err)}`
+            : `watch ${this.opts.path} ended at once`
+        )
       }
     )
     if (this.stopped || generation !== this.generation) {
       abort.abort()
-      return
+      return false
     }
     this.abort = abort
-    this.synced = true
-    this.opts.onChange()
+    return true
+  }
+
+  /** A quiet watch ended: re-open it from the last resourceVersion, staying synced (the cache is still exact). */
+  private rewatch(generation: number): void {
+    this.rewatches++
+    this.openWatch(generation).catch((e: unknown) =>
+      this.restart(`re-watch of ${this.opts.path} failed: ${(e as Error).message}`)
+    )
   }
 
   private restart(why?: string): void {
@@ -100,7 +150,7 @@ export class Reflector<T extends KubernetesObject> {
     }
     if (why) this.opts.log(`${why}; re-listing`)
     this.opts.onChange()
-    const delay = Math.min(5000, (this.opts.retryDelayMs ?? 200) * 2 ** this.failures++)
+    const delay = Math.min(MAX_RETRY_MS, (this.opts.retryDelayMs ?? 200) * 2 ** this.failures++)
     setTimeout(() => {
       this.sync().catch((e: unknown) => this.restart(`re-list of ${this.opts.path} failed: ${(e as Error).message}`))
     }, delay)

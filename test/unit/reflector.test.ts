@@ -1,4 +1,4 @@
-import { describe, expect, test } from '@jest/globals'
+import { afterEach, describe, expect, jest, test } from '@jest/globals'
 import type { KubernetesObject, Watch } from '@kubernetes/client-node'
 import { Reflector } from '../../src/watch/reflector.js'
 
@@ -23,9 +23,13 @@ class ScriptedWatch {
 const pod = (uid: string, rv: string): KubernetesObject => ({ metadata: { uid, resourceVersion: rv, name: uid } })
 const settle = () => new Promise((r) => setTimeout(r, 30))
 
-function setup(lists: { items: KubernetesObject[]; rv: string }[]) {
+function setup(
+  lists: { items: KubernetesObject[]; rv: string }[],
+  opts: { clock?: () => number; retryDelayMs?: number; failLists?: number } = {}
+) {
   const watch = new ScriptedWatch()
   let listCalls = 0
+  let failLists = opts.failLists ?? 0
   const changes: boolean[] = []
   const logs: string[] = []
   const reflector: Reflector<KubernetesObject> = new Reflector({
@@ -33,12 +37,18 @@ function setup(lists: { items: KubernetesObject[]; rv: string }[]) {
     path: '/api/v1/namespaces/x/pods',
     query: { labelSelector: 'app=web' },
     list: async () => {
+      if (listCalls > 0 && failLists > 0) {
+        failLists--
+        listCalls++
+        throw new Error('connection refused')
+      }
       const l = lists[Math.min(listCalls++, lists.length - 1)]!
       return { items: l.items, metadata: { resourceVersion: l.rv } }
     },
     onChange: () => changes.push(reflector.isSynced),
     log: (m) => logs.push(m),
-    retryDelayMs: 1
+    retryDelayMs: opts.retryDelayMs ?? 1,
+    clock: opts.clock
   })
   return { watch, reflector, changes, logs, listCalls: () => listCalls }
 }
@@ -104,5 +114,90 @@ describe('Reflector', () => {
     await settle()
     expect(listCalls()).toBe(1)
     expect(reflector.isSynced).toBe(false)
+  })
+
+  describe('a quiet watch does not go blind', () => {
+    test.each([
+      ['the server closed it at its timeout', null],
+      [
+        'nothing came for the inactivity timeout',
+        new DOMException('The operation was aborted due to timeout', 'TimeoutError')
+      ]
+    ])(
+      '%s: re-watched from the last resourceVersion (bookmarks too), synced throughout, no re-list',
+      async (_name, err) => {
+        const { watch, reflector, changes, listCalls } = setup([{ items: [pod('a', '5')], rv: '10' }])
+        await reflector.start()
+        watch.last.callback('MODIFIED', pod('a', '12'))
+        watch.last.callback('BOOKMARK', { metadata: { resourceVersion: '40' } })
+        const before = changes.length
+        watch.last.done(err)
+        expect(reflector.isSynced).toBe(true)
+        await settle()
+        expect(watch.calls).toHaveLength(2)
+        expect(watch.last.query.resourceVersion).toBe('40')
+        expect(listCalls()).toBe(1)
+        expect(reflector.isSynced).toBe(true)
+        expect(changes.slice(before)).not.toContain(false)
+        expect(reflector.rewatches).toBe(1)
+        expect(reflector.resyncs).toBe(0)
+        // The cache goes on following the new watch.
+        watch.last.callback('ADDED', pod('b', '41'))
+        expect([...reflector.items.keys()].sort()).toEqual(['a', 'b'])
+      }
+    )
+
+    test('a watch that ends at once with nothing delivered is a failure: unsynced and re-listed', async () => {
+      let now = 1_000
+      const { watch, reflector, listCalls } = setup([{ items: [], rv: '1' }], { clock: () => now })
+      await reflector.start()
+      now += 10
+      watch.last.done(null)
+      expect(reflector.isSynced).toBe(false)
+      await settle()
+      expect(listCalls()).toBe(2)
+      expect(reflector.isSynced).toBe(true)
+    })
+
+    test('a quiet watch that lived long enough is re-watched even with nothing delivered', async () => {
+      let now = 1_000
+      const { watch, reflector, listCalls } = setup([{ items: [], rv: '7' }], { clock: () => now })
+      await reflector.start()
+      now += 30_000
+      watch.last.done(null)
+      await settle()
+      expect(listCalls()).toBe(1)
+      expect(watch.last.query.resourceVersion).toBe('7')
+      expect(reflector.isSynced).toBe(true)
+    })
+  })
+
+  describe('back-off', () => {
+    afterEach(() => {
+      jest.useRealTimers()
+    })
+
+    test('doubles while re-lists fail, and starts again from its first step after a success', async () => {
+      jest.useFakeTimers()
+      const { watch, reflector, listCalls } = setup([{ items: [], rv: '1' }], { retryDelayMs: 100, failLists: 3 })
+      await reflector.start()
+      watch.last.done(new Error('socket hang up'))
+      // Re-lists at +100 (fails), +200 (fails), +400 (fails), +800 (succeeds).
+      await jest.advanceTimersByTimeAsync(100)
+      expect(listCalls()).toBe(2)
+      await jest.advanceTimersByTimeAsync(200)
+      expect(listCalls()).toBe(3)
+      await jest.advanceTimersByTimeAsync(400)
+      expect(listCalls()).toBe(4)
+      await jest.advanceTimersByTimeAsync(800)
+      expect(listCalls()).toBe(5)
+      expect(reflector.isSynced).toBe(true)
+      // The next break waits the first step again, not 1.6 s.
+      watch.last.done(new Error('socket hang up'))
+      await jest.advanceTimersByTimeAsync(100)
+      expect(listCalls()).toBe(6)
+      expect(reflector.isSynced).toBe(true)
+      reflector.stop()
+    })
   })
 })
