@@ -72,6 +72,22 @@ export interface ReleaseDeps {
 }
 
 const PROGRESS_EVERY_MS = 5000
+/** How long the failing pods' diagnostics may take before the rollback goes ahead without them. */
+const DIAGNOSTICS_MS = 10_000
+
+/** `promise`'s value, or `fallback` once `ms` have passed (the promise is left to settle on its own). */
+async function withDeadline<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms)
+    timer.unref()
+  })
+  try {
+    return await Promise.race([promise.catch(() => fallback), deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 class Phases {
   readonly list: PhaseTiming[] = []
@@ -276,10 +292,12 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
       (o) => (o.kind === 'done' ? 'ok' : o.kind === 'conflict' ? 'conflict' : `failed: ${o.reason}`)
     )
   } catch (e) {
-    observer.stop()
-    gate?.stop()
-    deps.onSettled?.()
-    return finish({ ...common, result: 'failed', reason: reasonOf(e), message: (e as Error).message })
+    // The new template is in place whatever broke here: judge it failed and restore, like any bad release.
+    outcome = {
+      kind: 'failed',
+      reason: reasonOf(e),
+      message: `Watching the rollout failed (${(e as Error).message}); the release cannot be judged`
+    }
   }
   const errors = gate?.summary() ?? emptyErrors()
   gate?.stop()
@@ -311,7 +329,8 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
       : outcome.reason === 'error-logs'
         ? errorLogFailures(errors)
         : []
-  const diagnostics = await collectDiagnostics(deps.clients, config.namespace, failures)
+  // Best effort and bounded: a slow or frozen API server must not hold up the rollback.
+  const diagnostics = await withDeadline(collectDiagnostics(deps.clients, config.namespace, failures), DIAGNOSTICS_MS, [])
   if (!config.rollback) {
     observer.stop()
     deps.onSettled?.()
@@ -381,8 +400,10 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
     rollback = { outcome: 'failed', message: (e as Error).message, durationMs: clock() - rollbackStarted }
   } finally {
     observer.stop()
-    deps.onSettled?.()
   }
+  // A failed rollback leaves the restore armed: the post step (or the CLI's signal handler) tries once more, under
+  // the same precondition (only while the Deployment still has our template).
+  if (rollback.outcome !== 'failed') deps.onSettled?.()
 
   if (rollback.outcome === 'succeeded') {
     return finish({
@@ -412,12 +433,20 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
     ...common,
     result: 'failed',
     reason: 'rollback-failed',
-    message: `${outcome.message}. The ROLLBACK FAILED too (${rollback.message}): check the Deployment now`,
+    message: `${outcome.message}. The ROLLBACK FAILED too (${rollback.message}): the Deployment may still run ${newImage}. ${manualRestoreHint(config.namespace, config.deployment, snapshot.revision)}`,
     revision,
     errors,
     diagnostics,
     rollback
   })
+}
+
+/** What to run by hand when Rollout Guard could not restore the previous template itself. */
+export function manualRestoreHint(namespace: string, deployment: string, revision: string | undefined): string {
+  const undo = `kubectl -n ${namespace} rollout undo deployment/${deployment}`
+  return revision
+    ? `Restore it by hand: ${undo} --to-revision=${revision}`
+    : `Check it now and restore it by hand, e.g. ${undo}`
 }
 
 /** The pods with the most error lines, as failures, so their log tails and events are shown. */

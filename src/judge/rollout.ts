@@ -4,7 +4,7 @@
 // verdict.
 
 import type { FailFastLimits } from '../config.js'
-import type { ContainerObservation, ObservedState, PodObservation, ReplicaSetObservation } from '../watch/state.js'
+import type { ContainerObservation, ObservedState, PodObservation } from '../watch/state.js'
 
 export type FailureReason =
   | 'crash-loop'
