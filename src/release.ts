@@ -330,7 +330,11 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
         ? errorLogFailures(errors)
         : []
   // Best effort and bounded: a slow or frozen API server must not hold up the rollback.
-  const diagnostics = await withDeadline(collectDiagnostics(deps.clients, config.namespace, failures), DIAGNOSTICS_MS, [])
+  const diagnostics = await withDeadline(
+    collectDiagnostics(deps.clients, config.namespace, failures),
+    DIAGNOSTICS_MS,
+    []
+  )
   if (!config.rollback) {
     observer.stop()
     deps.onSettled?.()
