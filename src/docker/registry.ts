@@ -24,7 +24,11 @@ export interface RegistryOptions {
   /** Use http instead of https (always the case for 127.0.0.1, localhost and [::1]). */
   insecure?: boolean
   env?: NodeJS.ProcessEnv
+  /** Each request (and reading its answer) must finish within this; a registry that hangs must not hang the release. */
+  requestTimeoutMs?: number
 }
+
+const REQUEST_TIMEOUT_MS = 30_000
 
 const INDEX_TYPES = [
   'application/vnd.oci.image.index.v1+json',
@@ -144,10 +148,9 @@ class RegistryClient {
     if (this.authorization) headers.authorization = this.authorization
     const url = `${this.endpoint.base}${path}`
     try {
-      return await this.fetch(url, { method, headers })
+      return await this.fetch(url, { method, headers, signal: this.deadline() })
     } catch (error) {
-      const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message
-      throw new BuildError(`Cannot reach registry ${this.endpoint.base}: ${cause}`)
+      throw new BuildError(`Cannot reach registry ${this.endpoint.base}: ${causeOf(error, this.timeoutMs())}`)
     }
   }
 
@@ -169,9 +172,14 @@ class RegistryClient {
     url.searchParams.set('scope', params.scope ?? `repository:${this.endpoint.name}:pull`)
     let response: Response
     try {
-      response = await this.fetch(url, auth ? { headers: { authorization: basic(auth) } } : {})
+      response = await this.fetch(url, {
+        ...(auth ? { headers: { authorization: basic(auth) } } : {}),
+        signal: this.deadline()
+      })
     } catch (error) {
-      throw new BuildError(`Cannot reach the token service of ${this.endpoint.host}: ${(error as Error).message}`)
+      throw new BuildError(
+        `Cannot reach the token service of ${this.endpoint.host}: ${causeOf(error, this.timeoutMs())}`
+      )
     }
     if (response.status === 401 || response.status === 403) {
       await response.body?.cancel()
@@ -187,12 +195,27 @@ class RegistryClient {
     return token
   }
 
+  private timeoutMs(): number {
+    return this.options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
+  }
+
+  /** Aborts the request, and the reading of its body, once the time is up. */
+  private deadline(): AbortSignal {
+    return AbortSignal.timeout(this.timeoutMs())
+  }
+
   private needsCredentials(): BuildError {
     return new BuildError(
       `Registry ${this.endpoint.host} needs credentials: set registry-username and registry-password, or docker login ` +
         '(credential helpers are not supported)'
     )
   }
+}
+
+function causeOf(error: unknown, timeoutMs: number): string {
+  const e = error as { name?: string; message?: string; cause?: { message?: string } }
+  if (e.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000}s`
+  return e.cause?.message ?? e.message ?? String(error)
 }
 
 function clientFor(ref: ImageRef, creds: RegistryAuth | undefined, opts: RegistryOptions): RegistryClient {

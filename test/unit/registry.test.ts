@@ -215,6 +215,22 @@ describe('resolveDigest', () => {
     )
   })
 
+  test('a registry that accepts and never answers: a BuildError within the request timeout, not a hang', async () => {
+    const sockets: import('node:net').Socket[] = []
+    const silent = createServer()
+    silent.on('connection', (socket) => sockets.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const port = (silent.address() as AddressInfo).port
+    try {
+      await expect(
+        resolveDigest(parseImageRef(`127.0.0.1:${port}/open/web:v1`), undefined, { ...noConfig, requestTimeoutMs: 200 })
+      ).rejects.toThrow(`Cannot reach registry http://127.0.0.1:${port}: no answer within 0.2s`)
+    } finally {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => silent.close(() => resolve()))
+    }
+  })
+
   test('https for remote hosts, http when insecure; Docker Hub names map to registry-1 and library/', async () => {
     const urls: string[] = []
     const fakeFetch = (async (url: string | URL) => {
