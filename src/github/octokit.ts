@@ -2,17 +2,32 @@
 // that turns GitHub API errors into warnings: reporting to GitHub is best effort and never fails a release.
 
 import { getOctokit } from '@actions/github'
+import { defaults } from '@actions/github/lib/utils'
 
 export type Octokit = ReturnType<typeof getOctokit>
 
 export interface OctokitOptions {
   /** API root, e.g. http://127.0.0.1:1234 in tests. Default: GITHUB_API_URL, else https://api.github.com. */
   baseUrl?: string
+  /** Each API request must be answered within this (default 15 s): a hanging GitHub must not hold up the verdict. */
+  requestTimeoutMs?: number
 }
 
+const REQUEST_TIMEOUT_MS = 15_000
+
 export function createOctokit(token: string, options: OctokitOptions = {}): Octokit {
+  const timeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
+  // Keep @actions/github's proxy-aware fetch (HTTPS_PROXY on self-hosted runners); give each request a deadline.
+  const proxyFetch = (defaults.request?.fetch ?? fetch) as typeof fetch
+  const fetchWithDeadline: typeof fetch = (input, init) => {
+    const deadline = AbortSignal.timeout(timeoutMs)
+    return proxyFetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline })
+  }
   // Only pass what is set: an explicit `undefined` baseUrl would override @actions/github's GHES-aware default.
-  return getOctokit(token, options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {})
+  return getOctokit(token, {
+    ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
+    request: { fetch: fetchWithDeadline }
+  })
 }
 
 /**

@@ -314,6 +314,30 @@ describe('missing permissions and other API failures become warnings', () => {
     expect(unreachable).not.toContain(TOKEN)
   })
 
+  test('a GitHub that accepts and never answers: a warning within the request timeout, not a hang', async () => {
+    const sockets: import('node:net').Socket[] = []
+    const silent = createServer()
+    silent.on('connection', (socket) => sockets.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`
+    try {
+      const started = Date.now()
+      const outcome = await postCommitStatus(createOctokit(TOKEN, { baseUrl: url, requestTimeoutMs: 300 }), {
+        owner: 'o',
+        repo: 'r',
+        sha: SHA,
+        state: 'pending',
+        context: 'rollout-guard/shop/web',
+        description: 'x'
+      })
+      expect(outcome).toMatch(/^GitHub commit status "pending" not set: /)
+      expect(Date.now() - started).toBeLessThan(10_000)
+    } finally {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => silent.close(() => resolve()))
+    }
+  })
+
   test('long multi-line descriptions are cut to one line of 140 characters, which GitHub accepts', async () => {
     const long = `line one\n${'x'.repeat(300)}`
     const outcome = await startDeployment(octokit(), {
