@@ -49,6 +49,8 @@ export class JudgeLoop {
   private wakeUp: () => void = () => undefined
   private lastLineMs = 0
   private lastLineKey = ''
+  /** Error lines counted by the last gate: the rollback (watched without one) keeps showing them as a running total. */
+  private errorLinesSoFar = 0
 
   constructor(private readonly opts: JudgeLoopOptions) {}
 
@@ -83,7 +85,7 @@ export class JudgeLoop {
         // Once the rollout is done, the time limit no longer applies: the soak has its own length.
         const verdict = judgeRollout(state, doneAtMs === undefined ? limits : { ...limits, timeoutMs: Infinity })
         const errorVerdict = gate?.judge(state)
-        const errorLines = gate?.total() ?? 0
+        const errorLines = gate ? (this.errorLinesSoFar = gate.total()) : this.errorLinesSoFar
         // Until the controller has seen our change, its status numbers describe the previous template.
         const observed = state.deployment.observedGeneration >= generation
         if (observed) this.sample(verdict, errorLines)

@@ -179,5 +179,9 @@ describe('JudgeLoop', () => {
       message: '7 error lines in new pods, over max-error-lines 5'
     })
     expect(s.timeline[0]?.errorLines).toBe(7)
+    // The rollback is watched without a gate: the chart keeps the running total instead of falling back to 0.
+    expect(await s.run()).toMatchObject({ kind: 'failed' })
+    expect(s.timeline.map((p) => p.errorLines)).not.toContain(0)
+    expect(s.timeline[s.timeline.length - 1]?.errorLines).toBe(7)
   })
 })
