@@ -11,7 +11,8 @@ import {
   createAvailableDeployment,
   freshNamespace,
   podsOf,
-  pushImage
+  pushImage,
+  waitUntil
 } from './support/bed.js'
 
 let state: BedState
@@ -45,12 +46,20 @@ describe('releases that can never roll out are stopped at once', () => {
       { name: 'web', namespace: f.ns, body: [{ op: 'add', path: '/spec/paused', value: true }] },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch)
     )
-    const before = (await deployment(f.ns)).metadata?.resourceVersion
+    // The controller records the pause in the status (a new resourceVersion); compare after it did.
+    const before = await waitUntil('the controller saw the pause', 30_000, async () => {
+      const d = await deployment(f.ns)
+      const paused = d.status?.conditions?.some((x) => x.type === 'Progressing' && x.reason === 'DeploymentPaused')
+      return paused && (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) && d
+    })
     const run = await runAction(state, { ...f.inputs, timeout: '90s' })
     expectVerdict(run, 'failed', 'preflight')
     expect(run.stdout).toContain(`Deployment "web" in namespace "${f.ns}" is paused`)
     expect(run.stdout).toContain(`kubectl -n ${f.ns} rollout resume deployment/web`)
-    expect((await deployment(f.ns)).metadata?.resourceVersion).toBe(before)
+    const after = await deployment(f.ns)
+    expect(after.metadata?.generation).toBe(before.metadata?.generation)
+    expect(after.spec).toEqual(before.spec)
+    expect(after.metadata?.annotations).toEqual(before.metadata?.annotations)
     // Before: the whole 90 s timeout, then "the watches kept failing".
     expect(run.elapsedMs).toBeLessThan(30_000)
   })
