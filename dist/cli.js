@@ -1,7 +1,7 @@
 import { createRequire as __rgCreateRequire } from 'node:module';const require = __rgCreateRequire(import.meta.url);
 import {
   restorePending
-} from "./chunks/chunk-2YIRZT2Z.js";
+} from "./chunks/chunk-FCGWRR3W.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,
@@ -15,7 +15,7 @@ import {
   loadKubeConfig,
   makeClients,
   runRelease
-} from "./chunks/chunk-R73P2GZS.js";
+} from "./chunks/chunk-GLRSAJQ3.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/cli-args.ts

@@ -85,7 +85,15 @@ export function parsePushDigest(stdout: string): string | undefined {
   return digest
 }
 
-/** `containerimage.digest` from a buildx `--metadata-file`; undefined when absent or not JSON. */
+const SHA256 = /^sha256:[0-9a-f]{64}$/
+
+/**
+ * The pushed digest (`containerimage.digest`) from a buildx `--metadata-file`; undefined when absent, not JSON, or not a
+ * registry digest. With the `docker` driver on the classic image store the daemon's exporter reports the image ID (the
+ * config digest) as `containerimage.digest`; after `--push` buildx replaces it with the registry's manifest digest and
+ * keeps the image ID as `containerimage.config.digest`. A digest equal to the config digest was therefore never
+ * replaced: it names no manifest in the registry, and a Deployment pinned to it could not pull.
+ */
 export function parseBuildxMetadata(json: string): string | undefined {
   let metadata: unknown
   try {
@@ -94,6 +102,8 @@ export function parseBuildxMetadata(json: string): string | undefined {
     return undefined
   }
   if (typeof metadata !== 'object' || metadata === null) return undefined
-  const digest = (metadata as Record<string, unknown>)['containerimage.digest']
-  return typeof digest === 'string' && /^sha256:[0-9a-f]{64}$/.test(digest) ? digest : undefined
+  const record = metadata as Record<string, unknown>
+  const digest = record['containerimage.digest']
+  if (typeof digest !== 'string' || !SHA256.test(digest)) return undefined
+  return digest === record['containerimage.config.digest'] ? undefined : digest
 }

@@ -151,7 +151,11 @@ export async function buildAndPush(
       if (build.push) {
         digest = parseBuildxMetadata(await readFile(metadataFile, 'utf8').catch(() => ''))
         if (digest === undefined) {
-          throw new BuildError(`docker buildx build pushed ${target} but reported no containerimage.digest`)
+          throw new BuildError(
+            `docker buildx build pushed ${target} but reported no registry digest (containerimage.digest missing, or ` +
+              'only the image ID): the digest to roll out is unknown, so nothing was changed. Check that the builder ' +
+              'can read the pushed manifest back from the registry (registry credentials, insecure-registry settings).'
+          )
         }
       }
     } finally {

@@ -12,7 +12,7 @@ import { promisify } from 'node:util'
 import { createServer } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { existsSync, openSync, closeSync } from 'node:fs'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -172,6 +172,30 @@ async function buildBinaries() {
   return { binDir, assetsDir: join(dirname(binDir), 'kwok') }
 }
 
+/** docker buildx as a CLI plugin, built from its Go module once per version (build-buildx.sh). */
+async function buildBuildx() {
+  log('building/looking up docker buildx (cached; the first build takes a few minutes)')
+  const child = spawn('bash', [join(here, 'build-buildx.sh')], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  const code = await new Promise((resolve) => child.on('close', resolve))
+  if (code !== 0) throw new Error(`building docker buildx for the test bed failed (exit ${code}); see the output above`)
+  return join(out.trim().split('\n').pop(), 'docker-buildx')
+}
+
+/**
+ * Puts buildx into the bed's DOCKER_CONFIG (`cli-plugins/docker-buildx`, a link to the cached build), so the docker CLI
+ * run with the bed's environment has `docker buildx`, as on GitHub's runners. Idempotent.
+ */
+async function installBuildx(dockerConfig, plugin) {
+  const dir = join(dockerConfig, 'cli-plugins')
+  await mkdir(dir, { recursive: true })
+  const link = join(dir, 'docker-buildx')
+  await rm(link, { force: true })
+  await symlink(plugin, link)
+  return link
+}
+
 async function makeCerts(pki) {
   await mkdir(pki, { recursive: true })
   const ssl = (args) => run('openssl', args, { cwd: pki })
@@ -254,8 +278,8 @@ current-context: bed
 
 /**
  * @typedef {{ binDir: string, kubeconfig: string, apiServer: string, registry: string, registryUser: string,
- *   registryPassword: string, dockerHost: string, dockerConfig: string, logsDir: string, pids: Record<string, number>,
- *   dir: string }} BedState
+ *   registryPassword: string, dockerHost: string, dockerConfig: string, buildxPlugin: string, logsDir: string,
+ *   pids: Record<string, number>, dir: string }} BedState
  */
 
 /** @returns {Promise<BedState>} */
@@ -263,11 +287,21 @@ export async function up() {
   const existing = await readState()
   if (await healthy(existing)) {
     log(`reusing the running bed in ${BED_DIR}`)
+    // A bed started before buildx was part of it gets the plugin now.
+    const buildxPlugin = await installBuildx(existing.dockerConfig, await buildBuildx())
+    if (existing.buildxPlugin !== buildxPlugin) {
+      existing.buildxPlugin = buildxPlugin
+      await writeFile(STATE_FILE, JSON.stringify(existing, null, 2), { mode: 0o600 })
+    }
     return existing
   }
   if (existing) await down()
   await requirePrerequisites()
-  const { binDir, assetsDir } = await buildBinaries()
+  // Independent builds (each cached by version, each behind its own lock): overlap their downloads and compiles, and
+  // let both finish before reporting a failure of either.
+  const builds = await Promise.allSettled([buildBinaries(), buildBuildx()])
+  for (const b of builds) if (b.status === 'rejected') throw b.reason
+  const [{ binDir, assetsDir }, buildxBuild] = builds.map((b) => b.value)
   const started = Date.now()
 
   await rm(BED_DIR, { recursive: true, force: true })
@@ -493,6 +527,7 @@ auth:
     ])
   )
   const dockerConfig = join(BED_DIR, 'docker-config')
+  const buildxPlugin = await installBuildx(dockerConfig, buildxBuild)
   const dockerEnv = { ...process.env, DOCKER_HOST: dockerHost, DOCKER_CONFIG: dockerConfig }
   await waitFor(
     'dockerd',
@@ -513,6 +548,7 @@ auth:
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`docker login failed: ${err}`))))
     child.stdin.end(registryPassword)
   })
+  log(`docker buildx on the bed's docker: ${(await run('docker', ['buildx', 'version'], { env: dockerEnv })).trim()}`)
 
   const state = {
     dir: BED_DIR,
@@ -524,6 +560,7 @@ auth:
     registryPassword,
     dockerHost,
     dockerConfig,
+    buildxPlugin,
     logsDir: join(BED_DIR, 'pod-logs'),
     pids
   }

@@ -3,7 +3,7 @@
 import * as k8s from '@kubernetes/client-node'
 import { beforeAll, describe, expect, test } from '@jest/globals'
 import { execa } from 'execa'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -12,6 +12,7 @@ import {
   type Clients,
   appendLog,
   bed,
+  buildxBuildsOf,
   clients,
   createAvailableDeployment,
   deploymentManifest,
@@ -20,6 +21,7 @@ import {
   imageContext,
   podsOf,
   pushImage,
+  registryDigest,
   waitUntil
 } from './support/bed.js'
 
@@ -212,6 +214,28 @@ describe('docker daemon and registry', () => {
     expect(res.headers.get('docker-content-digest')).toBe(digest)
     const anonymous = await fetch(`http://${state.registry}/v2/bed/scratch/manifests/v1`, { method: 'HEAD' })
     expect(anonymous.status).toBe(401)
+  })
+
+  test('docker buildx (built from its Go module) is a plugin of the bed docker: build --push with the docker driver', async () => {
+    const env = { ...process.env, ...dockerEnv(state) }
+    const version = await execa('docker', ['buildx', 'version'], { env })
+    const built = /buildx-(v[^/]+)\/cli-plugins\/docker-buildx$/.exec(await realpath(state.buildxPlugin))?.[1]
+    expect(version.stdout).toBe(`github.com/docker/buildx ${built} gomod`)
+    const ls = await execa('docker', ['buildx', 'ls'], { env })
+    expect(ls.stdout).toMatch(/^default\*?\s+docker\b/m)
+
+    const dir = await mkdtemp(join(tmpdir(), 'rg-buildx-'))
+    const metadataFile = join(dir, 'metadata.json')
+    const context = await imageContext({})
+    const ref = `${state.registry}/bed/buildx:v1`
+    await execa('docker', ['buildx', 'build', '--push', '--metadata-file', metadataFile, '-t', ref, context], { env })
+    const metadata = JSON.parse(await readFile(metadataFile, 'utf8')) as Record<string, string>
+    expect(await buildxBuildsOf(state.dockerConfig, context)).toEqual([metadata['buildx.build.ref']])
+    // The docker driver's exporter reports the image ID; after the push buildx swaps in the registry's digest.
+    expect(metadata['containerimage.digest']).toMatch(/^sha256:[0-9a-f]{64}$/)
+    expect(metadata['containerimage.digest']).not.toBe(metadata['containerimage.config.digest'])
+    expect(await registryDigest(state, 'bed/buildx', 'v1')).toBe(metadata['containerimage.digest'])
+    await rm(dir, { recursive: true, force: true })
   })
 
   test('a push without credentials is refused', async () => {

@@ -3,7 +3,8 @@
 import * as k8s from '@kubernetes/client-node'
 import { beforeAll, describe, expect, test } from '@jest/globals'
 import { execa } from 'execa'
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { baseInputs, runAction, expectVerdict } from './support/action.js'
 import { startProxy, viaProxy } from './support/proxy.js'
@@ -12,11 +13,14 @@ import {
   type Clients,
   bed,
   clients,
+  buildxBuildsOf,
   createAvailableDeployment,
+  dockerEnv,
   freshNamespace,
   imageContext,
   podsOf,
   pushImage,
+  registryDigest,
   waitUntil
 } from './support/bed.js'
 
@@ -77,22 +81,19 @@ async function expectAllPodsOn(ns: string, image: string, replicas = 3): Promise
 }
 
 describe('release', () => {
-  test('good release: build, push, patch to the digest, rollout completes → succeeded, revision 2', async () => {
+  test('good release through buildx: build --push, digest from its metadata file, rollout completes → succeeded, revision 2', async () => {
     const f = await fixture('rel-good')
     const context = await imageContext({ behaviour: 'ready' })
+    // The bed's DOCKER_CONFIG carries docker-buildx as a CLI plugin, as GitHub's runners do: the probe finds it.
     const run = await runAction(state, { ...f.inputs, build: 'true', 'build-context': context, tag: 'v2' })
     expectVerdict(run, 'succeeded')
+    expect(run.stdout).toContain(`Building ${f.repo}:v2 with buildx and pushing`)
+    // buildx itself recorded a build of this context (its refs store, beside --metadata-file's build ref).
+    expect(await buildxBuildsOf(state.dockerConfig, context)).toHaveLength(1)
     const digest = run.outputs.digest!
     expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/)
-    // The digest is the registry's, not a local image id.
-    const head = await fetch(`http://${state.registry}/v2/${f.ns}/web/manifests/v2`, {
-      method: 'HEAD',
-      headers: {
-        Authorization: 'Basic ' + Buffer.from(`${state.registryUser}:${state.registryPassword}`).toString('base64'),
-        Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json'
-      }
-    })
-    expect(head.headers.get('docker-content-digest')).toBe(digest)
+    // The digest read from the metadata file is the registry's, not the local image ID buildx's docker driver starts with.
+    expect(await registryDigest(state, `${f.ns}/web`, 'v2')).toBe(digest)
     expect(run.outputs.image).toBe(`${f.repo}:v2@${digest}`)
     expect(run.outputs.revision).toBe('2')
     expect(run.outputs['previous-revision']).toBe('1')
@@ -100,6 +101,36 @@ describe('release', () => {
     await expectAllPodsOn(f.ns, `${f.repo}:v2@${digest}`)
     const d = await deployment(f.ns)
     expect(d.metadata?.annotations?.['rollout-guard.dev/release']).toContain('0123456789abcdef')
+  })
+
+  test('good release on a host without buildx: docker build + docker push, digest from push → succeeded', async () => {
+    const f = await fixture('rel-plain')
+    const context = await imageContext({ behaviour: 'ready' })
+    // A DOCKER_CONFIG without cli-plugins: the same docker CLI and daemon, but no buildx (as on a host without it).
+    // The Action logs in itself (registry-username/password), so the empty config is enough.
+    const dockerConfig = await mkdtemp(join(tmpdir(), 'rg-docker-plain-'))
+    try {
+      const env = { DOCKER_CONFIG: dockerConfig }
+      const probe = await execa('docker', ['buildx', 'version'], {
+        env: { ...dockerEnv(state), ...env },
+        reject: false
+      })
+      if (probe.exitCode === 0)
+        throw new Error('docker buildx is installed system-wide here: no host without it to test')
+      const run = await runAction(state, { ...f.inputs, build: 'true', 'build-context': context, tag: 'v2' }, { env })
+      expectVerdict(run, 'succeeded')
+      expect(run.stdout).toContain(`Building ${f.repo}:v2 with docker build (buildx not found)`)
+      expect(run.stdout).toContain(`Pushing ${f.repo}:v2`)
+      expect(await buildxBuildsOf(dockerConfig, context)).toEqual([])
+      expect(await buildxBuildsOf(state.dockerConfig, context)).toEqual([])
+      const digest = run.outputs.digest!
+      expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/)
+      expect(await registryDigest(state, `${f.ns}/web`, 'v2')).toBe(digest)
+      expect(run.outputs.image).toBe(`${f.repo}:v2@${digest}`)
+      await expectAllPodsOn(f.ns, `${f.repo}:v2@${digest}`)
+    } finally {
+      await rm(dockerConfig, { recursive: true, force: true })
+    }
   })
 
   test('crash-looping release (progress deadline 600s): rolled-back / crash-loop within seconds, old pods back', async () => {

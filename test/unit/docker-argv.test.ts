@@ -187,6 +187,21 @@ describe('parseBuildxMetadata', () => {
       }),
       DIGEST
     ],
+    [
+      // Written by buildx v0.38.2, docker driver, dockerd 20.10 (the test bed): `--push`.
+      'docker driver, pushed',
+      JSON.stringify({
+        'buildx.build.ref': 'default/default/x305dp8ixika692j4j1c9i1sj',
+        'containerimage.config.digest': 'sha256:53c4c4b274f7976d2bb32206837893500f8ba0c62921c5fb511ed11e6b3366f1',
+        'containerimage.digest': 'sha256:54034d844d0e4b1e0d4aae7d72250a19325af0d11df440babbe4d904edb9b1a6'
+      }),
+      'sha256:54034d844d0e4b1e0d4aae7d72250a19325af0d11df440babbe4d904edb9b1a6'
+    ],
+    [
+      'docker driver, push but the registry digest was not read back: only the image ID',
+      JSON.stringify({ 'containerimage.config.digest': DIGEST, 'containerimage.digest': DIGEST }),
+      undefined
+    ],
     ['no digest (load)', JSON.stringify({ 'buildx.build.ref': 'x' }), undefined],
     ['not JSON', 'nope', undefined],
     ['JSON null', 'null', undefined],

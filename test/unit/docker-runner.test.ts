@@ -167,9 +167,22 @@ describe('buildAndPush', () => {
     await expect(buildAndPush(docker, config, () => {})).rejects.toThrow(/docker login --username failed/)
   })
 
-  test('buildx push without digest in metadata', async () => {
-    const { docker } = fakeDocker({ buildx: true, metadata: {} })
-    await expect(buildAndPush(docker, makeConfig(), () => {})).rejects.toThrow(/reported no containerimage\.digest/)
+  test.each<[string, object | null]>([
+    ['no digest in the metadata', {}],
+    ['no metadata file', null],
+    // The docker driver when buildx could not read the pushed manifest back: the image ID is left as the digest.
+    [
+      'only the image ID',
+      {
+        'containerimage.config.digest': `sha256:${'e'.repeat(64)}`,
+        'containerimage.digest': `sha256:${'e'.repeat(64)}`
+      }
+    ]
+  ])('buildx push with %s → BuildError, no digest guessed', async (_name, metadata) => {
+    const { docker } = fakeDocker({ buildx: true, metadata })
+    await expect(buildAndPush(docker, makeConfig(), () => {})).rejects.toThrow(
+      /pushed 127\.0\.0\.1:5000\/shop\/web:abc1234 but reported no registry digest/
+    )
   })
 
   test('docker push without digest line', async () => {

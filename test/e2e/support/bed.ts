@@ -2,7 +2,7 @@
 import * as k8s from '@kubernetes/client-node'
 import { execa } from 'execa'
 import { randomBytes } from 'node:crypto'
-import { appendFile, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -16,6 +16,8 @@ export interface BedState {
   registryPassword: string
   dockerHost: string
   dockerConfig: string
+  /** `<dockerConfig>/cli-plugins/docker-buildx`, a link to buildx built from its Go module (build-buildx.sh). */
+  buildxPlugin: string
   logsDir: string
 }
 
@@ -79,6 +81,40 @@ export async function waitUntil<T>(
 
 export function dockerEnv(state: BedState, dockerConfig = state.dockerConfig): Record<string, string> {
   return { DOCKER_HOST: state.dockerHost, DOCKER_CONFIG: dockerConfig }
+}
+
+/**
+ * The builds buildx recorded in `dockerConfig` (`buildx/refs/<builder>/<node>/<ref>`, one JSON file per build, as
+ * buildx writes them) whose build context is `context`. Evidence from buildx itself that it ran a build.
+ */
+export async function buildxBuildsOf(dockerConfig: string, context: string): Promise<string[]> {
+  const root = join(dockerConfig, 'buildx', 'refs')
+  const files = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => [])
+  const found: string[] = []
+  for (const f of files) {
+    if (!f.isFile()) continue
+    const path = join(f.parentPath, f.name)
+    const ref = JSON.parse(await readFile(path, 'utf8')) as { LocalPath?: string }
+    if (ref.LocalPath === context) found.push(path.slice(root.length + 1))
+  }
+  return found
+}
+
+/** The registry's digest for `repository:tag` (HEAD with the bed's credentials), as a puller would resolve it. */
+export async function registryDigest(state: BedState, repository: string, tag: string): Promise<string | null> {
+  const head = await fetch(`http://${state.registry}/v2/${repository}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: {
+      Authorization: 'Basic ' + Buffer.from(`${state.registryUser}:${state.registryPassword}`).toString('base64'),
+      Accept: [
+        'application/vnd.oci.image.index.v1+json',
+        'application/vnd.docker.distribution.manifest.list.v2+json',
+        'application/vnd.docker.distribution.manifest.v2+json',
+        'application/vnd.oci.image.manifest.v1+json'
+      ].join(', ')
+    }
+  })
+  return head.ok ? head.headers.get('docker-content-digest') : null
 }
 
 /** Behaviour labels the bed controller reads from an image (see test/bed/controller.mjs). */
