@@ -1,21 +1,21 @@
 import { createRequire as __rgCreateRequire } from 'node:module';const require = __rgCreateRequire(import.meta.url);
 import {
-  restorePending
-} from "./chunks/chunk-YSACCEJY.js";
-import {
-  INPUT_DOCS,
-  INPUT_NAMES,
-  InputError,
-  configFromRaw,
   execaDocker,
   followErrorLogs,
   formatDiagnostics,
   formatVerdictLine,
   isSuccess,
+  runRelease
+} from "./chunks/chunk-KQB6LYNJ.js";
+import {
+  INPUT_DOCS,
+  INPUT_NAMES,
+  InputError,
+  configFromRaw,
   loadKubeConfig,
   makeClients,
-  runRelease
-} from "./chunks/chunk-VPDN4OEQ.js";
+  restorePending
+} from "./chunks/chunk-SYOC2FXL.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/cli-args.ts

@@ -5,7 +5,8 @@ import { configFromRaw } from './config/from-raw.js'
 import { execaDocker } from './docker/runner.js'
 import { loadKubeConfig, makeClients } from './kube/client.js'
 import { followErrorLogs } from './logs/follow.js'
-import { type Logger, type PendingRestore, runRelease } from './release.js'
+import type { Logger, PendingRestore } from './model/index.js'
+import { runRelease } from './release.js'
 import { restorePending } from './restore.js'
 import { formatDiagnostics, formatVerdictLine } from './report/console.js'
 import { isSuccess } from './result.js'
@@ -42,7 +43,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const clients = makeClients(loadKubeConfig(config.kubeconfig, config.context))
     // Ctrl-C (or a CI system's SIGTERM) in the middle of a release puts the previous template back, as the Action's
     // post step does for a cancelled job.
-    let pending: PendingRestore | undefined
+    let pending: PendingRestore[] | undefined
     let restoring: Promise<void> | undefined
     const interrupted = (signal: NodeJS.Signals) => {
       terminalLogger.warning(`${signal} received`)

@@ -2,6 +2,8 @@
 // everything downstream reads only this object. Parsing helpers for durations and image references live in
 // `src/config/parse.ts` and are pure.
 
+import type { WorkloadRef } from './model/index.js'
+
 export type Mode = 'deploy' | 'check'
 
 /** Where the kubeconfig comes from. `default` = KUBECONFIG env, ~/.kube/config, then in-cluster. */
@@ -69,7 +71,10 @@ export interface ReleaseOrigin {
 export interface Config {
   mode: Mode
   namespace: string
+  /** The first workload's name (reports name the release by it). */
   deployment: string
+  /** Every workload the release changes (one Deployment unless `workloads` lists several). */
+  workloads: WorkloadRef[]
   /** Containers (and init containers) to patch by name; empty = every container whose image repository equals `image.repository`. */
   containers: string[]
   kubeconfig: KubeconfigSource

@@ -8,7 +8,9 @@ import { createOctokit } from './github/octokit.js'
 import { createGitHubReporter } from './github/reporter.js'
 import { notifyAll } from './notify/send.js'
 import { loadKubeConfig, makeClients } from './kube/client.js'
-import { type Logger, type PendingRestore, runRelease } from './release.js'
+import type { Logger, PendingRestore } from './model/index.js'
+import { runRelease } from './release.js'
+import { PENDING_STATE } from './restore.js'
 import { formatDiagnostics, formatVerdictLine } from './report/console.js'
 import { writeOutputs } from './report/outputs.js'
 import { neutraliseWorkflowCommands } from './report/safe-text.js'
@@ -16,7 +18,7 @@ import { writeJobSummary } from './report/summary.js'
 import { isSuccess } from './result.js'
 import { followErrorLogs } from './logs/follow.js'
 
-export const PENDING_STATE = 'pending-restore'
+export { PENDING_STATE }
 
 /** Every line we print may carry cluster text (pod messages, events, log lines): none of it may run a command. */
 export const actionLogger: Logger = {
@@ -55,7 +57,7 @@ export async function run(): Promise<void> {
     docker,
     log: actionLogger,
     logGate: (ctx) => followErrorLogs({ clients, config, log: actionLogger, ...ctx }),
-    onPatched: (pending: PendingRestore) => {
+    onPatched: (pending: PendingRestore[]) => {
       core.saveState(PENDING_STATE, JSON.stringify(pending))
       if (github) inProgress = github.progress()
     },

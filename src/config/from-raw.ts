@@ -3,6 +3,7 @@
 // lives here, so both front doors behave identically and every bad value fails before the cluster is touched.
 
 import { parse as parseYaml } from 'yaml'
+import type { WorkloadKindName, WorkloadRef } from '../model/index.js'
 import type { Config, ImageRef, KubeconfigSource, Mode, RegistryCredentials, ReleaseOrigin } from '../config.js'
 import { InputError } from '../errors.js'
 import { DEFAULT_ERROR_PATTERN } from '../judge/logs.js'
@@ -22,6 +23,7 @@ export const INPUT_NAMES = [
   'mode',
   'namespace',
   'deployment',
+  'workloads',
   'containers',
   'kubeconfig',
   'context',
@@ -116,7 +118,12 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
       'deploy (build, push, roll out, judge, roll back) or check (nothing in the cluster changes: build, server-side dry-run, report). Default: check on pull_request events, else deploy.'
   },
   namespace: { description: 'Namespace of the Deployment.', default: INPUT_DEFAULTS.namespace },
-  deployment: { description: 'Name of the Deployment to roll out.', required: true },
+  deployment: { description: 'Name of the Deployment to roll out (or use `workloads`).' },
+  workloads: {
+    description:
+      'Workloads to roll out together, as kind/name (deployment/web, statefulset/cache, daemonset/agent; a bare name is a Deployment): all get the same image, are judged together, and all are restored when any fails. Instead of `deployment`.',
+    list: true
+  },
   containers: {
     description:
       'Containers (and init containers) to set the new image on. Default: every container whose image repository equals `image`.',
@@ -247,11 +254,8 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
   if (namespace.length > 63 || !DNS_LABEL.test(namespace)) {
     throw new InputError(`Input "namespace": "${namespace}" is not a valid namespace name (lowercase DNS label)`)
   }
-  const deployment = given('deployment')
-  if (deployment === undefined) throw new InputError('Input "deployment" is required: the name of the Deployment')
-  if (deployment.length > 253 || !DNS_SUBDOMAIN.test(deployment)) {
-    throw new InputError(`Input "deployment": "${deployment}" is not a valid Deployment name (lowercase DNS name)`)
-  }
+  const workloads = parseWorkloads(given('deployment'), list('workloads'), namespace)
+  const deployment = workloads[0]!.name
   const containers = containerNames('containers', list('containers'))
   const logContainers = containerNames('log-containers', list('log-containers'))
 
@@ -352,6 +356,7 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
     mode,
     namespace,
     deployment,
+    workloads,
     containers,
     kubeconfig,
     image,
@@ -493,4 +498,54 @@ function checkKubeconfigYaml(text: string, problem: string): void {
   if (!KUBECONFIG_KEYS.some((key) => key in doc)) {
     throw new InputError(`Input "kubeconfig" ${problem} (no clusters, contexts or users found)`)
   }
+}
+
+const KIND_NAMES: Record<string, WorkloadKindName> = {
+  deployment: 'Deployment',
+  deployments: 'Deployment',
+  deploy: 'Deployment',
+  statefulset: 'StatefulSet',
+  statefulsets: 'StatefulSet',
+  sts: 'StatefulSet',
+  daemonset: 'DaemonSet',
+  daemonsets: 'DaemonSet',
+  ds: 'DaemonSet'
+}
+
+/** `deployment` (one name) or `workloads` (kind/name entries, a bare name is a Deployment): never both, never none. */
+export function parseWorkloads(deployment: string | undefined, entries: string[], namespace: string): WorkloadRef[] {
+  if (deployment !== undefined && entries.length > 0) {
+    throw new InputError('Inputs "deployment" and "workloads": give one of them (add the Deployment to workloads)')
+  }
+  if (deployment !== undefined) {
+    if (deployment.length > 253 || !DNS_SUBDOMAIN.test(deployment)) {
+      throw new InputError(`Input "deployment": "${deployment}" is not a valid Deployment name (lowercase DNS name)`)
+    }
+    return [{ kind: 'Deployment', name: deployment, namespace }]
+  }
+  if (entries.length === 0) {
+    throw new InputError(
+      'Input "deployment" is required (or "workloads"): the name of the Deployment, or kind/name entries'
+    )
+  }
+  const refs: WorkloadRef[] = []
+  for (const entry of entries) {
+    const slash = entry.indexOf('/')
+    const kindText = slash < 0 ? 'deployment' : entry.slice(0, slash).toLowerCase()
+    const name = slash < 0 ? entry : entry.slice(slash + 1)
+    const kind = KIND_NAMES[kindText]
+    if (!kind) {
+      throw new InputError(
+        `Input "workloads": "${entry}" has an unknown kind "${kindText}" (use deployment/, statefulset/ or daemonset/)`
+      )
+    }
+    if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+      throw new InputError(`Input "workloads": "${entry}": "${name}" is not a valid ${kind} name (lowercase DNS name)`)
+    }
+    if (refs.some((r) => r.kind === kind && r.name === name)) {
+      throw new InputError(`Input "workloads": ${kind.toLowerCase()}/${name} is listed twice`)
+    }
+    refs.push({ kind, name, namespace })
+  }
+  return refs
 }

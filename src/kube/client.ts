@@ -5,7 +5,18 @@ import { existsSync } from 'node:fs'
 import type { KubeconfigSource } from '../config.js'
 import { InputError } from '../errors.js'
 
-export type { V1Deployment, V1Pod, V1PodTemplateSpec, V1ReplicaSet, CoreV1Event } from '@kubernetes/client-node'
+export type {
+  CoreV1Event,
+  V1ControllerRevision,
+  V1DaemonSet,
+  V1LabelSelector,
+  V1Deployment,
+  V1ObjectMeta,
+  V1Pod,
+  V1PodTemplateSpec,
+  V1ReplicaSet,
+  V1StatefulSet
+} from '@kubernetes/client-node'
 
 export interface KubeClients {
   kc: k8s.KubeConfig

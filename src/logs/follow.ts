@@ -14,11 +14,8 @@ import {
   splitTimestamp
 } from '../judge/logs.js'
 import type { KubeClients, V1Pod } from '../kube/client.js'
-import type { Snapshot } from '../kube/deployment.js'
-import type { Logger } from '../release.js'
+import type { Logger, PodObservation } from '../model/index.js'
 import type { ErrorSummary } from '../result.js'
-import type { RolloutObserver } from '../watch/observer.js'
-import type { ObservedState } from '../watch/state.js'
 import type { LogGate } from './gate.js'
 
 const RECONNECT_MS = 500
@@ -28,8 +25,8 @@ export interface FollowOptions {
   clients: KubeClients
   config: Config
   log: Logger
-  snapshot: Snapshot
-  observer: RolloutObserver
+  /** The workload's pods on the template before the patch (from the watch cache), for the baseline. */
+  oldPods: () => V1Pod[]
   onChange: () => void
   clock?: () => number
 }
@@ -187,14 +184,13 @@ export function sinceTimeOf(timestamp: string): string {
   return `${timestamp.slice(0, 19)}Z`
 }
 
-function readyPodsOf(observer: RolloutObserver, snapshot: Snapshot): V1Pod[] {
-  const rs = observer.replicaSetFor(snapshot.template)
-  return observer.podsOf(rs).filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)
+function readyPodsOf(opts: FollowOptions): V1Pod[] {
+  return opts.oldPods().filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)
 }
 
 async function measureBaseline(opts: FollowOptions): Promise<number | undefined> {
-  const { clients, config, observer, snapshot, log } = opts
-  const pods = readyPodsOf(observer, snapshot)
+  const { clients, config, log } = opts
+  const pods = readyPodsOf(opts)
   if (pods.length === 0) {
     log.warning('baseline: no running old pods to measure; judging the new pods against max-error-rate alone')
     return undefined
@@ -254,7 +250,7 @@ export async function followErrorLogs(opts: FollowOptions): Promise<LogGate> {
           : undefined
     })
 
-  const judge = (state: ObservedState): ErrorVerdict => {
+  const judge = (state: { pods: PodObservation[] }): ErrorVerdict => {
     if (!stopped) {
       for (const pod of state.pods) {
         if (

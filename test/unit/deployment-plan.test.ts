@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
-import { planImagePatch, planRestore, sameImage, selectContainers, snapshotOf } from '../../src/kube/deployment.js'
-import { templateKey } from '../../src/kube/deployment.js'
+import { planImagePatch, planRestore, sameImage, selectContainers, snapshotOf } from '../../src/workloads/template.js'
+import { templateKey } from '../../src/workloads/template.js'
 import { PreflightError } from '../../src/errors.js'
 
 const REG = '127.0.0.1:5000'

@@ -14,6 +14,7 @@ function makeConfig(overrides: Partial<Config> = {}, build: Partial<Config['buil
     mode: 'deploy',
     namespace: 'default',
     deployment: 'web',
+    workloads: [{ kind: 'Deployment', name: 'web', namespace: 'default' }],
     containers: [],
     kubeconfig: { kind: 'default' },
     image: { repository: '127.0.0.1:5000/shop/web', tag: 'abc1234' },
