@@ -5,8 +5,9 @@ import {
   formatDiagnostics,
   formatVerdictLine,
   isSuccess,
+  loadPlan,
   runRelease
-} from "./chunks/chunk-KQB6LYNJ.js";
+} from "./chunks/chunk-2STGSZY5.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,
@@ -15,7 +16,7 @@ import {
   loadKubeConfig,
   makeClients,
   restorePending
-} from "./chunks/chunk-SYOC2FXL.js";
+} from "./chunks/chunk-I26YNY6R.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/cli-args.ts
@@ -221,14 +222,20 @@ ${cliUsage()}
     return 0;
   }
   try {
-    const config = configFromRaw(args.raw, args.ctx);
-    const clients = makeClients(loadKubeConfig(config.kubeconfig, config.context));
+    const raw = configFromRaw(args.raw, args.ctx);
+    const kc = loadKubeConfig(raw.kubeconfig, raw.context);
+    const config = await loadPlan(
+      raw,
+      kc.getContexts().map((c) => c.name)
+    );
+    const clients = makeClients(kc);
+    const clientsFor = (context) => makeClients(loadKubeConfig(config.kubeconfig, context));
     let pending;
     let restoring;
     const interrupted = (signal) => {
       terminalLogger.warning(`${signal} received`);
       if (!pending) process.exit(130);
-      restoring = restorePending(clients, pending, terminalLogger).catch(
+      restoring = restorePending(clients, pending, terminalLogger, clientsFor).catch(
         (e) => terminalLogger.warning(`restoring the previous template failed: ${e.message}`)
       ).finally(() => process.exit(130));
     };
@@ -238,7 +245,8 @@ ${cliUsage()}
       clients,
       docker: execaDocker(env, (line) => terminalLogger.info(`  ${line}`)),
       log: terminalLogger,
-      logGate: (ctx) => followErrorLogs({ clients, config, log: terminalLogger, ...ctx }),
+      clientsFor,
+      logGate: (ctx) => followErrorLogs({ config, log: terminalLogger, ...ctx }),
       onPatched: (p) => pending = p,
       onSettled: () => pending = void 0
     });

@@ -16,7 +16,9 @@ export const OUTPUTS = {
   'previous-revision': 'The Deployment revision before the release',
   'previous-image': 'The image the (first selected) container ran before',
   'error-lines': 'Error log lines counted in the new pods',
-  'duration-seconds': 'How long the release took, in seconds'
+  'duration-seconds': 'How long the release took, in seconds',
+  workloads:
+    'JSON list of every workload of the release, in order: stage, context, kind, namespace, name, verdict (succeeded, failed, stopped, rolled-back, no-change, untouched, dry-run), reason, message, rollback'
 }
 
 try {

@@ -3,6 +3,7 @@
 // `src/config/parse.ts` and are pure.
 
 import type { WorkloadRef } from './model/index.js'
+import type { StagePlan } from './plan/parse.js'
 
 export type Mode = 'deploy' | 'check'
 
@@ -75,6 +76,10 @@ export interface Config {
   deployment: string
   /** Every workload the release changes (one Deployment unless `workloads` lists several). */
   workloads: WorkloadRef[]
+  /** A release plan file (`plan` input); loadPlan (src/plan/load.ts) reads it into `stages`. */
+  planFile?: string
+  /** Ordered stages of workloads (from the plan file); absent = one stage of `workloads` with the inputs' settings. */
+  stages?: StagePlan[]
   /** Containers (and init containers) to patch by name; empty = every container whose image repository equals `image.repository`. */
   containers: string[]
   kubeconfig: KubeconfigSource

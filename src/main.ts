@@ -9,6 +9,7 @@ import { createGitHubReporter } from './github/reporter.js'
 import { notifyAll } from './notify/send.js'
 import { loadKubeConfig, makeClients } from './kube/client.js'
 import type { Logger, PendingRestore } from './model/index.js'
+import { loadPlan } from './plan/load.js'
 import { runRelease } from './release.js'
 import { PENDING_STATE } from './restore.js'
 import { formatDiagnostics, formatVerdictLine } from './report/console.js'
@@ -32,7 +33,15 @@ export async function run(): Promise<void> {
   let clients: ReturnType<typeof makeClients>
   try {
     inputs = readActionInputs()
-    clients = makeClients(loadKubeConfig(inputs.config.kubeconfig, inputs.config.context))
+    const kc = loadKubeConfig(inputs.config.kubeconfig, inputs.config.context)
+    clients = makeClients(kc)
+    inputs = {
+      ...inputs,
+      config: await loadPlan(
+        inputs.config,
+        kc.getContexts().map((c) => c.name)
+      )
+    }
   } catch (e) {
     // Nothing was changed; still say so in the outputs, so later steps can branch on them.
     core.setOutput('result', 'failed')
@@ -56,7 +65,8 @@ export async function run(): Promise<void> {
     clients,
     docker,
     log: actionLogger,
-    logGate: (ctx) => followErrorLogs({ clients, config, log: actionLogger, ...ctx }),
+    clientsFor: (context) => makeClients(loadKubeConfig(config.kubeconfig, context)),
+    logGate: (ctx) => followErrorLogs({ config, log: actionLogger, ...ctx }),
     onPatched: (pending: PendingRestore[]) => {
       core.saveState(PENDING_STATE, JSON.stringify(pending))
       if (github) inProgress = github.progress()

@@ -12,5 +12,7 @@ export async function post(): Promise<void> {
   const pending = JSON.parse(raw) as PendingRestore | PendingRestore[]
   const config = readInputs()
   const clients = makeClients(loadKubeConfig(config.kubeconfig, config.context))
-  await restorePending(clients, pending, { info: (m) => core.info(m), warning: (m) => core.warning(m) })
+  await restorePending(clients, pending, { info: (m) => core.info(m), warning: (m) => core.warning(m) }, (context) =>
+    makeClients(loadKubeConfig(config.kubeconfig, context))
+  )
 }

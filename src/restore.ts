@@ -14,13 +14,14 @@ type Log = { info(message: string): void; warning(message: string): void }
 export async function restorePending(
   clients: KubeClients,
   pending: PendingRestore | PendingRestore[],
-  log: Log
+  log: Log,
+  clientsFor?: (context: string) => KubeClients
 ): Promise<void> {
   const list = Array.isArray(pending) ? pending : [pending]
   const failures: string[] = []
   await Promise.all(
     list.map((p) =>
-      restoreOne(clients, p, log).catch((e: unknown) => {
+      restoreOne(p.context && clientsFor ? clientsFor(p.context) : clients, p, log).catch((e: unknown) => {
         failures.push((e as Error).message)
       })
     )

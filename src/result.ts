@@ -69,10 +69,15 @@ export interface RollbackReport {
   message: string
   revision?: string
   durationMs?: number
+  /** When the previous template was put back (ms since epoch), for the order of a train's restores. */
+  restoredAtMs?: number
 }
 
 /** One workload's part in the release (every release has at least one). */
 export interface WorkloadResult {
+  /** The plan stage it belongs to (a release without a plan is one stage). */
+  stage: string
+  context?: string
   kind: WorkloadKindName
   namespace: string
   name: string

@@ -3,9 +3,9 @@
 // lives here, so both front doors behave identically and every bad value fails before the cluster is touched.
 
 import { parse as parseYaml } from 'yaml'
-import type { WorkloadKindName, WorkloadRef } from '../model/index.js'
 import type { Config, ImageRef, KubeconfigSource, Mode, RegistryCredentials, ReleaseOrigin } from '../config.js'
 import { InputError } from '../errors.js'
+import { parseWorkloads } from '../plan/workloads.js'
 import { DEFAULT_ERROR_PATTERN } from '../judge/logs.js'
 import {
   isValidTag,
@@ -24,6 +24,7 @@ export const INPUT_NAMES = [
   'namespace',
   'deployment',
   'workloads',
+  'plan',
   'containers',
   'kubeconfig',
   'context',
@@ -123,6 +124,10 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     description:
       'Workloads to roll out together, as kind/name (deployment/web, statefulset/cache, daemonset/agent; a bare name is a Deployment): all get the same image, are judged together, and all are restored when any fails. Instead of `deployment`.',
     list: true
+  },
+  plan: {
+    description:
+      'Path to a release plan file: ordered stages of workloads, each with its own namespace, containers, image and thresholds, optionally its own kubeconfig context. Stages roll out in order; the first bad stage stops the train and every stage already done is restored in reverse order. Instead of `deployment` / `workloads`.'
   },
   containers: {
     description:
@@ -234,7 +239,6 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
 
 const PR_EVENTS = new Set(['pull_request', 'pull_request_target'])
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
 const KUBECONFIG_KEYS = ['apiVersion', 'kind', 'clusters', 'contexts', 'users', 'current-context']
 
 export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
@@ -254,8 +258,13 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
   if (namespace.length > 63 || !DNS_LABEL.test(namespace)) {
     throw new InputError(`Input "namespace": "${namespace}" is not a valid namespace name (lowercase DNS label)`)
   }
-  const workloads = parseWorkloads(given('deployment'), list('workloads'), namespace)
-  const deployment = workloads[0]!.name
+  const planFile = given('plan')
+  if (planFile !== undefined && (given('deployment') !== undefined || list('workloads').length > 0)) {
+    throw new InputError('Input "plan": the plan file lists the workloads; leave "deployment" and "workloads" empty')
+  }
+  // With a plan, the workloads come from the file (read by loadPlan before the release starts).
+  const workloads = planFile === undefined ? parseWorkloads(given('deployment'), list('workloads'), namespace) : []
+  const deployment = workloads[0]?.name ?? ''
   const containers = containerNames('containers', list('containers'))
   const logContainers = containerNames('log-containers', list('log-containers'))
 
@@ -357,6 +366,7 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
     namespace,
     deployment,
     workloads,
+    planFile,
     containers,
     kubeconfig,
     image,
@@ -498,54 +508,4 @@ function checkKubeconfigYaml(text: string, problem: string): void {
   if (!KUBECONFIG_KEYS.some((key) => key in doc)) {
     throw new InputError(`Input "kubeconfig" ${problem} (no clusters, contexts or users found)`)
   }
-}
-
-const KIND_NAMES: Record<string, WorkloadKindName> = {
-  deployment: 'Deployment',
-  deployments: 'Deployment',
-  deploy: 'Deployment',
-  statefulset: 'StatefulSet',
-  statefulsets: 'StatefulSet',
-  sts: 'StatefulSet',
-  daemonset: 'DaemonSet',
-  daemonsets: 'DaemonSet',
-  ds: 'DaemonSet'
-}
-
-/** `deployment` (one name) or `workloads` (kind/name entries, a bare name is a Deployment): never both, never none. */
-export function parseWorkloads(deployment: string | undefined, entries: string[], namespace: string): WorkloadRef[] {
-  if (deployment !== undefined && entries.length > 0) {
-    throw new InputError('Inputs "deployment" and "workloads": give one of them (add the Deployment to workloads)')
-  }
-  if (deployment !== undefined) {
-    if (deployment.length > 253 || !DNS_SUBDOMAIN.test(deployment)) {
-      throw new InputError(`Input "deployment": "${deployment}" is not a valid Deployment name (lowercase DNS name)`)
-    }
-    return [{ kind: 'Deployment', name: deployment, namespace }]
-  }
-  if (entries.length === 0) {
-    throw new InputError(
-      'Input "deployment" is required (or "workloads"): the name of the Deployment, or kind/name entries'
-    )
-  }
-  const refs: WorkloadRef[] = []
-  for (const entry of entries) {
-    const slash = entry.indexOf('/')
-    const kindText = slash < 0 ? 'deployment' : entry.slice(0, slash).toLowerCase()
-    const name = slash < 0 ? entry : entry.slice(slash + 1)
-    const kind = KIND_NAMES[kindText]
-    if (!kind) {
-      throw new InputError(
-        `Input "workloads": "${entry}" has an unknown kind "${kindText}" (use deployment/, statefulset/ or daemonset/)`
-      )
-    }
-    if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
-      throw new InputError(`Input "workloads": "${entry}": "${name}" is not a valid ${kind} name (lowercase DNS name)`)
-    }
-    if (refs.some((r) => r.kind === kind && r.name === name)) {
-      throw new InputError(`Input "workloads": ${kind.toLowerCase()}/${name} is listed twice`)
-    }
-    refs.push({ kind, name, namespace })
-  }
-  return refs
 }

@@ -23,6 +23,8 @@ const MAX_RECONNECT_MS = 5000
 
 export interface FollowOptions {
   clients: KubeClients
+  /** The workload's namespace; default: the `namespace` input. */
+  namespace?: string
   config: Config
   log: Logger
   /** The workload's pods on the template before the patch (from the watch cache), for the baseline. */
@@ -207,7 +209,7 @@ async function measureBaseline(opts: FollowOptions): Promise<number | undefined>
       try {
         const text = await clients.core.readNamespacedPodLog({
           name: pod.metadata?.name ?? '',
-          namespace: config.namespace,
+          namespace: opts.namespace ?? config.namespace,
           container: c.name,
           sinceSeconds: Math.max(1, Math.round(windowMs / 1000)),
           timestamps: true
@@ -264,7 +266,7 @@ export async function followErrorLogs(opts: FollowOptions): Promise<LogGate> {
           if (followers.has(key)) continue
           const follower = new ContainerFollower(
             clients,
-            config.namespace,
+            opts.namespace ?? config.namespace,
             pod.name,
             c.name,
             (text) => {

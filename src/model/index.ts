@@ -61,6 +61,8 @@ export interface PodFailure {
 export interface PendingRestore {
   /** Absent in state saved by older versions: Deployment. */
   kind?: WorkloadKindName
+  /** The kubeconfig context of the workload's cluster; absent = the release's. */
+  context?: string
   namespace: string
   name: string
   /** The Deployment's name, in state saved by older versions (instead of kind + name). */

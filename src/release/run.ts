@@ -4,7 +4,7 @@
 // the patch ends with the previous templates restored, or a loud report of why not. Reporting is the caller's job
 // (src/main.ts, src/cli.ts); this module only decides and acts.
 import { stringify } from 'yaml'
-import type { Config } from '../config.js'
+import type { Config, ImageRef } from '../config.js'
 import { formatImageRef } from '../config/parse.js'
 import { type DockerCli, buildAndPush } from '../docker/runner.js'
 import { type RegistryOptions, resolveDigest } from '../docker/registry.js'
@@ -16,12 +16,15 @@ import type { Logger, PendingRestore, PodFailure, ReasonCode } from '../model/in
 import { diffLines } from '../report/diff.js'
 import type { ErrorSummary, PhaseName, PhaseTiming, ProgressSample, ReleaseResult, RollbackReport } from '../result.js'
 import type { WatchOutcome } from '../watch/judge-loop.js'
+import type { StagePlan } from '../plan/parse.js'
 import { Target, type TargetContext } from './target.js'
 
 export type { Logger, PendingRestore } from '../model/index.js'
 
 export interface ReleaseDeps {
   clients: KubeClients
+  /** The clients of another kubeconfig context (a plan stage's `context`). */
+  clientsFor?: (context: string) => KubeClients
   docker: DockerCli
   clock?: () => number
   log: Logger
@@ -70,6 +73,24 @@ class Phases {
   }
 }
 
+/** One stage of the train: its workloads roll out together. */
+interface Stage {
+  plan: StagePlan
+  targets: Target[]
+}
+
+/** A release without a plan file: one stage of the `workloads` with the inputs' settings. */
+export function stagesOf(config: Config): StagePlan[] {
+  if (config.stages) return config.stages
+  const settings = {
+    containers: config.containers,
+    failFast: config.failFast,
+    timeoutMs: config.timeoutMs,
+    soakMs: config.soakMs
+  }
+  return [{ name: 'release', workloads: config.workloads.map((ref) => ({ ...ref, ...settings })) }]
+}
+
 export async function runRelease(config: Config, deps: ReleaseDeps): Promise<ReleaseResult> {
   return new Release(config, deps).run()
 }
@@ -80,6 +101,7 @@ class Release {
   private readonly startedMs: number
   private readonly phases: Phases
   private readonly timeline: ProgressSample[] = []
+  private readonly stages: Stage[]
   private readonly targets: Target[]
   private readonly ctx: TargetContext
   /** Aborted when the release settles, or when one workload's rollout fails: every other judge stops. */
@@ -94,10 +116,25 @@ class Release {
     this.log = deps.log
     this.startedMs = this.clock()
     this.phases = new Phases(this.clock)
-    this.targets = config.workloads.map((ref, i) => new Target(ref, i === 0 ? this.timeline : []))
+    const clients = new Map<string, KubeClients>()
+    const clientsOf = (context: string | undefined): KubeClients => {
+      if (context === undefined || !deps.clientsFor) return deps.clients
+      const known = clients.get(context) ?? deps.clientsFor(context)
+      clients.set(context, known)
+      return known
+    }
+    let first = true
+    this.stages = stagesOf(config).map((plan) => ({
+      plan,
+      targets: plan.workloads.map((w) => {
+        const t = new Target(w, plan, clientsOf(plan.context), first ? this.timeline : [])
+        first = false
+        return t
+      })
+    }))
+    this.targets = this.stages.flatMap((s) => s.targets)
     this.ctx = {
-      config,
-      clients: deps.clients,
+      origin: config.origin,
       log: deps.log,
       clock: this.clock,
       progressEveryMs: deps.progressEveryMs ?? PROGRESS_EVERY_MS,
@@ -111,10 +148,12 @@ class Release {
       await this.build()
       this.plan()
       if (this.config.dryRun || this.config.mode === 'check') return await this.dryRun()
-      await this.patch()
-      const culprit = await this.watch()
-      if (!culprit) return this.result({ result: 'succeeded', message: `Rolled out ${this.newImage}` })
-      return await this.failed(culprit)
+      for (const [i, stage] of this.stages.entries()) {
+        await this.patch(stage)
+        const culprit = await this.watch(stage)
+        if (culprit) return await this.failed(culprit, i)
+      }
+      return this.result({ result: 'succeeded', message: `Rolled out ${this.newImage}` })
     } catch (e) {
       if (e instanceof Finish) return this.result(e.fields)
       return await this.crashed(e)
@@ -131,55 +170,74 @@ class Release {
     return this.targets.length > 1
   }
 
-  private get changing(): Target[] {
-    return this.targets.filter((t) => t.changes)
+  private get train(): boolean {
+    return this.stages.length > 1
   }
 
-  /** Everything is checked before anything changes. */
+  private title(what: string, stage: Stage): string {
+    const i = this.stages.indexOf(stage)
+    const context = stage.plan.context ? `, context ${stage.plan.context}` : ''
+    return this.train ? `${what} — stage ${i + 1}/${this.stages.length} "${stage.plan.name}"${context}` : what
+  }
+
+  /** Everything is checked before anything changes: every workload of every stage, and the rights to change them. */
   private async preflight(): Promise<void> {
     await this.phases.run('preflight', this.log, 'Preflight', async () => {
-      for (const t of this.targets) await t.read(this.ctx)
-      const byNamespace = new Map<string, Set<Permission>>()
+      for (const t of this.targets) await t.read(this.ctx, this.config.image)
+      const byPlace = new Map<string, { t: Target; permissions: Set<Permission> }>()
       for (const t of this.targets) {
-        const set = byNamespace.get(t.ref.namespace) ?? new Set<Permission>()
-        for (const p of t.kind.permissions) set.add(p)
-        byNamespace.set(t.ref.namespace, set)
+        const key = `${t.stage.context ?? ''}/${t.ref.namespace}`
+        const entry = byPlace.get(key) ?? { t, permissions: new Set<Permission>() }
+        for (const p of t.kind.permissions) entry.permissions.add(p)
+        byPlace.set(key, entry)
       }
-      for (const [namespace, permissions] of byNamespace) {
-        await checkPermissions(this.deps.clients, namespace, [...permissions, ...COMMON_PERMISSIONS])
+      for (const { t, permissions } of byPlace.values()) {
+        await checkPermissions(t.clients, t.ref.namespace, [...permissions, ...COMMON_PERMISSIONS])
       }
     })
   }
 
-  /** Build and push (or resolve the digest of an existing tag), so the release rolls out exact bytes. */
+  /**
+   * Build and push (or resolve the digest of an existing tag), so the release rolls out exact bytes; a plan's
+   * workloads with their own image get theirs resolved too.
+   */
   private async build(): Promise<void> {
     const { config, deps, log } = this
-    this.image = await this.phases.run(
-      'build',
-      log,
-      config.build.enabled ? 'Build and push' : 'Resolve image',
-      async () => {
-        if (config.build.enabled) {
-          const built = await buildAndPush(deps.docker, config, (line) => log.info(line))
-          log.info(`pushed ${built.ref}`)
-          return { ref: built.ref, digest: built.digest }
-        }
-        const ref = { ...config.image, tag: config.image.tag ?? config.tag }
-        const creds = config.registry
-          ? { username: config.registry.username, password: config.registry.password }
-          : undefined
-        const digest = ref.digest ?? (await resolveDigest(ref, creds, deps.registry))
-        const image = formatImageRef({ ...ref, digest })
-        log.info(`resolved ${image}`)
-        return { ref: image, digest }
+    const creds = config.registry
+      ? { username: config.registry.username, password: config.registry.password }
+      : undefined
+    const resolve = async (ref: ImageRef): Promise<{ ref: string; digest: string }> => {
+      const digest = ref.digest ?? (await resolveDigest(ref, creds, deps.registry))
+      const image = formatImageRef({ ...ref, digest })
+      log.info(`resolved ${image}`)
+      return { ref: image, digest }
+    }
+    await this.phases.run('build', log, config.build.enabled ? 'Build and push' : 'Resolve image', async () => {
+      if (config.build.enabled) {
+        const built = await buildAndPush(deps.docker, config, (line) => log.info(line))
+        log.info(`pushed ${built.ref}`)
+        this.image = { ref: built.ref, digest: built.digest }
+      } else {
+        this.image = await resolve({ ...config.image, tag: config.image.tag ?? config.tag })
       }
-    )
+      const own = new Map<string, Promise<{ ref: string }>>()
+      for (const t of this.targets) {
+        const ref = t.ref.image
+        if (!ref) continue
+        const key = formatImageRef(ref)
+        if (!own.has(key)) own.set(key, resolve({ ...ref, tag: ref.tag ?? (ref.digest ? undefined : config.tag) }))
+        this.ownImages.set(t, (await own.get(key)!).ref)
+      }
+    })
   }
 
-  /** The patch of every workload; nothing to do when they all run the image already. */
+  /** Workloads of a plan that name their own image: the exact reference each gets. */
+  private readonly ownImages = new Map<Target, string>()
+
+  /** The patch of every workload; nothing to do when they all run their image already. */
   private plan(): void {
-    for (const t of this.targets) t.planPatch(this.config, this.newImage)
-    if (this.changing.length > 0) return
+    for (const t of this.targets) t.planPatch(this.config.origin, this.ownImages.get(t) ?? this.newImage)
+    if (this.targets.some((t) => t.changes)) return
     const names = this.targets.map((t) => t.ref.name).join(', ')
     this.log.info(`${names} already ${this.multi ? 'run' : 'runs'} ${this.newImage}: nothing to roll out`)
     throw new Finish({
@@ -191,10 +249,11 @@ class Release {
 
   /** Check mode: the server validates and defaults the patches, nothing is persisted. */
   private async dryRun(): Promise<ReleaseResult> {
+    const changing = this.targets.filter((t) => t.changes)
     const diffs = await this.phases.run('patch', this.log, 'Server-side dry run', () =>
       Promise.all(
-        this.changing.map(async (t) => {
-          const checked = await t.dryRun(this.ctx)
+        changing.map(async (t) => {
+          const checked = await t.dryRun()
           const diff = diffLines(stringify(t.snapshot.template), stringify(checked))
           return this.multi ? `${t.label}:\n${diff || '(unchanged)'}` : diff
         })
@@ -212,30 +271,32 @@ class Release {
   }
 
   /** Start watching (and measuring the old pods' error baseline) before the patch, so nothing is missed; then patch. */
-  private async patch(): Promise<void> {
-    await Promise.all(this.changing.map((t) => t.startWatching(this.ctx, this.multi ? `${t.ref.name}: ` : '')))
-    await this.phases.run('patch', this.log, 'Patch', async () => {
-      for (const t of this.changing) {
-        await t.patch(this.ctx)
+  private async patch(stage: Stage): Promise<void> {
+    const changing = stage.targets.filter((t) => t.changes)
+    await Promise.all(changing.map((t) => t.startWatching(this.ctx, this.multi ? `${t.ref.name}: ` : '')))
+    await this.phases.run('patch', this.log, this.title('Patch', stage), async () => {
+      for (const t of changing) {
+        await t.patch()
         this.deps.onPatched?.(this.targets.flatMap((x) => x.pending() ?? []))
         const containers = t.plan?.changes.map((c) => c.container).join(', ')
         const who = this.multi ? `${t.label}: ` : ''
-        this.log.info(`${who}patched ${containers} to ${this.newImage} (generation ${t.patched?.generation})`)
+        this.log.info(`${who}patched ${containers} to ${t.image} (generation ${t.patched?.generation})`)
       }
     })
   }
 
-  /** Watch ⇄ judge every patched workload together; the first that fails stops the others. Returns it, if any. */
-  private async watch(): Promise<Target | undefined> {
-    const soak = this.config.soakMs
+  /** Watch ⇄ judge a stage's workloads together; the first that fails stops the others. Returns it, if any. */
+  private async watch(stage: Stage): Promise<Target | undefined> {
+    const changing = stage.targets.filter((t) => t.changes)
+    const soak = Math.max(0, ...changing.map((t) => t.ref.soakMs))
     const bad: Target[] = []
     await this.phases.run(
       'watch',
       this.log,
-      soak > 0 ? `Watch and judge (then soak ${soak / 1000}s)` : 'Watch and judge',
+      this.title(soak > 0 ? `Watch and judge (then soak ${soak / 1000}s)` : 'Watch and judge', stage),
       () =>
         Promise.all(
-          this.changing.map(async (t) => {
+          changing.map(async (t) => {
             try {
               const outcome = await t.judge(this.ctx, this.judging.signal)
               if (outcome.kind === 'failed' || outcome.kind === 'conflict') {
@@ -253,21 +314,24 @@ class Release {
     return bad[0]
   }
 
-  /** The rollout of `culprit` failed (or was taken over): diagnostics, then restore every workload we patched. */
-  private async failed(culprit: Target): Promise<ReleaseResult> {
+  /**
+   * The rollout of `culprit` (in stage `failedStage`) failed or was taken over: diagnostics, then every workload we
+   * patched is restored, the failed stage first and then each stage before it in reverse order.
+   */
+  private async failed(culprit: Target, failedStage: number): Promise<ReleaseResult> {
     const outcome = culprit.outcome as Extract<WatchOutcome, { kind: 'failed' | 'conflict' }>
     const label = this.multi ? `${culprit.label}: ` : ''
-    const mine = this.targets.filter((t) => t.patched && t !== culprit)
+    const stageNote = this.train ? ` (stage ${failedStage + 1} "${this.stages[failedStage]?.plan.name}")` : ''
     if (outcome.kind === 'conflict') {
       culprit.rollback = {
         outcome: 'skipped-conflict',
         message: `someone else changed the ${culprit.ref.kind}; nothing restored`
       }
-      if (mine.length > 0 && this.config.rollback) await this.restore(mine, `conflict on ${culprit.label}`)
+      if (this.config.rollback) await this.restoreTrain(failedStage, `conflict on ${culprit.label}`)
       return this.result({
         result: 'failed',
         reason: 'conflict',
-        message: label + outcome.message,
+        message: label + outcome.message + stageNote,
         rollback: culprit.rollback
       })
     }
@@ -277,8 +341,8 @@ class Release {
         : outcome.reason === 'error-logs'
           ? errorLogFailures(culprit.errors ?? emptyErrors())
           : []
-    const diagnostics = await collectDiagnostics(this.deps.clients, culprit.ref.namespace, failures)
-    const message = label + outcome.message
+    const diagnostics = await collectDiagnostics(culprit.clients, culprit.ref.namespace, failures)
+    const message = label + outcome.message + stageNote
     if (!this.config.rollback) {
       const what = this.multi ? 'the workloads stay' : `the ${culprit.ref.kind} stays`
       return this.result({
@@ -289,10 +353,7 @@ class Release {
         rollback: { outcome: 'disabled', message: 'rollback: false' }
       })
     }
-    const rollback = await this.restore(
-      this.targets.filter((t) => t.patched),
-      `${outcome.reason}: ${this.newImage}`
-    )
+    const rollback = await this.restoreTrain(failedStage, `${outcome.reason}: ${this.newImage}`)
     const fields = { reason: outcome.reason, diagnostics, rollback }
     if (rollback.outcome === 'succeeded') {
       return this.result({
@@ -325,7 +386,7 @@ class Release {
     const patched = this.targets.filter((t) => t.patched && !t.rollback)
     if (patched.length === 0) return this.result({ result: 'failed', reason, message })
     this.log.warning(`${message}: restoring the previous template`)
-    const rollback = await this.restore(patched, `${reason}: ${this.newImage}`)
+    const rollback = await this.restoreTrain(this.stages.length - 1, `${reason}: ${this.newImage}`)
     const after =
       rollback.outcome === 'succeeded'
         ? 'The previous template was restored'
@@ -338,25 +399,35 @@ class Release {
     })
   }
 
-  /** Restores `targets` together, each guarded and watched; one report for all of them. */
-  private async restore(targets: Target[], why: string): Promise<RollbackReport> {
+  /**
+   * Restores what we patched in stages `from`, `from - 1`, … 0, in that order: each stage's workloads together, each
+   * stage watched to completion before the one before it. One report for all of them.
+   */
+  private async restoreTrain(from: number, why: string): Promise<RollbackReport> {
     const started = this.clock()
-    const reports = await this.phases.run(
-      'rollback',
-      this.log,
-      'Roll back',
-      () =>
-        Promise.all(
-          targets.map((t) =>
-            t.restore(this.ctx, why).catch((e: unknown): RollbackReport => {
-              t.rollback = { outcome: 'failed', message: (e as Error).message, durationMs: this.clock() - started }
-              return t.rollback
-            })
-          )
-        ),
-      (rs) => combine(targets, rs, 0).outcome
-    )
-    return combine(targets, reports, this.clock() - started)
+    const done: { t: Target; r: RollbackReport }[] = []
+    for (let i = from; i >= 0; i--) {
+      const stage = this.stages[i]!
+      const targets = stage.targets.filter((t) => t.patched && !t.rollback)
+      if (targets.length === 0) continue
+      const reports = await this.phases.run(
+        'rollback',
+        this.log,
+        this.title('Roll back', stage),
+        () =>
+          Promise.all(
+            targets.map((t) =>
+              t.restore(this.ctx, why).catch((e: unknown): RollbackReport => {
+                t.rollback = { outcome: 'failed', message: (e as Error).message, durationMs: this.clock() - started }
+                return t.rollback
+              })
+            )
+          ),
+        (rs) => rs.find((r) => r.outcome !== 'succeeded')?.outcome ?? 'succeeded'
+      )
+      targets.forEach((t, j) => done.push({ t, r: reports[j]! }))
+    }
+    return combine(done, this.clock() - started)
   }
 
   /** The one place that stops every watcher and log stream and tells the caller nothing is pending any more. */
@@ -385,7 +456,7 @@ class Release {
       revision: first?.revision,
       diagnostics: [],
       errors: mergeErrors(this.targets.map((t) => t.errors)),
-      workloads: this.multi ? this.targets.map((t) => t.result()) : undefined,
+      workloads: this.targets.map((t) => t.result()),
       ...fields,
       durationMs: this.clock() - this.startedMs
     }
@@ -400,10 +471,12 @@ function outcomeLabel(o: WatchOutcome | undefined): string {
 }
 
 /** One report for several restores: failed if any failed, else conflict if any was skipped, else succeeded. */
-function combine(targets: Target[], reports: RollbackReport[], durationMs: number): RollbackReport {
+function combine(done: { t: Target; r: RollbackReport }[], durationMs: number): RollbackReport {
+  const reports = done.map((d) => d.r)
   if (reports.length === 1 && reports[0]) return reports[0]
+  if (reports.length === 0) return { outcome: 'succeeded', message: 'nothing to restore', durationMs }
   const named = (outcome: RollbackReport['outcome']) =>
-    reports.flatMap((r, i) => (r.outcome === outcome ? [`${targets[i]?.label}: ${r.message}`] : []))
+    done.flatMap(({ t, r }) => (r.outcome === outcome ? [`${t.label}: ${r.message}`] : []))
   const failed = named('failed')
   if (failed.length > 0) return { outcome: 'failed', message: failed.join('; '), durationMs }
   const skipped = named('skipped-conflict')

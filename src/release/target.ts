@@ -1,11 +1,12 @@
 // One workload of a release: read and snapshot it, plan and apply the image patch, watch and judge its rollout, and
 // put its exact template back. The release (src/release.ts) runs these for every workload and decides.
-import type { Config } from '../config.js'
+import type { ImageRef, ReleaseOrigin } from '../config.js'
 import { ConflictError, PreflightError } from '../errors.js'
 import type { Trap } from '../judge/traps.js'
 import type { KubeClients, V1PodTemplateSpec } from '../kube/client.js'
 import type { LogGate } from '../logs/gate.js'
-import type { Logger, PendingRestore, WorkloadRef } from '../model/index.js'
+import type { Logger, PendingRestore } from '../model/index.js'
+import type { WorkloadPlan } from '../plan/parse.js'
 import type { ErrorSummary, ProgressSample, RollbackReport, WorkloadResult } from '../result.js'
 import { JudgeLoop, type WatchOutcome } from '../watch/judge-loop.js'
 import { WORKLOAD_KINDS } from '../workloads/index.js'
@@ -24,14 +25,15 @@ import {
 import type { WorkloadKind, WorkloadWatch } from '../workloads/types.js'
 
 export interface TargetContext {
-  config: Config
-  clients: KubeClients
+  origin: ReleaseOrigin
   log: Logger
   clock: () => number
   progressEveryMs: number
   /** Builds the error-log gate for the new pods of one workload (before the patch: the baseline is the old pods). */
   logGate?: (ctx: {
     snapshot: Snapshot
+    clients: KubeClients
+    namespace: string
     oldPods: () => ReturnType<WorkloadWatch['podsOn']>
     onChange: () => void
   }) => Promise<LogGate>
@@ -54,9 +56,14 @@ export class Target {
   errors?: ErrorSummary
   rollback?: RollbackReport
   revision?: string
+  /** The image reference (with digest) this workload gets. */
+  image = ''
 
   constructor(
-    readonly ref: WorkloadRef,
+    readonly ref: WorkloadPlan,
+    readonly stage: { name: string; context?: string },
+    /** The clients of this workload's cluster (its stage's kubeconfig context). */
+    readonly clients: KubeClients,
     /** Where this workload's rollout samples go (the release's chart follows the first workload). */
     readonly timeline: ProgressSample[] = []
   ) {
@@ -65,13 +72,13 @@ export class Target {
   }
 
   /** Preflight for this workload: read, refuse what cannot be released safely, snapshot, choose the containers. */
-  async read(ctx: TargetContext): Promise<void> {
-    const { config, clients, log } = ctx
-    this.object = await readWorkload(clients, this.ref.kind, this.ref.namespace, this.ref.name)
+  async read(ctx: TargetContext, image: ImageRef): Promise<void> {
+    const { log } = ctx
+    this.object = await readWorkload(this.clients, this.ref.kind, this.ref.namespace, this.ref.name)
     const refused = this.kind.refuse(this.object)
     if (refused) throw new PreflightError(refused)
     this.snapshot = snapshotOf(this.object, this.ref.kind)
-    this.containers = selectContainers(this.snapshot, config.containers, config.image)
+    this.containers = selectContainers(this.snapshot, this.ref.containers, this.ref.image ?? image)
     log.info(
       `${this.ref.kind} ${this.ref.namespace}/${this.ref.name}: ${this.kind.describe(this.object, this.snapshot)}`
     )
@@ -83,8 +90,9 @@ export class Target {
     for (const c of this.containers) log.info(`  ${c.init ? 'init container' : 'container'} ${c.name}: ${c.image}`)
   }
 
-  planPatch(config: Config, image: string): ImagePatchPlan {
-    this.plan = planImagePatch(this.snapshot, this.containers, image, config.origin)
+  planPatch(origin: ReleaseOrigin, image: string): ImagePatchPlan {
+    this.image = image
+    this.plan = planImagePatch(this.snapshot, this.containers, image, origin)
     return this.plan
   }
 
@@ -93,9 +101,9 @@ export class Target {
   }
 
   /** Server-side dry run of the patch: the template as the server would store it. */
-  async dryRun(ctx: TargetContext): Promise<V1PodTemplateSpec> {
+  async dryRun(): Promise<V1PodTemplateSpec> {
     const checked = await applyTemplatePatch(
-      ctx.clients,
+      this.clients,
       this.snapshot,
       this.plan?.ops ?? [],
       this.snapshot.template,
@@ -106,10 +114,11 @@ export class Target {
 
   /** Starts the watches (and the error-log baseline) before the patch, so nothing is missed. */
   async startWatching(ctx: TargetContext, prefix: string): Promise<void> {
-    const { config, clients, log, clock } = ctx
+    const { log, clock } = ctx
+    const clients = this.clients
     const loop = new JudgeLoop({
       label: this.label,
-      limits: { ...config.failFast, timeoutMs: config.timeoutMs },
+      limits: { ...this.ref.failFast, timeoutMs: this.ref.timeoutMs },
       clock,
       info: (m) => log.info(`${prefix}${m}`),
       progressEveryMs: ctx.progressEveryMs,
@@ -129,14 +138,16 @@ export class Target {
     this.gate = ctx.logGate
       ? await ctx.logGate({
           snapshot: this.snapshot,
+          clients,
+          namespace: this.ref.namespace,
           oldPods: () => watch.podsOn(this.snapshot.template),
           onChange: () => loop.wake()
         })
       : undefined
   }
 
-  async patch(ctx: TargetContext): Promise<void> {
-    const patched = await applyTemplatePatch(ctx.clients, this.snapshot, this.plan?.ops ?? [], this.snapshot.template)
+  async patch(): Promise<void> {
+    const patched = await applyTemplatePatch(this.clients, this.snapshot, this.plan?.ops ?? [], this.snapshot.template)
     this.patched = {
       generation: patched.metadata?.generation ?? this.snapshot.generation + 1,
       template: patched.spec?.template ?? {}
@@ -147,6 +158,7 @@ export class Target {
     if (!this.patched) return undefined
     return {
       kind: this.ref.kind,
+      context: this.stage.context,
       namespace: this.ref.namespace,
       name: this.ref.name,
       generation: this.patched.generation,
@@ -164,7 +176,7 @@ export class Target {
       generation: this.patched.generation,
       startedMs: ctx.clock(),
       gate: this.gate,
-      soakMs: ctx.config.soakMs,
+      soakMs: this.ref.soakMs,
       prefix: '',
       signal
     })
@@ -186,7 +198,7 @@ export class Target {
     let restored: WorkloadObject
     try {
       restored = await applyTemplatePatch(
-        ctx.clients,
+        this.clients,
         this.snapshot,
         planRestore(this.snapshot, patched.generation, why),
         patched.template
@@ -195,6 +207,7 @@ export class Target {
       if (e instanceof ConflictError) return (this.rollback = { outcome: 'skipped-conflict', message: e.message })
       throw e
     }
+    const restoredAtMs = Date.now()
     const restoredGeneration = restored.metadata?.generation ?? patched.generation + 1
     ctx.log.info(
       `${this.label}: restored the previous template (generation ${restoredGeneration}); watching the rollback`
@@ -202,11 +215,12 @@ export class Target {
     const watch = this.watch
     const loop = this.loop
     if (!watch || !loop) {
-      return (this.rollback = { outcome: 'succeeded', message: 'previous template restored (not watched)' })
+      this.rollback = { outcome: 'succeeded', message: 'previous template restored (not watched)', restoredAtMs }
+      return this.rollback
     }
     const done = new AbortController()
     const helping = watch.whileRestoring?.({
-      clients: ctx.clients,
+      clients: this.clients,
       snapshot: this.snapshot,
       bad: patched.template,
       restoredGeneration,
@@ -232,12 +246,19 @@ export class Target {
     const durationMs = ctx.clock() - started
     this.rollback =
       back.kind === 'done'
-        ? { outcome: 'succeeded', message: 'previous template restored and available', revision, durationMs }
+        ? {
+            outcome: 'succeeded',
+            message: 'previous template restored and available',
+            revision,
+            durationMs,
+            restoredAtMs
+          }
         : {
             outcome: 'failed',
             message: back.kind === 'failed' ? `${back.reason}: ${back.message}` : back.kind,
             revision,
-            durationMs
+            durationMs,
+            restoredAtMs
           }
     return this.rollback
   }
@@ -250,6 +271,8 @@ export class Target {
   result(): WorkloadResult {
     const o = this.outcome
     return {
+      stage: this.stage.name,
+      context: this.stage.context,
       kind: this.ref.kind,
       namespace: this.ref.namespace,
       name: this.ref.name,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
-import { parseWorkloads } from '../../src/config/from-raw.js'
+import { parseWorkloads } from '../../src/plan/workloads.js'
 import { InputError } from '../../src/errors.js'
 import { revisionTemplateKey } from '../../src/watch/revision-observer.js'
 import { WORKLOAD_KINDS } from '../../src/workloads/index.js'
