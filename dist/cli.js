@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-2STGSZY5.js";
+} from "./chunks/chunk-P4VLI6LC.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,
@@ -16,8 +16,11 @@ import {
   loadKubeConfig,
   makeClients,
   restorePending
-} from "./chunks/chunk-I26YNY6R.js";
+} from "./chunks/chunk-BAOEENDQ.js";
 import "./chunks/chunk-OJCWM4JT.js";
+
+// src/cli.ts
+import { hostname } from "node:os";
 
 // src/cli-args.ts
 import { parseArgs } from "node:util";
@@ -246,6 +249,7 @@ ${cliUsage()}
       docker: execaDocker(env, (line) => terminalLogger.info(`  ${line}`)),
       log: terminalLogger,
       clientsFor,
+      lockHolder: `${hostname()}:${process.pid}`,
       logGate: (ctx) => followErrorLogs({ config, log: terminalLogger, ...ctx }),
       onPatched: (p) => pending = p,
       onSettled: () => pending = void 0

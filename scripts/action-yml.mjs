@@ -9,7 +9,7 @@ import { stringify } from 'yaml'
 export const OUTPUTS = {
   result: 'succeeded | rolled-back | failed | no-change | dry-run',
   reason:
-    'Why the release did not succeed: crash-loop, image-pull, config-error, oom-killed, pod-failed, unschedulable, replica-failure, restarts, progress-deadline, timeout, error-logs, conflict, rejected, rollback-failed, input, preflight, build, cluster',
+    'Why the release did not succeed: crash-loop, image-pull, config-error, oom-killed, pod-failed, unschedulable, replica-failure, restarts, progress-deadline, timeout, error-logs, conflict, locked, rejected, rollback-failed, input, preflight, build, cluster',
   image: 'The released image reference with digest (repo:tag@sha256:…)',
   digest: 'The image digest (sha256:…)',
   revision: 'The Deployment revision of the release',

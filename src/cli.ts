@@ -1,5 +1,6 @@
 // `rollout-guard deploy …`: the same engine outside GitHub Actions (other CI systems, the local demo).
 // Human-readable progress goes to stderr; with --json the result object goes to stdout.
+import { hostname } from 'node:os'
 import { parseCliArgs, cliUsage } from './cli-args.js'
 import { configFromRaw } from './config/from-raw.js'
 import { execaDocker } from './docker/runner.js'
@@ -69,6 +70,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       docker: execaDocker(env, (line) => terminalLogger.info(`  ${line}`)),
       log: terminalLogger,
       clientsFor,
+      lockHolder: `${hostname()}:${process.pid}`,
       logGate: (ctx) => followErrorLogs({ config, log: terminalLogger, ...ctx }),
       onPatched: (p) => (pending = p),
       onSettled: () => (pending = undefined)

@@ -95,5 +95,7 @@ export interface Config {
   dryRun: boolean
   logs: LogJudgeConfig
   soakMs: number
+  /** How long to wait for another release's lock on a workload. */
+  lockTimeoutMs: number
   origin: ReleaseOrigin
 }

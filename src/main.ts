@@ -1,6 +1,7 @@
 // The Action's main step: inputs → release → report. Throws ReleaseFailed when the job must fail; only the entry
 // point (src/index.ts) turns that into setFailed.
 import * as core from '@actions/core'
+import { hostname } from 'node:os'
 import { execaDocker } from './docker/runner.js'
 import { ReleaseFailed } from './errors.js'
 import { readActionInputs } from './inputs.js'
@@ -66,6 +67,7 @@ export async function run(): Promise<void> {
     docker,
     log: actionLogger,
     clientsFor: (context) => makeClients(loadKubeConfig(config.kubeconfig, context)),
+    lockHolder: config.origin.runUrl ?? `${hostname()}:${process.pid}`,
     logGate: (ctx) => followErrorLogs({ config, log: actionLogger, ...ctx }),
     onPatched: (pending: PendingRestore[]) => {
       core.saveState(PENDING_STATE, JSON.stringify(pending))

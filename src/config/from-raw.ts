@@ -55,6 +55,7 @@ export const INPUT_NAMES = [
   'baseline-factor',
   'log-containers',
   'soak',
+  'lock-timeout',
   'notify-dingtalk-webhook',
   'notify-dingtalk-secret',
   'notify-slack-webhook',
@@ -95,7 +96,8 @@ export const INPUT_DEFAULTS = {
   baseline: 'false',
   'baseline-window': '60s',
   'baseline-factor': '1.5',
-  soak: '0s'
+  soak: '0s',
+  'lock-timeout': '5m'
 } as const satisfies RawOptions
 
 export interface InputDoc {
@@ -220,6 +222,11 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     default: INPUT_DEFAULTS['baseline-factor']
   },
   'log-containers': { description: 'Containers whose logs are judged. Default: all.', list: true },
+  'lock-timeout': {
+    description:
+      'How long to wait for another release of the same workload (its release lock, a Lease) to finish before failing with reason locked; nothing is changed meanwhile.',
+    default: INPUT_DEFAULTS['lock-timeout']
+  },
   soak: {
     description: 'After the rollout is complete, keep judging pods and logs this long before success.',
     default: INPUT_DEFAULTS.soak
@@ -395,6 +402,7 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
       containers: logContainers
     },
     soakMs,
+    lockTimeoutMs: duration('lock-timeout'),
     origin: releaseOrigin(ctx, sha)
   }
   const context = given('context')

@@ -23,6 +23,7 @@ export interface KubeClients {
   apps: k8s.AppsV1Api
   core: k8s.CoreV1Api
   authz: k8s.AuthorizationV1Api
+  coordination: k8s.CoordinationV1Api
   watch: k8s.Watch
   log: k8s.Log
 }
@@ -66,12 +67,14 @@ export function makeClients(kc: k8s.KubeConfig): KubeClients {
     apps: kc.makeApiClient(k8s.AppsV1Api),
     core: kc.makeApiClient(k8s.CoreV1Api),
     authz: kc.makeApiClient(k8s.AuthorizationV1Api),
+    coordination: kc.makeApiClient(k8s.CoordinationV1Api),
     watch: new k8s.Watch(kc),
     log: new k8s.Log(kc)
   }
 }
 
 export const jsonPatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch)
+export const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)
 
 /** The HTTP status of a client-node ApiException (or undefined for network errors). */
 export function statusCode(e: unknown): number | undefined {

@@ -18,6 +18,15 @@ export const COMMON_PERMISSIONS: Permission[] = [
   { group: '', resource: 'events', verb: 'list' }
 ]
 
+/** The release lock: one coordination.k8s.io Lease per workload. */
+export const LEASE_PERMISSIONS: Permission[] = [
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'get' },
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'create' },
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'update' },
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'patch' },
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'delete' }
+]
+
 /** A Deployment release's permissions. */
 export const REQUIRED_PERMISSIONS: Permission[] = [
   { group: 'apps', resource: 'deployments', verb: 'get' },

@@ -39,6 +39,7 @@ export type ReasonCode =
   | FailureReason
   | 'error-logs'
   | 'conflict'
+  | 'locked'
   | 'rejected'
   | 'rollback-failed'
   | 'input'

@@ -8,10 +8,19 @@ import type { Config, ImageRef } from '../config.js'
 import { formatImageRef } from '../config/parse.js'
 import { type DockerCli, buildAndPush } from '../docker/runner.js'
 import { type RegistryOptions, resolveDigest } from '../docker/registry.js'
-import { BuildError, ClusterError, ConflictError, InputError, PatchRejected, PreflightError } from '../errors.js'
+import {
+  BuildError,
+  ClusterError,
+  ConflictError,
+  InputError,
+  LockedError,
+  PatchRejected,
+  PreflightError
+} from '../errors.js'
 import type { KubeClients } from '../kube/client.js'
 import { collectDiagnostics } from '../kube/diagnostics.js'
-import { COMMON_PERMISSIONS, type Permission, checkPermissions } from '../kube/preflight.js'
+import { COMMON_PERMISSIONS, LEASE_PERMISSIONS, type Permission, checkPermissions } from '../kube/preflight.js'
+import { ReleaseLock } from '../lock/lease.js'
 import type { Logger, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
 import { diffLines } from '../report/diff.js'
 import type { ErrorSummary, PhaseName, PhaseTiming, ProgressSample, ReleaseResult, RollbackReport } from '../result.js'
@@ -39,6 +48,8 @@ export interface ReleaseDeps {
   onSettled?: () => void
   /** Progress lines at most this often (ms). */
   progressEveryMs?: number
+  /** Who holds the release lock (the run URL, or host:pid for the CLI); absent = no lock. */
+  lockHolder?: string
 }
 
 const PROGRESS_EVERY_MS = 5000
@@ -107,6 +118,7 @@ class Release {
   /** Aborted when the release settles, or when one workload's rollout fails: every other judge stops. */
   private readonly judging = new AbortController()
   private image?: { ref: string; digest?: string }
+  private lock?: ReleaseLock
 
   constructor(
     private readonly config: Config,
@@ -158,7 +170,7 @@ class Release {
       if (e instanceof Finish) return this.result(e.fields)
       return await this.crashed(e)
     } finally {
-      this.settle()
+      await this.settle()
     }
   }
 
@@ -180,20 +192,39 @@ class Release {
     return this.train ? `${what} — stage ${i + 1}/${this.stages.length} "${stage.plan.name}"${context}` : what
   }
 
-  /** Everything is checked before anything changes: every workload of every stage, and the rights to change them. */
+  /** A release that may change something takes the release lock of every workload first. */
+  private get locking(): boolean {
+    return this.deps.lockHolder !== undefined && this.config.mode === 'deploy' && !this.config.dryRun
+  }
+
+  /**
+   * Everything is checked before anything changes: the rights to change every workload of every stage (and their
+   * release locks), then the locks are taken (a dead holder's half-done release recovered), then every workload is
+   * read and snapshotted.
+   */
   private async preflight(): Promise<void> {
     await this.phases.run('preflight', this.log, 'Preflight', async () => {
-      for (const t of this.targets) await t.read(this.ctx, this.config.image)
       const byPlace = new Map<string, { t: Target; permissions: Set<Permission> }>()
       for (const t of this.targets) {
         const key = `${t.stage.context ?? ''}/${t.ref.namespace}`
         const entry = byPlace.get(key) ?? { t, permissions: new Set<Permission>() }
         for (const p of t.kind.permissions) entry.permissions.add(p)
+        if (this.locking) for (const p of LEASE_PERMISSIONS) entry.permissions.add(p)
         byPlace.set(key, entry)
       }
       for (const { t, permissions } of byPlace.values()) {
         await checkPermissions(t.clients, t.ref.namespace, [...permissions, ...COMMON_PERMISSIONS])
       }
+      if (this.locking && this.deps.lockHolder) {
+        this.lock = new ReleaseLock({
+          holder: this.deps.lockHolder,
+          waitMs: this.config.lockTimeoutMs,
+          log: this.log,
+          clock: this.clock
+        })
+        await this.lock.acquire(this.targets.map((t) => ({ ref: t.ref, clients: t.clients })))
+      }
+      for (const t of this.targets) await t.read(this.ctx, this.config.image)
     })
   }
 
@@ -278,6 +309,8 @@ class Release {
       for (const t of changing) {
         await t.patch()
         this.deps.onPatched?.(this.targets.flatMap((x) => x.pending() ?? []))
+        const pending = t.pending()
+        if (pending) await this.lock?.record(t.ref, pending)
         const containers = t.plan?.changes.map((c) => c.container).join(', ')
         const who = this.multi ? `${t.label}: ` : ''
         this.log.info(`${who}patched ${containers} to ${t.image} (generation ${t.patched?.generation})`)
@@ -430,11 +463,15 @@ class Release {
     return combine(done, this.clock() - started)
   }
 
-  /** The one place that stops every watcher and log stream and tells the caller nothing is pending any more. */
-  private settle(): void {
+  /**
+   * The one place that stops every watcher and log stream, tells the caller nothing is pending any more, and
+   * releases the locks.
+   */
+  private async settle(): Promise<void> {
     this.judging.abort()
     for (const t of this.targets) t.stop()
     if (this.targets.some((t) => t.patched)) this.deps.onSettled?.()
+    await this.lock?.release()
   }
 
   /** The one way to build the result. */
@@ -527,6 +564,7 @@ function reasonOf(e: unknown): ReasonCode {
   if (e instanceof PreflightError) return 'preflight'
   if (e instanceof BuildError) return 'build'
   if (e instanceof ConflictError) return 'conflict'
+  if (e instanceof LockedError) return 'locked'
   if (e instanceof PatchRejected) return 'rejected'
   if (e instanceof ClusterError) return 'cluster'
   return 'cluster'
