@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-JYQ6CXWN.js";
+} from "./chunks/chunk-PFBNQZ2Q.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,

@@ -53,6 +53,8 @@ class HeldLease {
 export class ReleaseLock {
   private readonly held: HeldLease[] = []
   private timer?: NodeJS.Timeout
+  /** The renewal in flight, if any: the release waits for it, so its delete precondition is current. */
+  private renewing: Promise<void> = Promise.resolve()
   private readonly clock: () => number
 
   constructor(private readonly opts: LockOptions) {
@@ -71,7 +73,9 @@ export class ReleaseLock {
       await this.release()
       throw e
     }
-    this.timer = setInterval(() => void this.renew(), RENEW_EVERY_MS)
+    this.timer = setInterval(() => {
+      this.renewing = this.renew()
+    }, RENEW_EVERY_MS)
     this.timer.unref()
   }
 
@@ -221,18 +225,30 @@ export class ReleaseLock {
   async release(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
+    await this.renewing
     const held = this.held.splice(0)
     await Promise.all(
       held.map(async (h) => {
         const { ref, clients } = h.target
         try {
-          const now = await clients.coordination.readNamespacedLease({ name: leaseName(ref), namespace: ref.namespace })
-          if (now.spec?.holderIdentity !== this.opts.holder) return
-          await clients.coordination.deleteNamespacedLease({
-            name: leaseName(ref),
-            namespace: ref.namespace,
-            body: { preconditions: { uid: now.metadata?.uid, resourceVersion: now.metadata?.resourceVersion } }
-          })
+          // Deleted only while it is still ours; a write in between (a late renewal) gets one more try.
+          for (let attempt = 0; ; attempt++) {
+            const now = await clients.coordination.readNamespacedLease({
+              name: leaseName(ref),
+              namespace: ref.namespace
+            })
+            if (now.spec?.holderIdentity !== this.opts.holder) return
+            try {
+              await clients.coordination.deleteNamespacedLease({
+                name: leaseName(ref),
+                namespace: ref.namespace,
+                body: { preconditions: { uid: now.metadata?.uid, resourceVersion: now.metadata?.resourceVersion } }
+              })
+              return
+            } catch (e) {
+              if (statusCode(e) !== 409 || attempt >= 2) throw e
+            }
+          }
         } catch (e) {
           if (statusCode(e) !== 404) {
             this.opts.log.warning(
