@@ -1,22 +1,26 @@
 import { createRequire as __rgCreateRequire } from 'node:module';const require = __rgCreateRequire(import.meta.url);
 import {
-  restorePending
-} from "./chunks/chunk-FCGWRR3W.js";
-import {
-  INPUT_DOCS,
-  INPUT_NAMES,
-  InputError,
-  configFromRaw,
   execaDocker,
   followErrorLogs,
   formatDiagnostics,
   formatVerdictLine,
   isSuccess,
+  loadPlan,
+  runRelease
+} from "./chunks/chunk-TWBWIQTS.js";
+import {
+  INPUT_DOCS,
+  INPUT_NAMES,
+  InputError,
+  configFromRaw,
   loadKubeConfig,
   makeClients,
-  runRelease
-} from "./chunks/chunk-GLRSAJQ3.js";
+  restorePending
+} from "./chunks/chunk-ZQW74UMK.js";
 import "./chunks/chunk-OJCWM4JT.js";
+
+// src/cli.ts
+import { hostname } from "node:os";
 
 // src/cli-args.ts
 import { parseArgs } from "node:util";
@@ -221,14 +225,20 @@ ${cliUsage()}
     return 0;
   }
   try {
-    const config = configFromRaw(args.raw, args.ctx);
-    const clients = makeClients(loadKubeConfig(config.kubeconfig, config.context));
+    const raw = configFromRaw(args.raw, args.ctx);
+    const kc = loadKubeConfig(raw.kubeconfig, raw.context);
+    const config = await loadPlan(
+      raw,
+      kc.getContexts().map((c) => c.name)
+    );
+    const clients = makeClients(kc);
+    const clientsFor = (context) => makeClients(loadKubeConfig(config.kubeconfig, context));
     let pending;
     let restoring;
     const interrupted = (signal) => {
       terminalLogger.warning(`${signal} received`);
       if (!pending) process.exit(130);
-      restoring = restorePending(clients, pending, terminalLogger).catch(
+      restoring = restorePending(clients, pending, terminalLogger, clientsFor).catch(
         (e) => terminalLogger.warning(`restoring the previous template failed: ${e.message}`)
       ).finally(() => process.exit(130));
     };
@@ -238,7 +248,9 @@ ${cliUsage()}
       clients,
       docker: execaDocker(env, (line) => terminalLogger.info(`  ${line}`)),
       log: terminalLogger,
-      logGate: (ctx) => followErrorLogs({ clients, config, log: terminalLogger, ...ctx }),
+      clientsFor,
+      lockHolder: `${hostname()}:${process.pid}`,
+      logGate: (ctx) => followErrorLogs({ config, log: terminalLogger, ...ctx }),
       onPatched: (p) => pending = p,
       onSettled: () => pending = void 0
     });

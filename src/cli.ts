@@ -1,11 +1,14 @@
 // `rollout-guard deploy …`: the same engine outside GitHub Actions (other CI systems, the local demo).
 // Human-readable progress goes to stderr; with --json the result object goes to stdout.
+import { hostname } from 'node:os'
 import { parseCliArgs, cliUsage } from './cli-args.js'
 import { configFromRaw } from './config/from-raw.js'
 import { execaDocker } from './docker/runner.js'
 import { loadKubeConfig, makeClients } from './kube/client.js'
 import { followErrorLogs } from './logs/follow.js'
-import { type Logger, type PendingRestore, runRelease } from './release.js'
+import type { Logger, PendingRestore } from './model/index.js'
+import { loadPlan } from './plan/load.js'
+import { runRelease } from './release.js'
 import { restorePending } from './restore.js'
 import { formatDiagnostics, formatVerdictLine } from './report/console.js'
 import { isSuccess } from './result.js'
@@ -38,17 +41,23 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 0
   }
   try {
-    const config = configFromRaw(args.raw, args.ctx)
-    const clients = makeClients(loadKubeConfig(config.kubeconfig, config.context))
+    const raw = configFromRaw(args.raw, args.ctx)
+    const kc = loadKubeConfig(raw.kubeconfig, raw.context)
+    const config = await loadPlan(
+      raw,
+      kc.getContexts().map((c) => c.name)
+    )
+    const clients = makeClients(kc)
+    const clientsFor = (context: string) => makeClients(loadKubeConfig(config.kubeconfig, context))
     // Ctrl-C (or a CI system's SIGTERM) in the middle of a release puts the previous template back, as the Action's
     // post step does for a cancelled job.
-    let pending: PendingRestore | undefined
+    let pending: PendingRestore[] | undefined
     let restoring: Promise<void> | undefined
     const interrupted = (signal: NodeJS.Signals) => {
       terminalLogger.warning(`${signal} received`)
       if (!pending) process.exit(130)
       // The release loop will see our restore as a foreign change; the exit below wins over its verdict.
-      restoring = restorePending(clients, pending, terminalLogger)
+      restoring = restorePending(clients, pending, terminalLogger, clientsFor)
         .catch((e: unknown) =>
           terminalLogger.warning(`restoring the previous template failed: ${(e as Error).message}`)
         )
@@ -60,7 +69,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       clients,
       docker: execaDocker(env, (line) => terminalLogger.info(`  ${line}`)),
       log: terminalLogger,
-      logGate: (ctx) => followErrorLogs({ clients, config, log: terminalLogger, ...ctx }),
+      clientsFor,
+      lockHolder: `${hostname()}:${process.pid}`,
+      logGate: (ctx) => followErrorLogs({ config, log: terminalLogger, ...ctx }),
       onPatched: (p) => (pending = p),
       onSettled: () => (pending = undefined)
     })

@@ -3,6 +3,9 @@
 // `src/config/parse.ts` and are pure.
 import type { LinePattern } from './judge/pattern.js'
 
+import type { WorkloadRef } from './model/index.js'
+import type { StagePlan } from './plan/parse.js'
+
 export type Mode = 'deploy' | 'check'
 
 /** Where the kubeconfig comes from. `default` = KUBECONFIG env, ~/.kube/config, then in-cluster. */
@@ -71,7 +74,14 @@ export interface ReleaseOrigin {
 export interface Config {
   mode: Mode
   namespace: string
+  /** The first workload's name (reports name the release by it). */
   deployment: string
+  /** Every workload the release changes (one Deployment unless `workloads` lists several). */
+  workloads: WorkloadRef[]
+  /** A release plan file (`plan` input); loadPlan (src/plan/load.ts) reads it into `stages`. */
+  planFile?: string
+  /** Ordered stages of workloads (from the plan file); absent = one stage of `workloads` with the inputs' settings. */
+  stages?: StagePlan[]
   /** Containers (and init containers) to patch by name; empty = every container whose image repository equals `image.repository`. */
   containers: string[]
   kubeconfig: KubeconfigSource
@@ -87,5 +97,7 @@ export interface Config {
   dryRun: boolean
   logs: LogJudgeConfig
   soakMs: number
+  /** How long to wait for another release's lock on a workload. */
+  lockTimeoutMs: number
   origin: ReleaseOrigin
 }

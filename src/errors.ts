@@ -30,6 +30,11 @@ export class ReleaseFailed extends Error {
   override readonly name = 'ReleaseFailed'
 }
 
+/** Another release holds the workload's release lock (its Lease) and kept it past lock-timeout. Nothing changed. */
+export class LockedError extends Error {
+  override readonly name = 'LockedError'
+}
+
 /** The apiserver (validation or an admission policy/webhook) refused the new template: the change itself is wrong. */
 export class PatchRejected extends Error {
   override readonly name = 'PatchRejected'

@@ -1,6 +1,7 @@
 // The Action's main step: inputs → release → report. Throws ReleaseFailed when the job must fail; only the entry
 // point (src/index.ts) turns that into setFailed.
 import * as core from '@actions/core'
+import { hostname } from 'node:os'
 import { execaDocker } from './docker/runner.js'
 import { ReleaseFailed } from './errors.js'
 import { readActionInputs } from './inputs.js'
@@ -8,7 +9,10 @@ import { createOctokit } from './github/octokit.js'
 import { createGitHubReporter } from './github/reporter.js'
 import { notifyAll } from './notify/send.js'
 import { loadKubeConfig, makeClients } from './kube/client.js'
-import { type Logger, type PendingRestore, runRelease } from './release.js'
+import type { Logger, PendingRestore } from './model/index.js'
+import { loadPlan } from './plan/load.js'
+import { runRelease } from './release.js'
+import { PENDING_STATE } from './restore.js'
 import { formatDiagnostics, formatVerdictLine } from './report/console.js'
 import { inputFailureOutputs, writeOutputs } from './report/outputs.js'
 import { neutraliseWorkflowCommands } from './report/safe-text.js'
@@ -16,7 +20,7 @@ import { writeJobSummary } from './report/summary.js'
 import { isSuccess } from './result.js'
 import { followErrorLogs } from './logs/follow.js'
 
-export const PENDING_STATE = 'pending-restore'
+export { PENDING_STATE }
 
 /** Every line we print may carry cluster text (pod messages, events, log lines): none of it may run a command. */
 export const actionLogger: Logger = {
@@ -31,7 +35,15 @@ export async function run(): Promise<void> {
   let clients: ReturnType<typeof makeClients>
   try {
     inputs = readActionInputs()
-    clients = makeClients(loadKubeConfig(inputs.config.kubeconfig, inputs.config.context))
+    const kc = loadKubeConfig(inputs.config.kubeconfig, inputs.config.context)
+    clients = makeClients(kc)
+    inputs = {
+      ...inputs,
+      config: await loadPlan(
+        inputs.config,
+        kc.getContexts().map((c) => c.name)
+      )
+    }
   } catch (e) {
     // Nothing was changed; still set every output (as documented), so later steps can branch on them.
     for (const [name, value] of Object.entries(inputFailureOutputs(Date.now() - startedMs))) core.setOutput(name, value)
@@ -54,8 +66,12 @@ export async function run(): Promise<void> {
     clients,
     docker,
     log: actionLogger,
-    logGate: (ctx) => followErrorLogs({ clients, config, log: actionLogger, ...ctx }),
-    onPatched: (pending: PendingRestore) => {
+    clientsFor: (context) => makeClients(loadKubeConfig(config.kubeconfig, context)),
+    lockHolder: config.origin.runUrl
+      ? config.origin.runUrl + (process.env.GITHUB_RUN_ATTEMPT ? `/attempts/${process.env.GITHUB_RUN_ATTEMPT}` : '')
+      : `${hostname()}:${process.pid}`,
+    logGate: (ctx) => followErrorLogs({ config, log: actionLogger, ...ctx }),
+    onPatched: (pending: PendingRestore[]) => {
       core.saveState(PENDING_STATE, JSON.stringify(pending))
       if (github) inProgress = github.progress()
     },

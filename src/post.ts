@@ -3,15 +3,16 @@
 import * as core from '@actions/core'
 import { readInputs } from './inputs.js'
 import { loadKubeConfig, makeClients } from './kube/client.js'
-import { restorePending } from './restore.js'
-import { PENDING_STATE } from './main.js'
-import type { PendingRestore } from './release.js'
+import { PENDING_STATE, restorePending } from './restore.js'
+import type { PendingRestore } from './model/index.js'
 
 export async function post(): Promise<void> {
   const raw = core.getState(PENDING_STATE)
   if (!raw) return
-  const pending = JSON.parse(raw) as PendingRestore
+  const pending = JSON.parse(raw) as PendingRestore | PendingRestore[]
   const config = readInputs()
   const clients = makeClients(loadKubeConfig(config.kubeconfig, config.context))
-  await restorePending(clients, pending, { info: (m) => core.info(m), warning: (m) => core.warning(m) })
+  await restorePending(clients, pending, { info: (m) => core.info(m), warning: (m) => core.warning(m) }, (context) =>
+    makeClients(loadKubeConfig(config.kubeconfig, context))
+  )
 }

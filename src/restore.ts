@@ -1,18 +1,40 @@
-// Putting the previous template back when a release was interrupted (a cancelled job's post step, Ctrl-C in the CLI):
+// Putting the previous templates back when a release was interrupted (a cancelled job's post step, Ctrl-C in the CLI):
 // the same guarded restore as a rollback, so a change someone else made since is never overwritten.
 import { ConflictError } from './errors.js'
 import type { KubeClients } from './kube/client.js'
-import { applyTemplatePatch, planRestore, readDeployment, snapshotOf, templateKey } from './kube/deployment.js'
-import type { PendingRestore } from './release.js'
+import type { PendingRestore } from './model/index.js'
+import { applyTemplatePatch, planRestore, readWorkload, snapshotOf, templateKey } from './workloads/template.js'
 
+/** The Action state key under which the main step leaves what the post step must restore. */
+export const PENDING_STATE = 'pending-restore'
+
+type Log = { info(message: string): void; warning(message: string): void }
+
+/** Restores every pending workload (state saved by older versions holds one object instead of a list). */
 export async function restorePending(
   clients: KubeClients,
-  pending: PendingRestore,
-  log: { info(message: string): void; warning(message: string): void }
+  pending: PendingRestore | PendingRestore[],
+  log: Log,
+  clientsFor?: (context: string) => KubeClients
 ): Promise<void> {
-  const where = `${pending.namespace}/${pending.deployment}`
+  const list = Array.isArray(pending) ? pending : [pending]
+  const failures: string[] = []
+  await Promise.all(
+    list.map((p) =>
+      restoreOne(p.context && clientsFor ? clientsFor(p.context) : clients, p, log).catch((e: unknown) => {
+        failures.push((e as Error).message)
+      })
+    )
+  )
+  if (failures.length > 0) throw new Error(failures.join('; '))
+}
+
+async function restoreOne(clients: KubeClients, pending: PendingRestore, log: Log): Promise<void> {
+  const kind = pending.kind ?? 'Deployment'
+  const name = pending.name ?? pending.deployment ?? ''
+  const where = `${kind} ${pending.namespace}/${name}`
   const snapshot = {
-    ...snapshotOf({ metadata: { name: pending.deployment, namespace: pending.namespace } }),
+    ...snapshotOf({ metadata: { name, namespace: pending.namespace } }, kind),
     template: pending.template
   }
   try {
@@ -25,7 +47,7 @@ export async function restorePending(
     log.warning(`The release was interrupted: the previous template of ${where} was restored`)
   } catch (e) {
     if (!(e instanceof ConflictError)) throw e
-    const current = await readDeployment(clients, pending.namespace, pending.deployment)
+    const current = await readWorkload(clients, kind, pending.namespace, name)
     if (templateKey(current.spec?.template) === templateKey(pending.template)) {
       log.info(`The release was interrupted; ${where} already runs the previous template`)
       return

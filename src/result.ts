@@ -1,20 +1,10 @@
 // The outcome of one release: what every reporter (outputs, job summary, GitHub, chat) renders. Plain data.
 import type { ReleaseOrigin } from './config.js'
-import type { FailureReason } from './judge/rollout.js'
+import type { ReasonCode, WorkloadKindName } from './model/index.js'
+
+export type { ReasonCode } from './model/index.js'
 
 export type ResultKind = 'succeeded' | 'rolled-back' | 'failed' | 'no-change' | 'dry-run'
-
-/** Why a release did not succeed. Rollout reasons come from the rollout judge; the rest from the engine. */
-export type ReasonCode =
-  | FailureReason
-  | 'error-logs'
-  | 'conflict'
-  | 'rejected'
-  | 'rollback-failed'
-  | 'input'
-  | 'preflight'
-  | 'build'
-  | 'cluster'
 
 export type PhaseName = 'preflight' | 'build' | 'snapshot' | 'patch' | 'watch' | 'soak' | 'rollback' | 'report'
 
@@ -79,6 +69,29 @@ export interface RollbackReport {
   message: string
   revision?: string
   durationMs?: number
+  /** When the previous template was put back (ms since epoch), for the order of a train's restores. */
+  restoredAtMs?: number
+}
+
+/** One workload's part in the release (every release has at least one). */
+export interface WorkloadResult {
+  /** The plan stage it belongs to (a release without a plan is one stage). */
+  stage: string
+  context?: string
+  kind: WorkloadKindName
+  namespace: string
+  name: string
+  /**
+   * succeeded: rolled out; failed: this one failed the release; stopped: another one failed first; rolled-back:
+   * restored after a failure; no-change: already on the image; untouched: never patched.
+   */
+  verdict: 'succeeded' | 'failed' | 'stopped' | 'rolled-back' | 'no-change' | 'untouched' | 'dry-run'
+  reason?: ReasonCode
+  message?: string
+  previousImage?: string
+  revision?: string
+  previousRevision?: string
+  rollback?: RollbackReport
 }
 
 export interface ReleaseResult {
@@ -103,6 +116,8 @@ export interface ReleaseResult {
   diagnostics: PodDiagnostic[]
   rollback?: RollbackReport
   origin: ReleaseOrigin
+  /** Every workload's verdict, in release order. */
+  workloads?: WorkloadResult[]
   /** check mode: the server-side dry-run's template diff and the rollout traps found. */
   check?: { diff: string; warnings: string[] }
 }

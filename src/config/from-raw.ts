@@ -5,6 +5,7 @@
 import { parse as parseYaml } from 'yaml'
 import type { Config, ImageRef, KubeconfigSource, Mode, RegistryCredentials, ReleaseOrigin } from '../config.js'
 import { InputError } from '../errors.js'
+import { parseWorkloads } from '../plan/workloads.js'
 import { DEFAULT_ERROR_PATTERN } from '../judge/logs.js'
 import { compileUserPattern, trustedPattern } from '../judge/pattern.js'
 import {
@@ -22,6 +23,8 @@ export const INPUT_NAMES = [
   'mode',
   'namespace',
   'deployment',
+  'workloads',
+  'plan',
   'containers',
   'kubeconfig',
   'context',
@@ -52,6 +55,7 @@ export const INPUT_NAMES = [
   'baseline-factor',
   'log-containers',
   'soak',
+  'lock-timeout',
   'notify-dingtalk-webhook',
   'notify-dingtalk-secret',
   'notify-slack-webhook',
@@ -92,7 +96,8 @@ export const INPUT_DEFAULTS = {
   baseline: 'false',
   'baseline-window': '60s',
   'baseline-factor': '1.5',
-  soak: '0s'
+  soak: '0s',
+  'lock-timeout': '5m'
 } as const satisfies RawOptions
 
 export interface InputDoc {
@@ -116,7 +121,16 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
       'deploy (build, push, roll out, judge, roll back) or check (nothing in the cluster changes: build, server-side dry-run, report). Default: check on pull_request events, else deploy.'
   },
   namespace: { description: 'Namespace of the Deployment.', default: INPUT_DEFAULTS.namespace },
-  deployment: { description: 'Name of the Deployment to roll out.', required: true },
+  deployment: { description: 'Name of the Deployment to roll out (or use `workloads`).' },
+  workloads: {
+    description:
+      'Workloads to roll out together, as kind/name (deployment/web, statefulset/cache, daemonset/agent; a bare name is a Deployment): all get the same image, are judged together, and all are restored when any fails. Instead of `deployment`.',
+    list: true
+  },
+  plan: {
+    description:
+      'Path to a release plan file: ordered stages of workloads, each with its own namespace, containers, image and thresholds, optionally its own kubeconfig context. Stages roll out in order; the first bad stage stops the train and every stage already done is restored in reverse order. Instead of `deployment` / `workloads`.'
+  },
   containers: {
     description:
       'Containers (and init containers) to set the new image on. Default: every container whose image repository equals `image`.',
@@ -210,6 +224,11 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     default: INPUT_DEFAULTS['baseline-factor']
   },
   'log-containers': { description: 'Containers whose logs are judged. Default: all.', list: true },
+  'lock-timeout': {
+    description:
+      'How long to wait for another release of the same workload (its release lock, a Lease) to finish before failing with reason locked; nothing is changed meanwhile.',
+    default: INPUT_DEFAULTS['lock-timeout']
+  },
   soak: {
     description: 'After the rollout is complete, keep judging pods and logs this long before success.',
     default: INPUT_DEFAULTS.soak
@@ -229,7 +248,6 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
 
 const PR_EVENTS = new Set(['pull_request', 'pull_request_target'])
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
 const KUBECONFIG_KEYS = ['apiVersion', 'kind', 'clusters', 'contexts', 'users', 'current-context']
 
 export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
@@ -249,11 +267,13 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
   if (namespace.length > 63 || !DNS_LABEL.test(namespace)) {
     throw new InputError(`Input "namespace": "${namespace}" is not a valid namespace name (lowercase DNS label)`)
   }
-  const deployment = given('deployment')
-  if (deployment === undefined) throw new InputError('Input "deployment" is required: the name of the Deployment')
-  if (deployment.length > 253 || !DNS_SUBDOMAIN.test(deployment)) {
-    throw new InputError(`Input "deployment": "${deployment}" is not a valid Deployment name (lowercase DNS name)`)
+  const planFile = given('plan')
+  if (planFile !== undefined && (given('deployment') !== undefined || list('workloads').length > 0)) {
+    throw new InputError('Input "plan": the plan file lists the workloads; leave "deployment" and "workloads" empty')
   }
+  // With a plan, the workloads come from the file (read by loadPlan before the release starts).
+  const workloads = planFile === undefined ? parseWorkloads(given('deployment'), list('workloads'), namespace) : []
+  const deployment = workloads[0]?.name ?? ''
   const containers = containerNames('containers', list('containers'))
   const logContainers = containerNames('log-containers', list('log-containers'))
 
@@ -358,6 +378,8 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
     mode,
     namespace,
     deployment,
+    workloads,
+    planFile,
     containers,
     kubeconfig,
     image,
@@ -386,6 +408,7 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
       containers: logContainers
     },
     soakMs,
+    lockTimeoutMs: duration('lock-timeout'),
     origin: releaseOrigin(ctx, sha)
   }
   const context = given('context')

@@ -4,30 +4,9 @@
 // verdict.
 
 import type { FailFastLimits } from '../config.js'
-import type { ContainerObservation, ObservedState, PodObservation } from '../watch/state.js'
+import type { ContainerObservation, FailureReason, ObservedState, PodFailure, PodObservation } from '../model/index.js'
 
-export type FailureReason =
-  | 'crash-loop'
-  | 'image-pull'
-  | 'config-error'
-  | 'oom-killed'
-  | 'pod-failed'
-  | 'unschedulable'
-  | 'replica-failure'
-  | 'progress-deadline'
-  | 'timeout'
-  | 'restarts'
-
-export interface PodFailure {
-  pod: string
-  /** Absent for pod-level failures (phase Failed, Unschedulable). */
-  container?: string
-  /** The cluster's reason, e.g. CrashLoopBackOff, ImagePullBackOff, OOMKilled, Evicted, Unschedulable. */
-  reason: string
-  message?: string
-  exitCode?: number
-  restarts: number
-}
+export type { FailureReason, PodFailure } from '../model/index.js'
 
 export interface RolloutProgress {
   /** spec.replicas */
@@ -120,18 +99,8 @@ export function judgeRollout(state: ObservedState, limits: JudgeLimits): Rollout
   const pods = state.pods.filter((p) => !p.deleting)
 
   // 1. Doomed new pods: fail fast instead of waiting minutes for the progress deadline.
-  const findings = pods.flatMap((pod) => judgePod(pod, state.nowMs, limits))
-  const rsFailure = replicaFailure(state, limits.unschedulableGraceMs)
-  if (findings.length > 0 || rsFailure) {
-    const ordered = [...findings].sort((a, b) => PRIORITY.indexOf(a.kind) - PRIORITY.indexOf(b.kind))
-    const reason = ordered[0]?.kind ?? 'replica-failure'
-    const clauses = PRIORITY.flatMap((kind) => {
-      const [first, ...rest] = ordered.filter((f) => f.kind === kind)
-      return first ? [podClause([first, ...rest], pods.length, limits)] : []
-    })
-    if (rsFailure) clauses.push(rsFailure)
-    return { kind: 'failed', reason, message: clauses.join('; '), failures: ordered.map((f) => f.failure), progress }
-  }
+  const doomed = judgeNewPods(pods, state.nowMs, limits, replicaFailure(state, limits.unschedulableGraceMs))
+  if (doomed) return { kind: 'failed', ...doomed, progress }
 
   // 2. The controller's own verdict. A condition from before it saw our generation belongs to the previous rollout.
   const observed = d.observedGeneration >= d.generation
@@ -164,6 +133,34 @@ export function judgeRollout(state: ObservedState, limits: JudgeLimits): Rollout
     d.availableReplicas >= d.updatedReplicas &&
     (d.replicas === 0 || state.newReplicaSet !== undefined)
   return { kind: done ? 'done' : 'progressing', progress }
+}
+
+/**
+ * The doom rules every workload kind shares, on the pods of the new revision (not deleting): the failure, or undefined
+ * while none is doomed. `extra` is a kind-level clause (a ReplicaSet that cannot create pods) that dooms on its own.
+ */
+export function judgeNewPods(
+  pods: PodObservation[],
+  nowMs: number,
+  limits: FailFastLimits,
+  extra?: string
+): { reason: FailureReason; message: string; failures: PodFailure[] } | undefined {
+  const findings = pods.flatMap((pod) => judgePod(pod, nowMs, limits))
+  if (findings.length === 0 && !extra) return undefined
+  const ordered = [...findings].sort((a, b) => PRIORITY.indexOf(a.kind) - PRIORITY.indexOf(b.kind))
+  const reason = ordered[0]?.kind ?? 'replica-failure'
+  const clauses = PRIORITY.flatMap((kind) => {
+    const [first, ...rest] = ordered.filter((f) => f.kind === kind)
+    return first ? [podClause([first, ...rest], pods.length, limits)] : []
+  })
+  if (extra) clauses.push(extra)
+  return { reason, message: clauses.join('; '), failures: ordered.map((f) => f.failure) }
+}
+
+/** The new pods that are not ready, with what each waits on ("; waiting on …"), for deadline and timeout messages. */
+export function stuckNewPods(pods: PodObservation[], nowMs: number): { failures: PodFailure[]; hint: string } {
+  const stuck = stuckPods(pods, nowMs)
+  return { failures: stuck.map((s) => s.failure), hint: stuck.length > 0 ? `; waiting on ${list(stuck)}` : '' }
 }
 
 /** e.g. "2/3 updated, 1/3 available, 1 old, 12s" */
@@ -453,7 +450,7 @@ function plural(n: number, noun: string): string {
 }
 
 /** "12s", "1m05s", "5m", "1h02m" */
-function formatDuration(ms: number): string {
+export function formatDuration(ms: number): string {
   const s = Math.floor(Math.max(0, ms) / 1000)
   if (s < 60) return `${s}s`
   const m = Math.floor(s / 60)

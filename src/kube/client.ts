@@ -5,13 +5,25 @@ import { existsSync } from 'node:fs'
 import type { KubeconfigSource } from '../config.js'
 import { InputError } from '../errors.js'
 
-export type { V1Deployment, V1Pod, V1PodTemplateSpec, V1ReplicaSet, CoreV1Event } from '@kubernetes/client-node'
+export type {
+  CoreV1Event,
+  V1ControllerRevision,
+  V1DaemonSet,
+  V1LabelSelector,
+  V1Deployment,
+  V1ObjectMeta,
+  V1Pod,
+  V1PodTemplateSpec,
+  V1ReplicaSet,
+  V1StatefulSet
+} from '@kubernetes/client-node'
 
 export interface KubeClients {
   kc: k8s.KubeConfig
   apps: k8s.AppsV1Api
   core: k8s.CoreV1Api
   authz: k8s.AuthorizationV1Api
+  coordination: k8s.CoordinationV1Api
   watch: k8s.Watch
   log: k8s.Log
 }
@@ -55,12 +67,14 @@ export function makeClients(kc: k8s.KubeConfig): KubeClients {
     apps: kc.makeApiClient(k8s.AppsV1Api),
     core: kc.makeApiClient(k8s.CoreV1Api),
     authz: kc.makeApiClient(k8s.AuthorizationV1Api),
+    coordination: kc.makeApiClient(k8s.CoordinationV1Api),
     watch: new k8s.Watch(kc),
     log: new k8s.Log(kc)
   }
 }
 
 export const jsonPatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch)
+export const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)
 
 /** The HTTP status of a client-node ApiException (or undefined for network errors). */
 export function statusCode(e: unknown): number | undefined {

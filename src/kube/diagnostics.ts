@@ -1,6 +1,6 @@
 // Diagnostics for failing pods, krane-style: reason, message, exit code, restarts, recent events, last log lines.
 // Best effort: a diagnostic that cannot be fetched is left out, it never changes the verdict.
-import type { PodFailure } from '../judge/rollout.js'
+import type { PodFailure } from '../model/index.js'
 import type { EventSummary, PodDiagnostic } from '../result.js'
 import type { KubeClients } from './client.js'
 

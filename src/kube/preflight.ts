@@ -10,6 +10,24 @@ export interface Permission {
   verb: string
 }
 
+/** What every release needs besides its workload kinds' own rules (src/workloads/*: `permissions`). */
+export const COMMON_PERMISSIONS: Permission[] = [
+  { group: '', resource: 'pods', verb: 'list' },
+  { group: '', resource: 'pods', verb: 'watch' },
+  { group: '', resource: 'pods', subresource: 'log', verb: 'get' },
+  { group: '', resource: 'events', verb: 'list' }
+]
+
+/** The release lock: one coordination.k8s.io Lease per workload. */
+export const LEASE_PERMISSIONS: Permission[] = [
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'get' },
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'create' },
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'update' },
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'patch' },
+  { group: 'coordination.k8s.io', resource: 'leases', verb: 'delete' }
+]
+
+/** A Deployment release's permissions. */
 export const REQUIRED_PERMISSIONS: Permission[] = [
   { group: 'apps', resource: 'deployments', verb: 'get' },
   { group: 'apps', resource: 'deployments', verb: 'patch' },
@@ -17,10 +35,7 @@ export const REQUIRED_PERMISSIONS: Permission[] = [
   { group: 'apps', resource: 'deployments', verb: 'watch' },
   { group: 'apps', resource: 'replicasets', verb: 'list' },
   { group: 'apps', resource: 'replicasets', verb: 'watch' },
-  { group: '', resource: 'pods', verb: 'list' },
-  { group: '', resource: 'pods', verb: 'watch' },
-  { group: '', resource: 'pods', subresource: 'log', verb: 'get' },
-  { group: '', resource: 'events', verb: 'list' }
+  ...COMMON_PERMISSIONS
 ]
 
 export function describePermission(p: Permission): string {

@@ -14,11 +14,8 @@ import {
   splitTimestamp
 } from '../judge/logs.js'
 import type { KubeClients, V1Pod } from '../kube/client.js'
-import type { Snapshot } from '../kube/deployment.js'
-import type { Logger } from '../release.js'
+import type { Logger, PodObservation } from '../model/index.js'
 import type { ErrorSummary } from '../result.js'
-import type { RolloutObserver } from '../watch/observer.js'
-import type { ObservedState } from '../watch/state.js'
 import type { LogGate } from './gate.js'
 
 const RECONNECT_MS = 500
@@ -26,10 +23,12 @@ const MAX_RECONNECT_MS = 5000
 
 export interface FollowOptions {
   clients: KubeClients
+  /** The workload's namespace; default: the `namespace` input. */
+  namespace?: string
   config: Config
   log: Logger
-  snapshot: Snapshot
-  observer: RolloutObserver
+  /** The workload's pods on the template before the patch (from the watch cache), for the baseline. */
+  oldPods: () => V1Pod[]
   onChange: () => void
   clock?: () => number
 }
@@ -195,14 +194,13 @@ export function sinceTimeOf(timestamp: string): string {
   return Number.isNaN(ms) ? `${seconds}Z` : `${new Date(ms).toISOString().slice(0, 19)}Z`
 }
 
-function readyPodsOf(observer: RolloutObserver, snapshot: Snapshot): V1Pod[] {
-  const rs = observer.replicaSetFor(snapshot.template)
-  return observer.podsOf(rs).filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)
+function readyPodsOf(opts: FollowOptions): V1Pod[] {
+  return opts.oldPods().filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)
 }
 
 async function measureBaseline(opts: FollowOptions): Promise<number | undefined> {
-  const { clients, config, observer, snapshot, log } = opts
-  const pods = readyPodsOf(observer, snapshot)
+  const { clients, config, log } = opts
+  const pods = readyPodsOf(opts)
   if (pods.length === 0) {
     log.warning('baseline: no running old pods to measure; judging the new pods against max-error-rate alone')
     return undefined
@@ -219,7 +217,7 @@ async function measureBaseline(opts: FollowOptions): Promise<number | undefined>
       try {
         const text = await clients.core.readNamespacedPodLog({
           name: pod.metadata?.name ?? '',
-          namespace: config.namespace,
+          namespace: opts.namespace ?? config.namespace,
           container: c.name,
           sinceSeconds: Math.max(1, Math.round(windowMs / 1000)),
           timestamps: true
@@ -262,7 +260,7 @@ export async function followErrorLogs(opts: FollowOptions): Promise<LogGate> {
           : undefined
     })
 
-  const judge = (state: ObservedState): ErrorVerdict => {
+  const judge = (state: { pods: PodObservation[] }): ErrorVerdict => {
     if (!stopped) {
       for (const pod of state.pods) {
         if (
@@ -276,7 +274,7 @@ export async function followErrorLogs(opts: FollowOptions): Promise<LogGate> {
           if (followers.has(key)) continue
           const follower = new ContainerFollower(
             clients,
-            config.namespace,
+            opts.namespace ?? config.namespace,
             pod.name,
             c.name,
             (text) => {

@@ -2,11 +2,11 @@
 // appear), it answers whether the new pods' error lines are over a threshold.
 import type { ErrorVerdict } from '../judge/logs.js'
 import type { ErrorSummary } from '../result.js'
-import type { ObservedState } from '../watch/state.js'
+import type { PodObservation } from '../model/index.js'
 
 export interface LogGate {
   /** Follows the logs of pods it has not seen yet and judges the counts so far. */
-  judge(state: ObservedState): ErrorVerdict
+  judge(state: { pods: PodObservation[] }): ErrorVerdict
   /** Error events counted so far. */
   total(): number
   summary(): ErrorSummary

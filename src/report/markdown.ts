@@ -3,7 +3,14 @@
 // raw HTML (the <summary> of a <details>) through an HTML escape, because Markdown escapes are not processed there and
 // would show as stray backslashes, and in fenced code blocks only the fence has to be out of its reach.
 
-import type { PhaseTiming, PodDiagnostic, ProgressSample, ReleaseResult, ResultKind } from '../result.js'
+import type {
+  PhaseTiming,
+  PodDiagnostic,
+  ProgressSample,
+  ReleaseResult,
+  ResultKind,
+  WorkloadResult
+} from '../result.js'
 import { formatDuration } from './console.js'
 import { escapeMarkdown } from './safe-text.js'
 
@@ -39,6 +46,7 @@ export function renderSummary(result: ReleaseResult, opts: SummaryOptions = {}):
   const blocks: string[] = [verdictHeading(result)]
   if (result.message) blocks.push(escapeMarkdown(result.message))
   blocks.push(factsTable(result))
+  if ((result.workloads?.length ?? 0) > 1) blocks.push('### Train', trainTable(result))
   if (result.check) blocks.push(...checkBlocks(result.check))
   const phases = phaseTimeline(result.startedMs, result.phases)
   if (phases) blocks.push('### Timeline', phases)
@@ -156,6 +164,34 @@ function factsTable(result: ReleaseResult): string {
     '| --- | --- |',
     ...rows.map(([k, v]) => `| ${k} | ${v} |`)
   ].join('\n')
+}
+
+const WORKLOAD_ICONS: Record<WorkloadResult['verdict'], string> = {
+  succeeded: '✅',
+  failed: '❌',
+  stopped: '⏹️',
+  'rolled-back': '↩️',
+  'no-change': '⏺️',
+  untouched: '➖',
+  'dry-run': '🧪'
+}
+
+/** Stage by stage, every workload: its verdict and, when restored, when (seconds since the release started). */
+function trainTable(result: ReleaseResult): string {
+  const rows = ['| Stage | Workload | Verdict | Restored |', '|---|---|---|---|']
+  for (const w of result.workloads ?? []) {
+    const where = `${w.kind.toLowerCase()}/${w.name}` + (w.namespace !== result.namespace ? ` (${w.namespace})` : '')
+    const context = w.context ? ` · ${w.context}` : ''
+    const why = w.reason ? ` (${w.reason})` : ''
+    const restored =
+      w.rollback?.restoredAtMs !== undefined
+        ? `${w.rollback.outcome} at +${round((w.rollback.restoredAtMs - result.startedMs) / 1000)}s`
+        : (w.rollback?.outcome ?? '')
+    rows.push(
+      `| ${escapeMarkdown(w.stage + context)} | ${code(where)} | ${WORKLOAD_ICONS[w.verdict]} ${w.verdict}${why} | ${restored} |`
+    )
+  }
+  return rows.join('\n')
 }
 
 function beforeAfter(before: string | undefined, after: string | undefined): string {

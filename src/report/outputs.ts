@@ -14,6 +14,7 @@ export type OutputName =
   | 'previous-image'
   | 'error-lines'
   | 'duration-seconds'
+  | 'workloads'
 
 export function outputsOf(result: ReleaseResult): Record<OutputName, string> {
   return {
@@ -25,7 +26,20 @@ export function outputsOf(result: ReleaseResult): Record<OutputName, string> {
     'previous-revision': result.previousRevision ?? '',
     'previous-image': result.previousImage ?? '',
     'error-lines': String(result.errors.total),
-    'duration-seconds': String(Math.round(Math.max(0, result.durationMs) / 1000))
+    'duration-seconds': String(Math.round(Math.max(0, result.durationMs) / 1000)),
+    workloads: JSON.stringify(
+      (result.workloads ?? []).map((w) => ({
+        stage: w.stage,
+        context: w.context,
+        kind: w.kind,
+        namespace: w.namespace,
+        name: w.name,
+        verdict: w.verdict,
+        reason: w.reason,
+        message: w.message,
+        rollback: w.rollback
+      }))
+    )
   }
 }
 
@@ -44,6 +58,7 @@ export function inputFailureOutputs(durationMs: number): Record<OutputName, stri
     'previous-revision': '',
     'previous-image': '',
     'error-lines': '0',
-    'duration-seconds': String(Math.round(Math.max(0, durationMs) / 1000))
+    'duration-seconds': String(Math.round(Math.max(0, durationMs) / 1000)),
+    workloads: '[]'
   }
 }

@@ -1,12 +1,12 @@
 // watch ⇄ judge: re-judges the observed state whenever a watch or a log stream reports a change (and once a second,
 // for the time-based rules: grace periods, deadlines, soak), until the rollout is done, doomed, or taken over by
 // someone else. Records the timeline and prints a progress line at most every few seconds.
-import type { ReasonCode, ProgressSample } from '../result.js'
-import { type JudgeLimits, type RolloutVerdict, formatProgress, judgeRollout } from '../judge/rollout.js'
+import type { PodObservation, ReasonCode } from '../model/index.js'
+import type { ProgressSample } from '../result.js'
+import { type JudgeLimits, type RolloutVerdict, formatProgress } from '../judge/rollout.js'
 import type { V1PodTemplateSpec } from '../kube/client.js'
 import type { LogGate } from '../logs/gate.js'
-import { templateKey } from '../kube/deployment.js'
-import type { RolloutObserver } from './observer.js'
+import { templateKey } from '../workloads/template.js'
 
 const TICK_MS = 1000
 const MAX_TIMELINE = 600
@@ -17,9 +17,29 @@ export type WatchOutcome =
   | { kind: 'done' }
   | { kind: 'failed'; reason: ReasonCode; message: string; verdict?: RolloutVerdict }
   | { kind: 'conflict'; message: string }
+  /** Another workload of the same release failed first: this one was not judged to the end. */
+  | { kind: 'stopped' }
+
+/** One moment of a workload's rollout, judged by its kind's rules. */
+export interface Judged {
+  verdict: RolloutVerdict
+  /** The controller has seen the generation we asked about (else its status numbers describe the previous one). */
+  observed: boolean
+  /** The pods of the revision being rolled out, for the error-log gate. */
+  pods: PodObservation[]
+}
+
+/** What the loop needs of a watched workload of any kind (src/workloads/ provides one per kind). */
+export interface JudgedWorkload {
+  /** The object as the watch cache has it: its generation and pod template; undefined while unknown. */
+  current(): { generation: number; template?: V1PodTemplateSpec } | undefined
+  /** The rollout towards `template` judged now; undefined while any watch is re-syncing (never judge a stale cache). */
+  judge(template: V1PodTemplateSpec, startedMs: number, limits: JudgeLimits, generation: number): Judged | undefined
+}
 
 export interface JudgeLoopOptions {
-  deployment: string
+  /** e.g. 'Deployment "web"', for messages. */
+  label: string
   limits: JudgeLimits
   clock: () => number
   info: (message: string) => void
@@ -32,7 +52,7 @@ export interface JudgeLoopOptions {
 }
 
 export interface JudgeRequest {
-  observer: RolloutObserver
+  workload: JudgedWorkload
   /** The template being rolled out (ours, or the snapshot's on rollback). */
   template: V1PodTemplateSpec
   /** The Deployment generation our change produced; a higher one means someone else changed it. */
@@ -43,6 +63,8 @@ export interface JudgeRequest {
   soakMs: number
   /** Prefix for progress lines, e.g. "rollback: ". */
   prefix: string
+  /** Ends the loop with `stopped` (another workload of the release failed). */
+  signal?: AbortSignal
 }
 
 export class JudgeLoop {
@@ -60,34 +82,48 @@ export class JudgeLoop {
   }
 
   async until(req: JudgeRequest): Promise<WatchOutcome> {
-    const { observer, template, gate, soakMs, prefix } = req
+    const wake = () => this.wakeUp()
+    req.signal?.addEventListener('abort', wake)
+    try {
+      return await this.judgeUntil(req)
+    } finally {
+      req.signal?.removeEventListener('abort', wake)
+    }
+  }
+
+  private async judgeUntil(req: JudgeRequest): Promise<WatchOutcome> {
+    const { workload, template, gate, soakMs, prefix, signal } = req
     const { clock, limits } = this.opts
     const ours = templateKey(template)
     let generation = req.generation
     let doneAtMs: number | undefined
     for (;;) {
-      const current = observer.currentDeployment()
-      const currentGeneration = current?.metadata?.generation ?? 0
-      // Until the watch delivers our own change, the cache holds the Deployment as it was before it: no verdict yet.
-      const state = currentGeneration >= generation ? observer.observe(template, req.startedMs) : undefined
-      if (state) {
+      if (signal?.aborted) return { kind: 'stopped' }
+      const current = workload.current()
+      const currentGeneration = current?.generation ?? 0
+      // Once the rollout is done, the time limit no longer applies: the soak has its own length.
+      const judgeLimits = doneAtMs === undefined ? limits : { ...limits, timeoutMs: Infinity }
+      // Until the watch delivers our own change, the cache holds the workload as it was before it: no verdict yet.
+      const judged =
+        currentGeneration >= generation
+          ? workload.judge(template, req.startedMs, judgeLimits, Math.max(generation, currentGeneration))
+          : undefined
+      if (judged) {
         if (currentGeneration > generation) {
           // A newer spec: a scale or an autoscaler keeps our template (carry on); another template is someone
           // else's release, which we never judge or overwrite.
-          if (templateKey(current?.spec?.template) !== ours) {
+          if (templateKey(current?.template) !== ours) {
             return {
               kind: 'conflict',
-              message: `Deployment "${this.opts.deployment}" got another pod template from someone else during the release (generation ${currentGeneration}, ours ${generation}); not touching it`
+              message: `${this.opts.label} got another pod template from someone else during the release (generation ${currentGeneration}, ours ${generation}); not touching it`
             }
           }
           generation = currentGeneration
         }
-        // Once the rollout is done, the time limit no longer applies: the soak has its own length.
-        const verdict = judgeRollout(state, doneAtMs === undefined ? limits : { ...limits, timeoutMs: Infinity })
-        const errorVerdict = gate?.judge(state)
+        const { verdict, observed } = judged
+        const errorVerdict = gate?.judge(judged)
         const errorLines = gate ? (this.errorLinesSoFar = gate.total()) : this.errorLinesSoFar
         // Until the controller has seen our change, its status numbers describe the previous template.
-        const observed = state.deployment.observedGeneration >= generation
         if (observed) this.sample(verdict, errorLines)
         if (verdict.kind === 'failed')
           return { kind: 'failed', reason: verdict.reason, message: verdict.message, verdict }

@@ -2,8 +2,8 @@
 // `observe()` returns undefined while any watch is re-syncing: a verdict is never drawn from a stale cache.
 import type { KubeClients, V1Deployment, V1Pod, V1PodTemplateSpec, V1ReplicaSet } from '../kube/client.js'
 import { labelSelectorString } from '../kube/client.js'
-import { templateKey } from '../kube/deployment.js'
 import { rolloutBudget } from '../judge/strategy.js'
+import { templateKey } from '../workloads/template.js'
 import { Reflector } from './reflector.js'
 import type {
   Condition,
@@ -13,7 +13,7 @@ import type {
   ObservedState,
   PodObservation,
   ReplicaSetObservation
-} from './state.js'
+} from '../model/index.js'
 
 const PULL_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'RegistryUnavailable'])
 const TEMPLATE_HASH = 'pod-template-hash'
@@ -32,159 +32,22 @@ function toMs(value: Date | string | undefined): number {
   return value instanceof Date ? value.getTime() : Date.parse(value)
 }
 
-export class RolloutObserver {
-  readonly deployments: Reflector<V1Deployment>
-  readonly replicaSets: Reflector<V1ReplicaSet>
-  readonly pods: Reflector<V1Pod>
+/**
+ * Turns pods into PodObservations, remembering when (by our clock) each container first showed its current state, so
+ * the judges can apply grace periods without trusting cluster timestamps. Shared by the observers of every kind.
+ */
+export class PodTracker {
   /** First time (our clock) we saw a condition in its current form, keyed by object + what. */
   private readonly since = new Map<string, { key: string; sinceMs: number }>()
 
-  constructor(private readonly opts: ObserverOptions) {
-    const { clients, namespace } = opts
-    const name = opts.deployment.metadata?.name ?? ''
-    const selector = labelSelectorString(opts.deployment.spec?.selector)
-    this.deployments = new Reflector<V1Deployment>({
-      watch: clients.watch,
-      path: `/apis/apps/v1/namespaces/${namespace}/deployments`,
-      query: { fieldSelector: `metadata.name=${name}` },
-      list: () => clients.apps.listNamespacedDeployment({ namespace, fieldSelector: `metadata.name=${name}` }),
-      onChange: opts.onChange,
-      log: opts.log
-    })
-    this.replicaSets = new Reflector<V1ReplicaSet>({
-      watch: clients.watch,
-      path: `/apis/apps/v1/namespaces/${namespace}/replicasets`,
-      query: { labelSelector: selector },
-      list: () => clients.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector }),
-      onChange: opts.onChange,
-      log: opts.log
-    })
-    this.pods = new Reflector<V1Pod>({
-      watch: clients.watch,
-      path: `/api/v1/namespaces/${namespace}/pods`,
-      query: { labelSelector: selector },
-      list: () => clients.core.listNamespacedPod({ namespace, labelSelector: selector }),
-      onChange: opts.onChange,
-      log: opts.log
-    })
-  }
-
-  async start(): Promise<void> {
-    await Promise.all([this.deployments.start(), this.replicaSets.start(), this.pods.start()])
-  }
-
-  stop(): void {
-    this.deployments.stop()
-    this.replicaSets.stop()
-    this.pods.stop()
-  }
-
-  get resyncs(): number {
-    return this.deployments.resyncs + this.replicaSets.resyncs + this.pods.resyncs
-  }
-
-  private sinceFor(id: string, key: string, now: number): number {
+  sinceFor(id: string, key: string, now: number): number {
     const seen = this.since.get(id)
     if (seen && seen.key === key) return seen.sinceMs
     this.since.set(id, { key, sinceMs: now })
     return now
   }
 
-  /** The ReplicaSet (owned by the Deployment) whose template is `target`, ignoring the hash label. */
-  replicaSetFor(target: V1PodTemplateSpec): V1ReplicaSet | undefined {
-    const deploymentUid = this.currentDeployment()?.metadata?.uid
-    const want = templateKey(target)
-    return [...this.replicaSets.items.values()].find(
-      (rs) =>
-        rs.metadata?.ownerReferences?.some((o) => o.uid === deploymentUid) && templateKey(rs.spec?.template) === want
-    )
-  }
-
-  currentDeployment(): V1Deployment | undefined {
-    return [...this.deployments.items.values()][0]
-  }
-
-  /** Pods of a ReplicaSet, from the cache. */
-  podsOf(rs: V1ReplicaSet | undefined): V1Pod[] {
-    if (!rs) return []
-    return [...this.pods.items.values()].filter((p) =>
-      p.metadata?.ownerReferences?.some((o) => o.uid === rs.metadata?.uid)
-    )
-  }
-
-  /** The state of the rollout towards `target`, or undefined while a watch is re-syncing or the Deployment is gone. */
-  observe(target: V1PodTemplateSpec, startedMs: number): ObservedState | undefined {
-    if (!this.deployments.isSynced || !this.replicaSets.isSynced || !this.pods.isSynced) return undefined
-    const d = this.currentDeployment()
-    if (!d) return undefined
-    const now = this.opts.clock()
-    const newRs = this.replicaSetFor(target)
-    const deploymentUid = d.metadata?.uid
-    const oldRs = [...this.replicaSets.items.values()].filter(
-      (rs) =>
-        rs !== newRs &&
-        rs.metadata?.ownerReferences?.some((o) => o.uid === deploymentUid) &&
-        ((rs.status?.replicas ?? 0) > 0 || (rs.spec?.replicas ?? 0) > 0)
-    )
-    return {
-      nowMs: now,
-      startedMs,
-      deployment: this.deploymentObservation(d),
-      newReplicaSet: newRs ? this.replicaSetObservation(newRs, now) : undefined,
-      oldReplicaSets: oldRs.map((rs) => this.replicaSetObservation(rs, now)),
-      pods: this.podsOf(newRs).map((p) => this.podObservation(p, now)),
-      terminatingOldPods: [...this.pods.items.values()].filter(
-        (p) =>
-          p.metadata?.deletionTimestamp !== undefined &&
-          !p.metadata?.ownerReferences?.some((o) => o.uid === newRs?.metadata?.uid)
-      ).length
-    }
-  }
-
-  private deploymentObservation(d: V1Deployment): DeploymentObservation {
-    const s = d.status
-    return {
-      generation: d.metadata?.generation ?? 0,
-      observedGeneration: s?.observedGeneration ?? 0,
-      replicas: d.spec?.replicas ?? 1,
-      statusReplicas: s?.replicas ?? 0,
-      updatedReplicas: s?.updatedReplicas ?? 0,
-      readyReplicas: s?.readyReplicas ?? 0,
-      availableReplicas: s?.availableReplicas ?? 0,
-      unavailableReplicas: s?.unavailableReplicas ?? 0,
-      maxUnavailable: rolloutBudget(d.spec).maxUnavailable,
-      paused: d.spec?.paused ?? false,
-      conditions: (s?.conditions ?? []).map((c): Condition => ({
-        type: c.type,
-        status: c.status,
-        reason: c.reason,
-        message: c.message
-      }))
-    }
-  }
-
-  private replicaSetObservation(rs: V1ReplicaSet, now: number): ReplicaSetObservation {
-    const uid = rs.metadata?.uid ?? ''
-    const failure = rs.status?.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True')
-    return {
-      name: rs.metadata?.name ?? '',
-      uid,
-      revision: rs.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? '',
-      podTemplateHash: rs.metadata?.labels?.[TEMPLATE_HASH] ?? '',
-      replicas: rs.status?.replicas ?? 0,
-      readyReplicas: rs.status?.readyReplicas ?? 0,
-      availableReplicas: rs.status?.availableReplicas ?? 0,
-      replicaFailure: failure
-        ? {
-            reason: failure.reason ?? 'ReplicaFailure',
-            message: failure.message ?? '',
-            sinceMs: this.sinceFor(`${uid}/replica-failure`, failure.reason ?? '', now)
-          }
-        : undefined
-    }
-  }
-
-  private podObservation(p: V1Pod, now: number): PodObservation {
+  podObservation(p: V1Pod, now: number): PodObservation {
     const uid = p.metadata?.uid ?? ''
     const scheduled = p.status?.conditions?.find((c) => c.type === 'PodScheduled')
     const unschedulable = scheduled?.status === 'False' && scheduled.reason === 'Unschedulable'
@@ -236,6 +99,151 @@ export class RolloutObserver {
         ? { message: scheduled?.message ?? '', sinceMs: this.sinceFor(`${uid}/unschedulable`, 'yes', now) }
         : undefined,
       containers
+    }
+  }
+}
+
+export class RolloutObserver {
+  readonly deployments: Reflector<V1Deployment>
+  readonly replicaSets: Reflector<V1ReplicaSet>
+  readonly pods: Reflector<V1Pod>
+  private readonly tracker = new PodTracker()
+
+  constructor(private readonly opts: ObserverOptions) {
+    const { clients, namespace } = opts
+    const name = opts.deployment.metadata?.name ?? ''
+    const selector = labelSelectorString(opts.deployment.spec?.selector)
+    this.deployments = new Reflector<V1Deployment>({
+      watch: clients.watch,
+      path: `/apis/apps/v1/namespaces/${namespace}/deployments`,
+      query: { fieldSelector: `metadata.name=${name}` },
+      list: () => clients.apps.listNamespacedDeployment({ namespace, fieldSelector: `metadata.name=${name}` }),
+      onChange: opts.onChange,
+      log: opts.log
+    })
+    this.replicaSets = new Reflector<V1ReplicaSet>({
+      watch: clients.watch,
+      path: `/apis/apps/v1/namespaces/${namespace}/replicasets`,
+      query: { labelSelector: selector },
+      list: () => clients.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector }),
+      onChange: opts.onChange,
+      log: opts.log
+    })
+    this.pods = new Reflector<V1Pod>({
+      watch: clients.watch,
+      path: `/api/v1/namespaces/${namespace}/pods`,
+      query: { labelSelector: selector },
+      list: () => clients.core.listNamespacedPod({ namespace, labelSelector: selector }),
+      onChange: opts.onChange,
+      log: opts.log
+    })
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.deployments.start(), this.replicaSets.start(), this.pods.start()])
+  }
+
+  stop(): void {
+    this.deployments.stop()
+    this.replicaSets.stop()
+    this.pods.stop()
+  }
+
+  get resyncs(): number {
+    return this.deployments.resyncs + this.replicaSets.resyncs + this.pods.resyncs
+  }
+
+  /** The ReplicaSet (owned by the Deployment) whose template is `target`, ignoring the hash label. */
+  replicaSetFor(target: V1PodTemplateSpec): V1ReplicaSet | undefined {
+    const deploymentUid = this.currentDeployment()?.metadata?.uid
+    const want = templateKey(target)
+    return [...this.replicaSets.items.values()].find(
+      (rs) =>
+        rs.metadata?.ownerReferences?.some((o) => o.uid === deploymentUid) && templateKey(rs.spec?.template) === want
+    )
+  }
+
+  currentDeployment(): V1Deployment | undefined {
+    return [...this.deployments.items.values()][0]
+  }
+
+  /** Pods of a ReplicaSet, from the cache. */
+  podsOf(rs: V1ReplicaSet | undefined): V1Pod[] {
+    if (!rs) return []
+    return [...this.pods.items.values()].filter((p) =>
+      p.metadata?.ownerReferences?.some((o) => o.uid === rs.metadata?.uid)
+    )
+  }
+
+  /** The state of the rollout towards `target`, or undefined while a watch is re-syncing or the Deployment is gone. */
+  observe(target: V1PodTemplateSpec, startedMs: number): ObservedState | undefined {
+    if (!this.deployments.isSynced || !this.replicaSets.isSynced || !this.pods.isSynced) return undefined
+    const d = this.currentDeployment()
+    if (!d) return undefined
+    const now = this.opts.clock()
+    const newRs = this.replicaSetFor(target)
+    const deploymentUid = d.metadata?.uid
+    const oldRs = [...this.replicaSets.items.values()].filter(
+      (rs) =>
+        rs !== newRs &&
+        rs.metadata?.ownerReferences?.some((o) => o.uid === deploymentUid) &&
+        ((rs.status?.replicas ?? 0) > 0 || (rs.spec?.replicas ?? 0) > 0)
+    )
+    return {
+      nowMs: now,
+      startedMs,
+      deployment: this.deploymentObservation(d),
+      newReplicaSet: newRs ? this.replicaSetObservation(newRs, now) : undefined,
+      oldReplicaSets: oldRs.map((rs) => this.replicaSetObservation(rs, now)),
+      pods: this.podsOf(newRs).map((p) => this.tracker.podObservation(p, now)),
+      terminatingOldPods: [...this.pods.items.values()].filter(
+        (p) =>
+          p.metadata?.deletionTimestamp !== undefined &&
+          !p.metadata?.ownerReferences?.some((o) => o.uid === newRs?.metadata?.uid)
+      ).length
+    }
+  }
+
+  private deploymentObservation(d: V1Deployment): DeploymentObservation {
+    const s = d.status
+    return {
+      generation: d.metadata?.generation ?? 0,
+      observedGeneration: s?.observedGeneration ?? 0,
+      replicas: d.spec?.replicas ?? 1,
+      statusReplicas: s?.replicas ?? 0,
+      updatedReplicas: s?.updatedReplicas ?? 0,
+      readyReplicas: s?.readyReplicas ?? 0,
+      availableReplicas: s?.availableReplicas ?? 0,
+      unavailableReplicas: s?.unavailableReplicas ?? 0,
+      maxUnavailable: rolloutBudget(d.spec).maxUnavailable,
+      paused: d.spec?.paused ?? false,
+      conditions: (s?.conditions ?? []).map((c): Condition => ({
+        type: c.type,
+        status: c.status,
+        reason: c.reason,
+        message: c.message
+      }))
+    }
+  }
+
+  private replicaSetObservation(rs: V1ReplicaSet, now: number): ReplicaSetObservation {
+    const uid = rs.metadata?.uid ?? ''
+    const failure = rs.status?.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True')
+    return {
+      name: rs.metadata?.name ?? '',
+      uid,
+      revision: rs.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? '',
+      podTemplateHash: rs.metadata?.labels?.[TEMPLATE_HASH] ?? '',
+      replicas: rs.status?.replicas ?? 0,
+      readyReplicas: rs.status?.readyReplicas ?? 0,
+      availableReplicas: rs.status?.availableReplicas ?? 0,
+      replicaFailure: failure
+        ? {
+            reason: failure.reason ?? 'ReplicaFailure',
+            message: failure.message ?? '',
+            sinceMs: this.tracker.sinceFor(`${uid}/replica-failure`, failure.reason ?? '', now)
+          }
+        : undefined
     }
   }
 }

@@ -3,6 +3,7 @@
 // For each new pod scheduled on a fake node it reads every container's image from the real registry (manifest →
 // config blob → OCI labels) and writes the result into pod annotations that the KWOK stages in pod-stages.yaml select:
 //   dev.rollout-guard.bed.behaviour        ready | crash-loop | never-ready | fail | flaky-pull   (default ready)
+//   dev.rollout-guard.bed.behaviour.<container>  the same, only when the image runs as that container name
 //   dev.rollout-guard.bed.exit-code        exit code of a crash-looping container (default 1)
 //   dev.rollout-guard.bed.pull-error-for   how long a flaky pull fails before it succeeds (default 5s)
 //   dev.rollout-guard.bed.log              a line the container writes when it starts (may repeat, `\n`-separated)
@@ -120,8 +121,13 @@ async function handlePod(pod) {
     const override = pod.metadata.labels?.[ANNOTATION]
     let behaviour = 'ready'
     const annotations = {}
-    for (const { labels } of perContainer) {
-      const b = labels === null ? 'image-pull' : (labels[`${LABEL_PREFIX}behaviour`] ?? 'ready')
+    for (const { c, labels } of perContainer) {
+      // An image may behave differently by the role it runs as (one image in web and worker Deployments):
+      // `…behaviour.<container name>` wins over `…behaviour`.
+      const b =
+        labels === null
+          ? 'image-pull'
+          : (labels[`${LABEL_PREFIX}behaviour.${c.name}`] ?? labels[`${LABEL_PREFIX}behaviour`] ?? 'ready')
       if (PRIORITY.indexOf(b) < PRIORITY.indexOf(behaviour)) behaviour = b
       if (labels?.[`${LABEL_PREFIX}exit-code`])
         annotations['bed.rollout-guard.dev/exit-code'] = labels[`${LABEL_PREFIX}exit-code`]

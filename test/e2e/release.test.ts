@@ -431,7 +431,8 @@ describe('bad inputs are rejected before anything changes', () => {
         'previous-revision',
         'reason',
         'result',
-        'revision'
+        'revision',
+        'workloads'
       ].sort()
     )
     expect(run.outputs.result).toBe('failed')

@@ -1,13 +1,7 @@
 import { describe, expect, test } from '@jest/globals'
-import {
-  planImagePatch,
-  planRestore,
-  refuseUnrollable,
-  sameImage,
-  selectContainers,
-  snapshotOf
-} from '../../src/kube/deployment.js'
-import { templateKey } from '../../src/kube/deployment.js'
+import { planImagePatch, planRestore, sameImage, selectContainers, snapshotOf } from '../../src/workloads/template.js'
+import { templateKey } from '../../src/workloads/template.js'
+import { deploymentKind } from '../../src/workloads/deployment.js'
 import { PreflightError } from '../../src/errors.js'
 
 const REG = '127.0.0.1:5000'
@@ -140,17 +134,18 @@ describe('sameImage', () => {
   })
 })
 
-describe('refuseUnrollable', () => {
+describe('a paused Deployment is refused', () => {
   const meta = { name: 'web', namespace: 'shop' }
   test.each([
     ['not paused', { paused: false }, false],
     ['paused unset', {}, false],
     ['paused', { paused: true }, true]
   ])('%s', (_name, spec, refused) => {
-    const check = () => refuseUnrollable({ metadata: meta, spec: { selector: {}, template: {}, ...spec } })
-    if (refused) {
-      expect(check).toThrow(PreflightError)
-      expect(check).toThrow(/is paused .*kubectl -n shop rollout resume deployment\/web/)
-    } else expect(check).not.toThrow()
+    const why = deploymentKind.refuse?.({ metadata: meta, spec: { selector: {}, template: {}, ...spec } })
+    if (refused)
+      expect(why).toMatch(
+        /^Deployment "web" in namespace "shop" is paused .*kubectl -n shop rollout resume deployment\/web/
+      )
+    else expect(why).toBeUndefined()
   })
 })

@@ -14,6 +14,7 @@ function makeConfig(overrides: Partial<Config> = {}, build: Partial<Config['buil
     mode: 'deploy',
     namespace: 'default',
     deployment: 'web',
+    workloads: [{ kind: 'Deployment', name: 'web', namespace: 'default' }],
     containers: [],
     kubeconfig: { kind: 'default' },
     image: { repository: '127.0.0.1:5000/shop/web', tag: 'abc1234' },
@@ -25,6 +26,7 @@ function makeConfig(overrides: Partial<Config> = {}, build: Partial<Config['buil
     dryRun: false,
     logs: { errorPattern: /error/, baseline: false, baselineWindowMs: 60_000, baselineFactor: 1.5, containers: [] },
     soakMs: 0,
+    lockTimeoutMs: 300_000,
     origin: { sha: 'abc1234def', repository: 'o/r' },
     ...overrides
   }

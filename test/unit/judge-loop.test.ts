@@ -4,7 +4,8 @@ import type { LogGate } from '../../src/logs/gate.js'
 import type { ProgressSample } from '../../src/result.js'
 import { JudgeLoop } from '../../src/watch/judge-loop.js'
 import type { RolloutObserver } from '../../src/watch/observer.js'
-import type { ObservedState } from '../../src/watch/state.js'
+import { deploymentView } from '../../src/workloads/deployment.js'
+import type { ObservedState } from '../../src/model/index.js'
 
 const OURS: V1PodTemplateSpec = { spec: { containers: [{ name: 'app', image: 'reg/web:v2' }] } }
 const THEIRS: V1PodTemplateSpec = { spec: { containers: [{ name: 'app', image: 'reg/web:hotfix' }] } }
@@ -93,7 +94,7 @@ function scripted(steps: Step[], stepMs = 1000) {
   const timeline: ProgressSample[] = []
   const lines: string[] = []
   const loop = new JudgeLoop({
-    deployment: 'web',
+    label: 'Deployment "web"',
     limits: { maxRestarts: 5, imagePullGraceMs: 30000, unschedulableGraceMs: 60000, timeoutMs: 10_000 },
     clock: () => now,
     info: (m) => lines.push(m),
@@ -103,7 +104,7 @@ function scripted(steps: Step[], stepMs = 1000) {
   })
   const run = (opts: { soakMs?: number; gate?: LogGate } = {}) =>
     loop.until({
-      observer: observer as unknown as RolloutObserver,
+      workload: deploymentView(observer as unknown as RolloutObserver),
       template: OURS,
       generation: 2,
       startedMs: 0,

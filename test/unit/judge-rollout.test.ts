@@ -8,7 +8,7 @@ import type {
   ObservedState,
   PodObservation,
   ReplicaSetObservation
-} from '../../src/watch/state.js'
+} from '../../src/model/index.js'
 
 const NOW = 10_000_000
 const LIMITS: JudgeLimits = {

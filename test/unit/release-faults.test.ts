@@ -5,7 +5,7 @@ import { describe, expect, test } from '@jest/globals'
 import type { KubernetesObject, V1Deployment, V1ReplicaSet } from '@kubernetes/client-node'
 import { configFromRaw } from '../../src/config/from-raw.js'
 import type { KubeClients } from '../../src/kube/client.js'
-import { templateKey } from '../../src/kube/deployment.js'
+import { templateKey } from '../../src/workloads/template.js'
 import type { LogGate } from '../../src/logs/gate.js'
 import { type PendingRestore, runRelease } from '../../src/release.js'
 
@@ -188,7 +188,8 @@ async function release(cluster: FakeCluster, cfg = config()) {
       docker: {} as never,
       log: { info: () => undefined, warning: () => undefined, group: (_n, fn) => fn() },
       logGate: async () => throwingGate(),
-      onPatched: (p: PendingRestore) => events.push(`armed ${p.ourTemplate.spec?.containers[0]?.image}`),
+      onPatched: (pending: PendingRestore[]) =>
+        events.push(...pending.map((p) => `armed ${p.ourTemplate.spec?.containers[0]?.image}`)),
       onSettled: () => events.push('settled'),
       progressEveryMs: 60_000
     }
@@ -202,7 +203,7 @@ describe('runRelease: a failure after the patch never leaves the new template si
     const { result, events } = await release(cluster)
     expect(result.result).toBe('rolled-back')
     expect(result.reason).toBe('cluster')
-    expect(result.message).toMatch(/Watching the rollout failed \(log follower crashed: unexpected end of stream\)/)
+    expect(result.message).toMatch(/^log follower crashed: unexpected end of stream; the release cannot be judged/)
     expect(result.rollback?.outcome).toBe('succeeded')
     expect(cluster.image()).toBe(OLD)
     expect(events).toEqual([`armed ${NEW}`, 'settled'])
@@ -225,7 +226,7 @@ describe('runRelease: a failure after the patch never leaves the new template si
     const { result, events } = await release(cluster)
     expect(result.result).toBe('failed')
     expect(result.reason).toBe('rollback-failed')
-    expect(result.message).toMatch(/The ROLLBACK FAILED too \(.*forbidden.*\)/)
+    expect(result.message).toMatch(/The previous template could NOT be restored \(.*forbidden.*\)/)
     expect(result.message).toContain(`the Deployment may still run 127.0.0.1:5000/shop/web:v2@sha256:${'2'.repeat(64)}`)
     expect(result.message).toContain('Restore it by hand: kubectl -n shop rollout undo deployment/web --to-revision=1')
     expect(cluster.image()).toBe(NEW)

@@ -38,7 +38,8 @@ describe('outputsOf', () => {
       'previous-revision': '4',
       'previous-image': OLD,
       'error-lines': '42',
-      'duration-seconds': '73'
+      'duration-seconds': '73',
+      workloads: '[]'
     })
   })
 
@@ -52,7 +53,8 @@ describe('outputsOf', () => {
       'previous-revision': '',
       'previous-image': '',
       'error-lines': '0',
-      'duration-seconds': '1'
+      'duration-seconds': '1',
+      workloads: '[]'
     })
   })
 
@@ -76,7 +78,7 @@ describe('outputsOf', () => {
 })
 
 describe('writeOutputs', () => {
-  test('sets each of the nine outputs once, as strings', () => {
+  test('sets each of the ten outputs once, as strings', () => {
     const setOutput = jest.fn<(name: string, value: string) => void>()
     writeOutputs(rolledBack(), { setOutput })
     expect(setOutput.mock.calls).toEqual([
@@ -88,7 +90,8 @@ describe('writeOutputs', () => {
       ['previous-revision', '4'],
       ['previous-image', OLD],
       ['error-lines', '42'],
-      ['duration-seconds', '73']
+      ['duration-seconds', '73'],
+      ['workloads', '[]']
     ])
   })
 
@@ -96,7 +99,7 @@ describe('writeOutputs', () => {
     const set = new Map<string, string>()
     writeOutputs(inputError(), { setOutput: (name, value) => set.set(name, value) })
     expect(Object.fromEntries(set)).toEqual(outputsOf(inputError()))
-    expect(set.size).toBe(9)
+    expect(set.size).toBe(10)
   })
 })
 

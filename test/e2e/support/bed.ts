@@ -120,6 +120,8 @@ export async function registryDigest(state: BedState, repository: string, tag: s
 /** Behaviour labels the bed controller reads from an image (see test/bed/controller.mjs). */
 export interface ImageBehaviour {
   behaviour?: 'ready' | 'crash-loop' | 'never-ready' | 'fail' | 'flaky-pull'
+  /** Behaviour when the image runs as a container of this name (wins over `behaviour`). */
+  behaviourAs?: Record<string, 'ready' | 'crash-loop' | 'never-ready' | 'fail'>
   exitCode?: number
   pullErrorFor?: string
   log?: string
@@ -134,6 +136,9 @@ export async function imageContext(
   const dir = await mkdtemp(join(tmpdir(), 'rg-image-'))
   const labels: string[] = []
   if (behaviour.behaviour) labels.push(`dev.rollout-guard.bed.behaviour=${behaviour.behaviour}`)
+  for (const [container, b] of Object.entries(behaviour.behaviourAs ?? {})) {
+    labels.push(`dev.rollout-guard.bed.behaviour.${container}=${b}`)
+  }
   if (behaviour.exitCode !== undefined) labels.push(`dev.rollout-guard.bed.exit-code=${behaviour.exitCode}`)
   if (behaviour.pullErrorFor) labels.push(`dev.rollout-guard.bed.pull-error-for=${behaviour.pullErrorFor}`)
   if (behaviour.log) labels.push(`dev.rollout-guard.bed.log=${JSON.stringify(behaviour.log)}`)

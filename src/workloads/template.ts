@@ -1,17 +1,26 @@
-// The Deployment as the release sees it: snapshot before the change, the image patch, and the exact-template restore.
+// A workload (Deployment, StatefulSet, DaemonSet) as the release sees it: snapshot before the change, the image patch,
+// and the exact-template restore. All three keep their pod template at /spec/template, so planning is shared.
 // Planning is pure (JSON Patch operations from plain data); the two functions at the bottom do the I/O.
 import type { ImageRef, ReleaseOrigin } from '../config.js'
 import { parseImageRef } from '../config/parse.js'
 import { ClusterError, ConflictError, PatchRejected, PreflightError } from '../errors.js'
 import type { ImageChange } from '../result.js'
+import type { WorkloadKindName } from '../model/index.js'
 import {
   type KubeClients,
-  type V1Deployment,
+  type V1LabelSelector,
+  type V1ObjectMeta,
   type V1PodTemplateSpec,
   apiMessage,
   jsonPatch,
   statusCode
-} from './client.js'
+} from '../kube/client.js'
+
+/** What every workload kind has in common: metadata and a pod template under spec. */
+export interface WorkloadObject {
+  metadata?: V1ObjectMeta
+  spec?: { template?: V1PodTemplateSpec; replicas?: number; selector?: V1LabelSelector }
+}
 
 export const RELEASE_ANNOTATION = 'rollout-guard.dev/release'
 export const ROLLBACK_ANNOTATION = 'rollout-guard.dev/rolled-back'
@@ -26,6 +35,7 @@ export interface ContainerTarget {
 }
 
 export interface Snapshot {
+  kind: WorkloadKindName
   namespace: string
   name: string
   uid: string
@@ -74,9 +84,10 @@ function allContainers(template: V1PodTemplateSpec | undefined): ContainerTarget
   ]
 }
 
-export function snapshotOf(d: V1Deployment): Snapshot {
+export function snapshotOf(d: WorkloadObject, kind: WorkloadKindName = 'Deployment'): Snapshot {
   const template = structuredClone(d.spec?.template ?? {}) as V1PodTemplateSpec
   return {
+    kind,
     namespace: d.metadata?.namespace ?? '',
     name: d.metadata?.name ?? '',
     uid: d.metadata?.uid ?? '',
@@ -99,26 +110,11 @@ function repositoryOf(image: string): string | undefined {
 }
 
 /**
- * A Deployment that cannot roll out whatever we patch: refused before anything changes. A paused Deployment keeps
- * its ReplicaSets as they are until someone resumes it, so a release would wait for its whole timeout and then
- * blame the watches.
- */
-export function refuseUnrollable(d: V1Deployment): void {
-  if (d.spec?.paused !== true) return
-  const name = d.metadata?.name ?? ''
-  const namespace = d.metadata?.namespace ?? ''
-  throw new PreflightError(
-    `Deployment "${name}" in namespace "${namespace}" is paused (spec.paused: true): it would never roll out the new image. ` +
-      `Nothing was changed. Resume it first (kubectl -n ${namespace} rollout resume deployment/${name}) if a release should go out now.`
-  )
-}
-
-/**
  * Which containers get the new image: the named ones, or (none named) every container and init container whose image
  * repository equals the release image's.
  */
 export function selectContainers(snapshot: Snapshot, names: string[], image: ImageRef): ContainerTarget[] {
-  const where = `Deployment "${snapshot.name}" in namespace "${snapshot.namespace}"`
+  const where = `${snapshot.kind} "${snapshot.name}" in namespace "${snapshot.namespace}"`
   const known = snapshot.containers.map((c) => c.name)
   if (names.length > 0) {
     const unknown = names.filter((n) => !known.includes(n))
@@ -204,7 +200,7 @@ export function planImagePatch(
   return { noChange: false, ops, changes }
 }
 
-/** The restore: the snapshot's exact template, only if the Deployment's spec is still the one our patch produced. */
+/** The restore: the snapshot's exact template, only if the workload's spec is still the one our patch produced. */
 export function planRestore(snapshot: Snapshot, ourGeneration: number, reason: string): JsonPatchOp[] {
   return [
     { op: 'test', path: '/metadata/generation', value: ourGeneration },
@@ -219,17 +215,50 @@ export function planRestore(snapshot: Snapshot, ourGeneration: number, reason: s
   ]
 }
 
-export async function readDeployment(clients: KubeClients, namespace: string, name: string): Promise<V1Deployment> {
+type PatchArgs = { name: string; namespace: string; body: unknown; dryRun?: string; fieldManager?: string }
+
+/** The typed API calls per kind: the only place that knows which client method reads or patches which kind. */
+const KIND_API: Record<
+  WorkloadKindName,
+  {
+    read(clients: KubeClients, name: string, namespace: string): Promise<WorkloadObject>
+    patch(clients: KubeClients, args: PatchArgs): Promise<WorkloadObject>
+  }
+> = {
+  Deployment: {
+    read: (c, name, namespace) => c.apps.readNamespacedDeployment({ name, namespace }),
+    patch: (c, args) => c.apps.patchNamespacedDeployment(args, jsonPatch)
+  },
+  StatefulSet: {
+    read: (c, name, namespace) => c.apps.readNamespacedStatefulSet({ name, namespace }),
+    patch: (c, args) => c.apps.patchNamespacedStatefulSet(args, jsonPatch)
+  },
+  DaemonSet: {
+    read: (c, name, namespace) => c.apps.readNamespacedDaemonSet({ name, namespace }),
+    patch: (c, args) => c.apps.patchNamespacedDaemonSet(args, jsonPatch)
+  }
+}
+
+export async function readWorkload(
+  clients: KubeClients,
+  kind: WorkloadKindName,
+  namespace: string,
+  name: string
+): Promise<WorkloadObject> {
   try {
-    return await clients.apps.readNamespacedDeployment({ name, namespace })
+    return await KIND_API[kind].read(clients, name, namespace)
   } catch (e) {
     const code = statusCode(e)
-    if (code === 404) throw new PreflightError(`Deployment "${name}" not found in namespace "${namespace}"`)
+    if (code === 404) throw new PreflightError(`${kind} "${name}" not found in namespace "${namespace}"`)
     if (code === 403) {
-      throw new PreflightError(`Not allowed to read Deployment "${name}" in namespace "${namespace}": ${apiMessage(e)}`)
+      throw new PreflightError(`Not allowed to read ${kind} "${name}" in namespace "${namespace}": ${apiMessage(e)}`)
     }
-    throw new ClusterError(`Reading Deployment "${name}" in namespace "${namespace}" failed: ${apiMessage(e)}`)
+    throw new ClusterError(`Reading ${kind} "${name}" in namespace "${namespace}" failed: ${apiMessage(e)}`)
   }
+}
+
+export async function readDeployment(clients: KubeClients, namespace: string, name: string): Promise<WorkloadObject> {
+  return readWorkload(clients, 'Deployment', namespace, name)
 }
 
 /** Applies a JSON patch whose first op is a `test`; a failed test is a ConflictError. */
@@ -238,18 +267,15 @@ export async function applyGuardedPatch(
   snapshot: Snapshot,
   ops: JsonPatchOp[],
   dryRun = false
-): Promise<V1Deployment> {
+): Promise<WorkloadObject> {
   try {
-    return await clients.apps.patchNamespacedDeployment(
-      {
-        name: snapshot.name,
-        namespace: snapshot.namespace,
-        body: ops,
-        dryRun: dryRun ? 'All' : undefined,
-        fieldManager: 'rollout-guard'
-      },
-      jsonPatch
-    )
+    return await KIND_API[snapshot.kind].patch(clients, {
+      name: snapshot.name,
+      namespace: snapshot.namespace,
+      body: ops,
+      dryRun: dryRun ? 'All' : undefined,
+      fieldManager: 'rollout-guard'
+    })
   } catch (e) {
     const code = statusCode(e)
     const message = apiMessage(e)
@@ -257,7 +283,7 @@ export async function applyGuardedPatch(
     // request") with no details; tell it apart from other 422s by looking at the generation we tested.
     if (code === 422 && ops[0]?.op === 'test' && (await generationMoved(clients, snapshot, ops[0].value))) {
       throw new ConflictError(
-        `Deployment "${snapshot.name}" was changed by someone else (its pod template is no longer the one we expected); not overwriting their change`
+        `${snapshot.kind} "${snapshot.name}" was changed by someone else (its pod template is no longer the one we expected); not overwriting their change`
       )
     }
     // Validation errors and admission denials are about the change, not the cluster: say what the server said first.
@@ -265,13 +291,13 @@ export async function applyGuardedPatch(
       const why = /denied (?:the )?request:\s*(.*)$/is.exec(message)?.[1] ?? message
       throw new PatchRejected(`The apiserver rejected the new template: ${why} (${message})`)
     }
-    throw new ClusterError(`Patching Deployment "${snapshot.name}" failed (${code ?? 'no response'}): ${message}`)
+    throw new ClusterError(`Patching ${snapshot.kind} "${snapshot.name}" failed (${code ?? 'no response'}): ${message}`)
   }
 }
 
 async function generationMoved(clients: KubeClients, snapshot: Snapshot, tested: unknown): Promise<boolean> {
   try {
-    const current = await clients.apps.readNamespacedDeployment({ name: snapshot.name, namespace: snapshot.namespace })
+    const current = await KIND_API[snapshot.kind].read(clients, snapshot.name, snapshot.namespace)
     return current.metadata?.generation !== tested
   } catch {
     return false
@@ -292,14 +318,14 @@ export async function applyTemplatePatch(
   ops: JsonPatchOp[],
   expected: V1PodTemplateSpec,
   dryRun = false
-): Promise<V1Deployment> {
+): Promise<WorkloadObject> {
   let body = ops
   for (let attempt = 0; ; attempt++) {
     try {
       return await applyGuardedPatch(clients, snapshot, body, dryRun)
     } catch (e) {
       if (!(e instanceof ConflictError) || attempt >= GENERATION_RETRIES) throw e
-      const current = await readDeployment(clients, snapshot.namespace, snapshot.name)
+      const current = await readWorkload(clients, snapshot.kind, snapshot.namespace, snapshot.name)
       if (templateKey(current.spec?.template) !== templateKey(expected)) throw e
       body = [{ op: 'test', path: '/metadata/generation', value: current.metadata?.generation ?? 0 }, ...body.slice(1)]
     }

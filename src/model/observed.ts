@@ -1,5 +1,6 @@
-// The observed state of one rollout: what the watches have seen of the Deployment, its ReplicaSets and the new
-// ReplicaSet's pods, flattened into plain data. The watchers build it; the judges read it. No I/O here.
+// The observed state of a rollout: what the watches have seen of the workload (Deployment and its ReplicaSets,
+// StatefulSet, DaemonSet) and the new revision's pods, flattened into plain data. The watchers build it; the judges read
+// it. No I/O here.
 
 export interface Condition {
   type: string
@@ -89,4 +90,51 @@ export interface ObservedState {
   pods: PodObservation[]
   /** Pods of the Deployment outside the new ReplicaSet that are being deleted (they still hold quota). */
   terminatingOldPods: number
+}
+
+/** A StatefulSet's spec and status, as kubectl's rollout status reads them. */
+export interface StatefulSetObservation {
+  generation: number
+  observedGeneration: number
+  /** spec.replicas (defaults to 1) */
+  replicas: number
+  /** spec.updateStrategy.rollingUpdate.partition (0 when unset) */
+  partition: number
+  statusReplicas: number
+  readyReplicas: number
+  availableReplicas: number
+  updatedReplicas: number
+  currentRevision: string
+  updateRevision: string
+}
+
+export interface StatefulSetState {
+  nowMs: number
+  startedMs: number
+  statefulSet: StatefulSetObservation
+  /** The ControllerRevision name of the template being rolled out, once the controller has made it. */
+  revision?: string
+  /** Pods on that revision (label controller-revision-hash). */
+  pods: PodObservation[]
+}
+
+/** A DaemonSet's status, as kubectl's rollout status reads it. */
+export interface DaemonSetObservation {
+  generation: number
+  observedGeneration: number
+  desiredNumberScheduled: number
+  currentNumberScheduled: number
+  updatedNumberScheduled: number
+  numberAvailable: number
+  numberReady: number
+}
+
+export interface DaemonSetState {
+  nowMs: number
+  startedMs: number
+  daemonSet: DaemonSetObservation
+  /** The controller-revision-hash of the template being rolled out, once the controller has made its revision. */
+  revision?: string
+  /** Pods on that revision. */
+  pods: PodObservation[]
 }

@@ -1,0 +1,76 @@
+// The shared nouns at the bottom of the house: every room may import these, and this imports nothing of ours but the
+// observed-state types beside it. No I/O, no logic.
+import type { V1PodTemplateSpec } from '@kubernetes/client-node'
+
+export type * from './observed.js'
+
+export interface Logger {
+  info(message: string): void
+  warning(message: string): void
+  /** A collapsible section in the Actions log (core.group); plain headings in a terminal. */
+  group<T>(name: string, fn: () => Promise<T>): Promise<T>
+}
+
+/** The workload kinds a release can change. */
+export type WorkloadKindName = 'Deployment' | 'StatefulSet' | 'DaemonSet'
+
+/** One workload of a release: `kind/name` in a namespace. */
+export interface WorkloadRef {
+  kind: WorkloadKindName
+  name: string
+  namespace: string
+}
+
+/** Why the pod-state judges failed a rollout. */
+export type FailureReason =
+  | 'crash-loop'
+  | 'image-pull'
+  | 'config-error'
+  | 'oom-killed'
+  | 'pod-failed'
+  | 'unschedulable'
+  | 'replica-failure'
+  | 'progress-deadline'
+  | 'timeout'
+  | 'restarts'
+
+/** Why a release did not succeed. Rollout reasons come from the rollout judges; the rest from the engine. */
+export type ReasonCode =
+  | FailureReason
+  | 'error-logs'
+  | 'conflict'
+  | 'locked'
+  | 'rejected'
+  | 'rollback-failed'
+  | 'input'
+  | 'preflight'
+  | 'build'
+  | 'cluster'
+
+export interface PodFailure {
+  pod: string
+  /** Absent for pod-level failures (phase Failed, Unschedulable). */
+  container?: string
+  /** The cluster's reason, e.g. CrashLoopBackOff, ImagePullBackOff, OOMKilled, Evicted, Unschedulable. */
+  reason: string
+  message?: string
+  exitCode?: number
+  restarts: number
+}
+
+/** What the post step (or the CLI's signal handler) needs to restore one workload if the release is interrupted. */
+export interface PendingRestore {
+  /** Absent in state saved by older versions: Deployment. */
+  kind?: WorkloadKindName
+  /** The kubeconfig context of the workload's cluster; absent = the release's. */
+  context?: string
+  namespace: string
+  name: string
+  /** The Deployment's name, in state saved by older versions (instead of kind + name). */
+  deployment?: string
+  generation: number
+  /** The template our patch produced: the restore applies only while the workload still has it. */
+  ourTemplate: V1PodTemplateSpec
+  /** The template to put back. */
+  template: V1PodTemplateSpec
+}

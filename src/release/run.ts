@@ -1,0 +1,629 @@
+// One release, one way through, shaped like krane's DeployTask#run!: short phase functions (preflight → build → plan →
+// [dry run] → patch → watch ⇄ judge → [restore]), one place that ends the release early with a result (`Finish`), one
+// place that stops every watcher and settles (`settle`), and one way to build the result (`result`). Any failure after
+// the patch ends with the previous templates restored, or a loud report of why not. Reporting is the caller's job
+// (src/main.ts, src/cli.ts); this module only decides and acts.
+import { stringify } from 'yaml'
+import type { Config, ImageRef } from '../config.js'
+import { formatImageRef } from '../config/parse.js'
+import { type DockerCli, buildAndPush } from '../docker/runner.js'
+import { type RegistryOptions, resolveDigest } from '../docker/registry.js'
+import {
+  BuildError,
+  ClusterError,
+  ConflictError,
+  InputError,
+  LockedError,
+  PatchRejected,
+  PreflightError
+} from '../errors.js'
+import type { KubeClients } from '../kube/client.js'
+import { collectDiagnostics } from '../kube/diagnostics.js'
+import { COMMON_PERMISSIONS, LEASE_PERMISSIONS, type Permission, checkPermissions } from '../kube/preflight.js'
+import { ReleaseLock } from '../lock/lease.js'
+import type { Logger, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
+import { diffLines } from '../report/diff.js'
+import type { ErrorSummary, PhaseName, PhaseTiming, ProgressSample, ReleaseResult, RollbackReport } from '../result.js'
+import type { WatchOutcome } from '../watch/judge-loop.js'
+import type { StagePlan } from '../plan/parse.js'
+import { Target, type TargetContext } from './target.js'
+
+export type { Logger, PendingRestore } from '../model/index.js'
+
+export interface ReleaseDeps {
+  clients: KubeClients
+  /** The clients of another kubeconfig context (a plan stage's `context`). */
+  clientsFor?: (context: string) => KubeClients
+  docker: DockerCli
+  clock?: () => number
+  log: Logger
+  registry?: RegistryOptions
+  /**
+   * Builds the error-log gate for one workload's new pods; called before the patch (the baseline is measured on the
+   * old pods). Absent = judge by pod state only.
+   */
+  logGate?: TargetContext['logGate']
+  /** After each patch: every workload patched so far, for the post step / signal handler to restore. */
+  onPatched?: (pending: PendingRestore[]) => void
+  onSettled?: () => void
+  /** Progress lines at most this often (ms). */
+  progressEveryMs?: number
+  /** Who holds the release lock (the run URL, or host:pid for the CLI); absent = no lock. */
+  lockHolder?: string
+}
+
+const PROGRESS_EVERY_MS = 5000
+
+/** What a phase hands to `result`; the rest (identity, timings, images) the release fills in. */
+type Fields = Pick<ReleaseResult, 'result' | 'message'> & Partial<ReleaseResult>
+
+/** Ends the release early with a result (krane's FatalDeploymentError): thrown by a phase, caught in `run`. */
+class Finish {
+  constructor(readonly fields: Fields) {}
+}
+
+class Phases {
+  readonly list: PhaseTiming[] = []
+  constructor(private readonly clock: () => number) {}
+  async run<T>(
+    phase: PhaseName,
+    log: Logger,
+    title: string,
+    fn: () => Promise<T>,
+    outcome?: (t: T) => string
+  ): Promise<T> {
+    const startedMs = this.clock()
+    try {
+      const value = await log.group(title, fn)
+      this.list.push({ phase, startedMs, endedMs: this.clock(), outcome: outcome?.(value) ?? 'ok' })
+      return value
+    } catch (e) {
+      this.list.push({ phase, startedMs, endedMs: this.clock(), outcome: `failed: ${(e as Error).name}` })
+      throw e
+    }
+  }
+}
+
+/** One stage of the train: its workloads roll out together. */
+interface Stage {
+  plan: StagePlan
+  targets: Target[]
+}
+
+/** A release without a plan file: one stage of the `workloads` with the inputs' settings. */
+export function stagesOf(config: Config): StagePlan[] {
+  if (config.stages) return config.stages
+  const settings = {
+    containers: config.containers,
+    failFast: config.failFast,
+    timeoutMs: config.timeoutMs,
+    soakMs: config.soakMs
+  }
+  return [{ name: 'release', workloads: config.workloads.map((ref) => ({ ...ref, ...settings })) }]
+}
+
+export async function runRelease(config: Config, deps: ReleaseDeps): Promise<ReleaseResult> {
+  return new Release(config, deps).run()
+}
+
+class Release {
+  private readonly clock: () => number
+  private readonly log: Logger
+  private readonly startedMs: number
+  private readonly phases: Phases
+  private readonly timeline: ProgressSample[] = []
+  private readonly stages: Stage[]
+  private readonly targets: Target[]
+  private readonly ctx: TargetContext
+  /** Aborted when the release settles, or when one workload's rollout fails: every other judge stops. */
+  private readonly judging = new AbortController()
+  private image?: { ref: string; digest?: string }
+  private lock?: ReleaseLock
+
+  constructor(
+    private readonly config: Config,
+    private readonly deps: ReleaseDeps
+  ) {
+    this.clock = deps.clock ?? Date.now
+    this.log = deps.log
+    this.startedMs = this.clock()
+    this.phases = new Phases(this.clock)
+    const clients = new Map<string, KubeClients>()
+    const clientsOf = (context: string | undefined): KubeClients => {
+      if (context === undefined || !deps.clientsFor) return deps.clients
+      const known = clients.get(context) ?? deps.clientsFor(context)
+      clients.set(context, known)
+      return known
+    }
+    let first = true
+    this.stages = stagesOf(config).map((plan) => ({
+      plan,
+      targets: plan.workloads.map((w) => {
+        const t = new Target(w, plan, clientsOf(plan.context), first ? this.timeline : [])
+        first = false
+        return t
+      })
+    }))
+    this.targets = this.stages.flatMap((s) => s.targets)
+    this.ctx = {
+      origin: config.origin,
+      log: deps.log,
+      clock: this.clock,
+      progressEveryMs: deps.progressEveryMs ?? PROGRESS_EVERY_MS,
+      logGate: deps.logGate
+    }
+  }
+
+  async run(): Promise<ReleaseResult> {
+    try {
+      await this.preflight()
+      await this.build()
+      this.plan()
+      if (this.config.dryRun || this.config.mode === 'check') return await this.dryRun()
+      for (const [i, stage] of this.stages.entries()) {
+        await this.patch(stage)
+        const culprit = await this.watch(stage)
+        if (culprit) return await this.failed(culprit, i)
+      }
+      return this.result({ result: 'succeeded', message: `Rolled out ${this.newImage}` })
+    } catch (e) {
+      if (e instanceof Finish) return this.result(e.fields)
+      return await this.crashed(e)
+    } finally {
+      await this.settle()
+    }
+  }
+
+  private get newImage(): string {
+    return this.image?.ref ?? ''
+  }
+
+  private get multi(): boolean {
+    return this.targets.length > 1
+  }
+
+  private get train(): boolean {
+    return this.stages.length > 1
+  }
+
+  private title(what: string, stage: Stage): string {
+    const i = this.stages.indexOf(stage)
+    const context = stage.plan.context ? `, context ${stage.plan.context}` : ''
+    return this.train ? `${what} — stage ${i + 1}/${this.stages.length} "${stage.plan.name}"${context}` : what
+  }
+
+  /** A release that may change something takes the release lock of every workload first. */
+  private get locking(): boolean {
+    return this.deps.lockHolder !== undefined && this.config.mode === 'deploy' && !this.config.dryRun
+  }
+
+  /**
+   * Everything is checked before anything changes: the rights to change every workload of every stage (and their
+   * release locks), then the locks are taken (a dead holder's half-done release recovered), then every workload is
+   * read and snapshotted.
+   */
+  private async preflight(): Promise<void> {
+    await this.phases.run('preflight', this.log, 'Preflight', async () => {
+      const byPlace = new Map<string, { t: Target; permissions: Set<Permission> }>()
+      for (const t of this.targets) {
+        const key = `${t.stage.context ?? ''}/${t.ref.namespace}`
+        const entry = byPlace.get(key) ?? { t, permissions: new Set<Permission>() }
+        for (const p of t.kind.permissions) entry.permissions.add(p)
+        if (this.locking) for (const p of LEASE_PERMISSIONS) entry.permissions.add(p)
+        byPlace.set(key, entry)
+      }
+      for (const { t, permissions } of byPlace.values()) {
+        await checkPermissions(t.clients, t.ref.namespace, [...permissions, ...COMMON_PERMISSIONS])
+      }
+      if (this.locking && this.deps.lockHolder) {
+        this.lock = new ReleaseLock({
+          holder: this.deps.lockHolder,
+          waitMs: this.config.lockTimeoutMs,
+          log: this.log,
+          clock: this.clock
+        })
+        await this.lock.acquire(this.targets.map((t) => ({ ref: t.ref, clients: t.clients })))
+      }
+      for (const t of this.targets) await t.read(this.ctx, this.config.image)
+    })
+  }
+
+  /**
+   * Build and push (or resolve the digest of an existing tag), so the release rolls out exact bytes; a plan's
+   * workloads with their own image get theirs resolved too.
+   */
+  private async build(): Promise<void> {
+    const { config, deps, log } = this
+    const creds = config.registry
+      ? { username: config.registry.username, password: config.registry.password }
+      : undefined
+    const resolve = async (ref: ImageRef): Promise<{ ref: string; digest: string }> => {
+      const digest = ref.digest ?? (await resolveDigest(ref, creds, deps.registry))
+      const image = formatImageRef({ ...ref, digest })
+      log.info(`resolved ${image}`)
+      return { ref: image, digest }
+    }
+    await this.phases.run('build', log, config.build.enabled ? 'Build and push' : 'Resolve image', async () => {
+      if (config.build.enabled) {
+        const built = await buildAndPush(deps.docker, config, (line) => log.info(line))
+        log.info(`pushed ${built.ref}`)
+        this.image = { ref: built.ref, digest: built.digest }
+      } else {
+        this.image = await resolve({ ...config.image, tag: config.image.tag ?? config.tag })
+      }
+      const own = new Map<string, Promise<{ ref: string }>>()
+      for (const t of this.targets) {
+        const ref = t.ref.image
+        if (!ref) continue
+        const key = formatImageRef(ref)
+        if (!own.has(key)) own.set(key, resolve({ ...ref, tag: ref.tag ?? (ref.digest ? undefined : config.tag) }))
+        this.ownImages.set(t, (await own.get(key)!).ref)
+      }
+    })
+  }
+
+  /** Workloads of a plan that name their own image: the exact reference each gets. */
+  private readonly ownImages = new Map<Target, string>()
+
+  /** The patch of every workload; nothing to do when they all run their image already. */
+  private plan(): void {
+    for (const t of this.targets) t.planPatch(this.config.origin, this.ownImages.get(t) ?? this.newImage)
+    if (this.targets.some((t) => t.changes)) return
+    const names = this.targets.map((t) => t.ref.name).join(', ')
+    this.log.info(`${names} already ${this.multi ? 'run' : 'runs'} ${this.newImage}: nothing to roll out`)
+    throw new Finish({
+      result: 'no-change',
+      message: `Already running ${this.newImage}; no new revision`,
+      revision: this.targets[0]?.snapshot.revision
+    })
+  }
+
+  /** Check mode: the server validates and defaults the patches, nothing is persisted. */
+  private async dryRun(): Promise<ReleaseResult> {
+    const changing = this.targets.filter((t) => t.changes)
+    const diffs = await this.phases.run('patch', this.log, 'Server-side dry run', () =>
+      Promise.all(
+        changing.map(async (t) => {
+          const checked = await t.dryRun()
+          const diff = diffLines(stringify(t.snapshot.template), stringify(checked))
+          return this.multi ? `${t.label}:\n${diff || '(unchanged)'}` : diff
+        })
+      )
+    )
+    const diff = diffs.join('\n')
+    const warnings = this.targets.flatMap((t) => t.traps.map((trap) => trap.message))
+    this.log.info(diff || '(the template is unchanged)')
+    return this.result({
+      result: 'dry-run',
+      message: `The patch to ${this.newImage} is valid (server-side dry run); nothing changed${warnings.length ? `; ${warnings.length} rollout trap${warnings.length === 1 ? '' : 's'} found` : ''}`,
+      revision: this.targets[0]?.snapshot.revision,
+      check: { diff, warnings }
+    })
+  }
+
+  /** Start watching (and measuring the old pods' error baseline) before the patch, so nothing is missed; then patch. */
+  private async patch(stage: Stage): Promise<void> {
+    const changing = stage.targets.filter((t) => t.changes)
+    await Promise.all(changing.map((t) => t.startWatching(this.ctx, this.multi ? `${t.ref.name}: ` : '')))
+    await this.phases.run('patch', this.log, this.title('Patch', stage), async () => {
+      for (const t of changing) {
+        await t.patch()
+        this.deps.onPatched?.(this.targets.flatMap((x) => x.pending() ?? []))
+        const pending = t.pending()
+        if (pending) await this.lock?.record(t.ref, pending)
+        const containers = t.plan?.changes.map((c) => c.container).join(', ')
+        const who = this.multi ? `${t.label}: ` : ''
+        this.log.info(`${who}patched ${containers} to ${t.image} (generation ${t.patched?.generation})`)
+      }
+    })
+  }
+
+  /** Watch ⇄ judge a stage's workloads together; the first that fails stops the others. Returns it, if any. */
+  private async watch(stage: Stage): Promise<Target | undefined> {
+    const changing = stage.targets.filter((t) => t.changes)
+    const soak = Math.max(0, ...changing.map((t) => t.ref.soakMs))
+    const bad: Target[] = []
+    await this.phases.run(
+      'watch',
+      this.log,
+      this.title(soak > 0 ? `Watch and judge (then soak ${soak / 1000}s)` : 'Watch and judge', stage),
+      () =>
+        Promise.all(
+          changing.map(async (t) => {
+            try {
+              const outcome = await t.judge(this.ctx, this.judging.signal)
+              if (outcome.kind === 'failed' || outcome.kind === 'conflict') {
+                bad.push(t)
+                this.judging.abort()
+              }
+            } catch (e) {
+              this.judging.abort()
+              throw e
+            }
+          })
+        ),
+      () => outcomeLabel(bad[0]?.outcome)
+    )
+    return bad[0]
+  }
+
+  /**
+   * The rollout of `culprit` (in stage `failedStage`) failed or was taken over: diagnostics, then every workload we
+   * patched is restored, the failed stage first and then each stage before it in reverse order.
+   */
+  private async failed(culprit: Target, failedStage: number): Promise<ReleaseResult> {
+    const outcome = culprit.outcome as Extract<WatchOutcome, { kind: 'failed' | 'conflict' }>
+    const label = this.multi ? `${culprit.label}: ` : ''
+    const stageNote = this.train ? ` (stage ${failedStage + 1} "${this.stages[failedStage]?.plan.name}")` : ''
+    if (outcome.kind === 'conflict') {
+      culprit.rollback = {
+        outcome: 'skipped-conflict',
+        message: `someone else changed the ${culprit.ref.kind}; nothing restored`
+      }
+      if (this.config.rollback) await this.restoreTrain(failedStage, `conflict on ${culprit.label}`)
+      return this.result({
+        result: 'failed',
+        reason: 'conflict',
+        message: label + outcome.message + stageNote,
+        rollback: culprit.rollback
+      })
+    }
+    const failures =
+      outcome.verdict?.kind === 'failed'
+        ? outcome.verdict.failures
+        : outcome.reason === 'error-logs'
+          ? errorLogFailures(culprit.errors ?? emptyErrors())
+          : []
+    // Best effort and bounded: a slow or frozen API server must not hold up the rollback.
+    const diagnostics = await withDeadline(
+      collectDiagnostics(culprit.clients, culprit.ref.namespace, failures),
+      DIAGNOSTICS_MS,
+      []
+    )
+    const message = label + outcome.message + stageNote
+    if (!this.config.rollback) {
+      const what = this.multi ? 'the workloads stay' : `the ${culprit.ref.kind} stays`
+      return this.result({
+        result: 'failed',
+        reason: outcome.reason,
+        message: `${message}. Rollback is off: ${what} on ${this.newImage}`,
+        diagnostics,
+        rollback: { outcome: 'disabled', message: 'rollback: false' }
+      })
+    }
+    const rollback = await this.restoreTrain(failedStage, `${outcome.reason}: ${this.newImage}`)
+    const fields = { reason: outcome.reason, diagnostics, rollback }
+    if (rollback.outcome === 'succeeded') {
+      return this.result({
+        ...fields,
+        result: 'rolled-back',
+        message: `${message}. Rolled back to ${culprit.containers[0]?.image ?? 'the previous template'}`
+      })
+    }
+    if (rollback.outcome === 'skipped-conflict') {
+      return this.result({
+        ...fields,
+        result: 'failed',
+        reason: 'conflict',
+        message: `${message}. ${rollback.message}`
+      })
+    }
+    return this.result({
+      ...fields,
+      result: 'failed',
+      reason: 'rollback-failed',
+      message: `${message}. The ROLLBACK FAILED too (${rollback.message}): ${this.stuckOnNew()}`
+    })
+  }
+
+  /** An exception (cluster, watch, patch): whatever we patched is restored, or the result says loudly why not. */
+  private async crashed(e: unknown): Promise<ReleaseResult> {
+    const reason = reasonOf(e)
+    const message = (e as Error).message
+    this.judging.abort()
+    const patched = this.targets.filter((t) => t.patched && !t.rollback)
+    if (patched.length === 0) return this.result({ result: 'failed', reason, message })
+    if (!this.config.rollback) {
+      return this.result({
+        result: 'failed',
+        reason,
+        message: `${message}. Rollback is off: ${this.multi ? 'the workloads stay' : `the ${patched[0]?.ref.kind} stays`} on ${this.newImage}`,
+        rollback: { outcome: 'disabled', message: 'rollback: false' }
+      })
+    }
+    this.log.warning(`${message}: restoring the previous template`)
+    const rollback = await this.restoreTrain(this.stages.length - 1, `${reason}: ${this.newImage}`)
+    if (rollback.outcome === 'succeeded') {
+      // The cluster is back where it was: the release was rolled back, whatever broke while watching it.
+      return this.result({
+        result: 'rolled-back',
+        reason,
+        message: `${message}; the release cannot be judged. The previous template was restored`,
+        rollback
+      })
+    }
+    return this.result({
+      result: 'failed',
+      reason: rollback.outcome === 'failed' ? 'rollback-failed' : reason,
+      message: `${message}. The previous template could NOT be restored (${rollback.message}): ${this.stuckOnNew()}`,
+      rollback
+    })
+  }
+
+  /**
+   * Restores what we patched in stages `from`, `from - 1`, … 0, in that order: each stage's workloads together, each
+   * stage watched to completion before the one before it. One report for all of them.
+   */
+  private async restoreTrain(from: number, why: string): Promise<RollbackReport> {
+    const started = this.clock()
+    const done: { t: Target; r: RollbackReport }[] = []
+    for (let i = from; i >= 0; i--) {
+      const stage = this.stages[i]!
+      const targets = stage.targets.filter((t) => t.patched && !t.rollback)
+      if (targets.length === 0) continue
+      const reports = await this.phases.run(
+        'rollback',
+        this.log,
+        this.title('Roll back', stage),
+        () =>
+          Promise.all(
+            targets.map((t) =>
+              t.restore(this.ctx, why).catch((e: unknown): RollbackReport => {
+                t.rollback = { outcome: 'failed', message: (e as Error).message, durationMs: this.clock() - started }
+                return t.rollback
+              })
+            )
+          ),
+        (rs) => rs.find((r) => r.outcome !== 'succeeded')?.outcome ?? 'succeeded'
+      )
+      targets.forEach((t, j) => done.push({ t, r: reports[j]! }))
+    }
+    return combine(done, this.clock() - started)
+  }
+
+  /**
+   * The one place that stops every watcher and log stream, tells the caller nothing is pending any more, and
+   * releases the locks.
+   */
+  private async settle(): Promise<void> {
+    this.judging.abort()
+    for (const t of this.targets) t.stop()
+    // A failed restore stays armed: the post step (or the CLI's signal handler) tries once more, under the same
+    // precondition (only while the workload still has our template).
+    const restoreFailed = this.targets.some((t) => t.rollback?.outcome === 'failed')
+    if (this.targets.some((t) => t.patched) && !restoreFailed) this.deps.onSettled?.()
+    await this.lock?.release()
+  }
+
+  /** Which workloads may still run the new image, and the command that restores each by hand. */
+  private stuckOnNew(): string {
+    const stuck = this.targets.filter((t) => t.patched && t.rollback?.outcome === 'failed')
+    const list = stuck.length > 0 ? stuck : this.targets.filter((t) => t.patched)
+    const hints = list.map((t) => manualRestoreHint(t.ref, t.snapshot.revision))
+    const who = list.length === 1 && list[0] ? `the ${list[0].ref.kind}` : 'these workloads'
+    return `${who} may still run ${this.newImage}. ${hints.join('; ')}`
+  }
+
+  /** The one way to build the result. */
+  private result(fields: Fields): ReleaseResult {
+    const first = this.targets[0]
+    const planned = this.targets.some((t) => t.plan)
+    return {
+      namespace: this.config.namespace,
+      deployment: this.config.deployment,
+      origin: this.config.origin,
+      startedMs: this.startedMs,
+      phases: this.phases.list,
+      timeline: this.timeline,
+      image: this.image?.ref,
+      digest: this.image?.digest,
+      previousImage: first?.containers[0]?.image,
+      images: this.targets.flatMap((t) => t.plan?.changes ?? []),
+      previousRevision: planned ? first?.snapshot.revision : undefined,
+      revision: first?.revision,
+      diagnostics: [],
+      errors: mergeErrors(this.targets.map((t) => t.errors)),
+      workloads: this.targets.map((t) => t.result()),
+      ...fields,
+      durationMs: this.clock() - this.startedMs
+    }
+  }
+}
+
+/** How long the failing pods' diagnostics may take before the rollback goes ahead without them. */
+const DIAGNOSTICS_MS = 10_000
+
+/** `promise`'s value, or `fallback` once `ms` have passed (the promise is left to settle on its own). */
+async function withDeadline<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms)
+    timer.unref()
+  })
+  try {
+    return await Promise.race([promise.catch(() => fallback), deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** What to run by hand when Rollout Guard could not restore the previous template itself. */
+export function manualRestoreHint(
+  ref: { kind: string; namespace: string; name: string },
+  revision: string | undefined
+): string {
+  const undo = `kubectl -n ${ref.namespace} rollout undo ${ref.kind.toLowerCase()}/${ref.name}`
+  return revision
+    ? `Restore it by hand: ${undo} --to-revision=${revision}`
+    : `Check it now and restore it by hand, e.g. ${undo}`
+}
+
+function outcomeLabel(o: WatchOutcome | undefined): string {
+  if (!o || o.kind === 'done') return 'ok'
+  if (o.kind === 'conflict') return 'conflict'
+  if (o.kind === 'failed') return `failed: ${o.reason}`
+  return o.kind
+}
+
+/** One report for several restores: failed if any failed, else conflict if any was skipped, else succeeded. */
+function combine(done: { t: Target; r: RollbackReport }[], durationMs: number): RollbackReport {
+  const reports = done.map((d) => d.r)
+  if (reports.length === 1 && reports[0]) return reports[0]
+  if (reports.length === 0) return { outcome: 'succeeded', message: 'nothing to restore', durationMs }
+  const named = (outcome: RollbackReport['outcome']) =>
+    done.flatMap(({ t, r }) => (r.outcome === outcome ? [`${t.label}: ${r.message}`] : []))
+  const failed = named('failed')
+  if (failed.length > 0) return { outcome: 'failed', message: failed.join('; '), durationMs }
+  const skipped = named('skipped-conflict')
+  if (skipped.length > 0) return { outcome: 'skipped-conflict', message: skipped.join('; '), durationMs }
+  return {
+    outcome: 'succeeded',
+    message: `${reports.length} workloads restored and available`,
+    revision: reports[0]?.revision,
+    durationMs
+  }
+}
+
+function emptyErrors(): ErrorSummary {
+  return { total: 0, byPod: {}, samples: [] }
+}
+
+function mergeErrors(all: (ErrorSummary | undefined)[]): ErrorSummary {
+  const present = all.filter((e): e is ErrorSummary => e !== undefined)
+  if (present.length === 1 && present[0]) return present[0]
+  const merged = emptyErrors()
+  for (const e of present) {
+    merged.total += e.total
+    Object.assign(merged.byPod, e.byPod)
+    merged.samples.push(...e.samples)
+    merged.threshold ??= e.threshold
+    merged.baselineRate ??= e.baselineRate
+  }
+  return merged
+}
+
+/** The pods with the most error lines, as failures, so their log tails and events are shown. */
+function errorLogFailures(errors: ErrorSummary): PodFailure[] {
+  return Object.entries(errors.byPod)
+    .filter(([, count]) => count > 0)
+    .sort(([, a], [, b]) => b - a)
+    .slice(0, 3)
+    .map(([pod, count]) => ({
+      pod,
+      container: errors.samples.find((s) => s.pod === pod)?.container,
+      reason: 'ErrorLogs',
+      message: `${count} error line${count === 1 ? '' : 's'} matched the error pattern`,
+      restarts: 0
+    }))
+}
+
+function reasonOf(e: unknown): ReasonCode {
+  if (e instanceof InputError) return 'input'
+  if (e instanceof PreflightError) return 'preflight'
+  if (e instanceof BuildError) return 'build'
+  if (e instanceof ConflictError) return 'conflict'
+  if (e instanceof LockedError) return 'locked'
+  if (e instanceof PatchRejected) return 'rejected'
+  if (e instanceof ClusterError) return 'cluster'
+  return 'cluster'
+}
