@@ -133,10 +133,16 @@ export function judgeRollout(state: ObservedState, limits: JudgeLimits): Rollout
     return { kind: 'failed', reason, message: clauses.join('; '), failures: ordered.map((f) => f.failure), progress }
   }
 
-  // 2. The controller's own verdict. A condition from before it saw our generation belongs to the previous rollout.
+  // 2. The controller's own verdict. A condition from before it saw our generation belongs to the previous rollout,
+  // and so does one that names another ReplicaSet: the controller keeps ProgressDeadlineExceeded after a template
+  // change until it sees progress, so right after a rollback it still describes the rollout we just undid.
   const observed = d.observedGeneration >= d.generation
   const deadline = d.conditions.find(
-    (c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded'
+    (c) =>
+      c.type === 'Progressing' &&
+      c.status === 'False' &&
+      c.reason === 'ProgressDeadlineExceeded' &&
+      !namesAnotherReplicaSet(c.message, state.newReplicaSet)
   )
   if (observed && deadline) {
     const stuck = stuckPods(pods, state.nowMs)
@@ -164,6 +170,16 @@ export function judgeRollout(state: ObservedState, limits: JudgeLimits): Rollout
     d.availableReplicas >= d.updatedReplicas &&
     (d.replicas === 0 || state.newReplicaSet !== undefined)
   return { kind: done ? 'done' : 'progressing', progress }
+}
+
+/**
+ * The Deployment controller's deadline message names the ReplicaSet that timed out (`ReplicaSet "web-7d9c" has timed
+ * out progressing.`); true when that is not the new ReplicaSet of the template being judged. A message without a name
+ * is taken to be about ours.
+ */
+function namesAnotherReplicaSet(message: string | undefined, rs: ReplicaSetObservation | undefined): boolean {
+  const named = /ReplicaSet "([^"]+)"/.exec(message ?? '')?.[1]
+  return named !== undefined && named !== rs?.name
 }
 
 /** e.g. "2/3 updated, 1/3 available, 1 old, 12s" */
