@@ -1,7 +1,7 @@
 // npm run soak: 200 randomized releases (test/e2e/random.test.ts) on the real bed, with a fresh seed unless
 // ROLLOUT_GUARD_SEED is set. Prints the seed first, then each release as it finishes, then the confusion table
 // (truth × verdict) and every wrong verdict with the command that replays it alone. Not part of npm test.
-//   ROLLOUT_GUARD_SEED, ROLLOUT_GUARD_RANDOM_COUNT (default 200), ROLLOUT_GUARD_RANDOM_CONCURRENCY (default 3)
+//   ROLLOUT_GUARD_SEED, ROLLOUT_GUARD_RANDOM_COUNT (default 200), ROLLOUT_GUARD_RANDOM_CONCURRENCY (default 4)
 import { spawn } from 'node:child_process'
 import { randomInt } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'

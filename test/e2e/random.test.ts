@@ -4,7 +4,7 @@
 //   ROLLOUT_GUARD_SEED           seed (default 20261125 here; `npm run soak` picks a random one)
 //   ROLLOUT_GUARD_RANDOM_COUNT   how many releases (default 30; `npm run soak`: 200)
 //   ROLLOUT_GUARD_RANDOM_ONLY    replay only these indices, e.g. `17` or `3,17`
-//   ROLLOUT_GUARD_RANDOM_CONCURRENCY  releases at once (default 3)
+//   ROLLOUT_GUARD_RANDOM_CONCURRENCY  releases at once (default 4)
 //   ROLLOUT_GUARD_RANDOM_REPORT  also write the report to this file
 import { beforeAll, describe, expect, test } from '@jest/globals'
 import { writeFile } from 'node:fs/promises'
@@ -14,7 +14,7 @@ import { describeRelease, report, runReleases } from '../random/run.js'
 
 const SEED = Number(process.env.ROLLOUT_GUARD_SEED ?? 20261125)
 const COUNT = Number(process.env.ROLLOUT_GUARD_RANDOM_COUNT ?? 30)
-const CONCURRENCY = Number(process.env.ROLLOUT_GUARD_RANDOM_CONCURRENCY ?? 3)
+const CONCURRENCY = Number(process.env.ROLLOUT_GUARD_RANDOM_CONCURRENCY ?? 4)
 const ONLY = (process.env.ROLLOUT_GUARD_RANDOM_ONLY ?? '').split(',').filter(Boolean).map(Number)
 /** Per release, on a loaded 2-core bed, with room for the slowest (a minute of soak, a rollback). */
 const BUDGET_PER_RELEASE_MS = 75_000
@@ -28,7 +28,7 @@ beforeAll(async () => {
 })
 
 function replay(index: number): string {
-  return `ROLLOUT_GUARD_SEED=${SEED} ROLLOUT_GUARD_RANDOM_ONLY=${index} npm run test:e2e -- --testPathPatterns random`
+  return `ROLLOUT_GUARD_SEED=${SEED} ROLLOUT_GUARD_RANDOM_ONLY=${index} npm run test:e2e -- --testPathPatterns test/e2e/random`
 }
 
 const releases = generateReleases(SEED, ONLY.length > 0 ? Math.max(...ONLY) + 1 : COUNT).filter(

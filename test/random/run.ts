@@ -98,6 +98,14 @@ export function describeRelease(r: Release): string {
   return `#${r.index} ${r.scenario}: ${r.replicas} replicas, ${s}${pds}; image ${image}; ${inputs}`
 }
 
+/** The old (good) image every release starts from: built and pushed once per bed, shared by every namespace. */
+let oldImage: Promise<string> | undefined
+function sharedOldImage(state: BedState): Promise<string> {
+  oldImage ??= pushImage(state, 'random/web', 'v1').then((digest) => `${state.registry}/random/web:v1@${digest}`)
+  oldImage.catch(() => (oldImage = undefined))
+  return oldImage
+}
+
 export async function runRelease(state: BedState, c: Clients, r: Release): Promise<ReleaseRun> {
   const run = await attempt(state, c, r)
   // The bed stays light for the next releases: the namespace (pods, error-line timers) goes as soon as we are done;
@@ -112,20 +120,19 @@ async function attempt(state: BedState, c: Clients, r: Release): Promise<Release
   let namespace = ''
   try {
     namespace = await freshNamespace(c, `rnd-${r.index}`)
-    const repo = `${state.registry}/${namespace}/web`
-    const v1 = await pushImage(state, `${namespace}/web`, 'v1')
-    const oldImage = `${repo}:v1@${v1}`
+    // One repository for every release (the Action picks the container running an image from it); a tag per release.
+    const repo = `${state.registry}/random/web`
     await createAvailableDeployment(c, {
       name: 'web',
       namespace,
-      image: oldImage,
+      image: await sharedOldImage(state),
       replicas: r.replicas,
       progressDeadlineSeconds: r.progressDeadlineSeconds,
       strategy: strategyOf(r)
     })
     const target: Record<string, string> = r.image.missing
       ? { image: `${repo}:v404@sha256:${'0'.repeat(64)}` }
-      : (await pushImage(state, `${namespace}/web`, 'v2', imageBehaviour(r)), { image: repo, tag: 'v2' })
+      : (await pushImage(state, 'random/web', namespace, imageBehaviour(r)), { image: repo, tag: namespace })
     const run = await runAction(state, {
       ...(await baseInputs(state, namespace)),
       deployment: 'web',
