@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-TWBWIQTS.js";
+} from "./chunks/chunk-A3DR2MPW.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,

@@ -4,7 +4,14 @@
 // verdict.
 
 import type { FailFastLimits } from '../config.js'
-import type { ContainerObservation, FailureReason, ObservedState, PodFailure, PodObservation } from '../model/index.js'
+import type {
+  ContainerObservation,
+  FailureReason,
+  ObservedState,
+  PodFailure,
+  PodObservation,
+  ReplicaSetObservation
+} from '../model/index.js'
 
 export type { FailureReason, PodFailure } from '../model/index.js'
 
@@ -102,10 +109,16 @@ export function judgeRollout(state: ObservedState, limits: JudgeLimits): Rollout
   const doomed = judgeNewPods(pods, state.nowMs, limits, replicaFailure(state, limits.unschedulableGraceMs))
   if (doomed) return { kind: 'failed', ...doomed, progress }
 
-  // 2. The controller's own verdict. A condition from before it saw our generation belongs to the previous rollout.
+  // 2. The controller's own verdict. A condition from before it saw our generation belongs to the previous rollout,
+  // and so does one that names another ReplicaSet: the controller keeps ProgressDeadlineExceeded after a template
+  // change until it sees progress, so right after a rollback it still describes the rollout we just undid.
   const observed = d.observedGeneration >= d.generation
   const deadline = d.conditions.find(
-    (c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded'
+    (c) =>
+      c.type === 'Progressing' &&
+      c.status === 'False' &&
+      c.reason === 'ProgressDeadlineExceeded' &&
+      !namesAnotherReplicaSet(c.message, state.newReplicaSet)
   )
   if (observed && deadline) {
     const stuck = stuckPods(pods, state.nowMs)
@@ -161,6 +174,16 @@ export function judgeNewPods(
 export function stuckNewPods(pods: PodObservation[], nowMs: number): { failures: PodFailure[]; hint: string } {
   const stuck = stuckPods(pods, nowMs)
   return { failures: stuck.map((s) => s.failure), hint: stuck.length > 0 ? `; waiting on ${list(stuck)}` : '' }
+}
+
+/**
+ * The Deployment controller's deadline message names the ReplicaSet that timed out (`ReplicaSet "web-7d9c" has timed
+ * out progressing.`); true when that is not the new ReplicaSet of the template being judged. A message without a name
+ * is taken to be about ours.
+ */
+function namesAnotherReplicaSet(message: string | undefined, rs: ReplicaSetObservation | undefined): boolean {
+  const named = /ReplicaSet "([^"]+)"/.exec(message ?? '')?.[1]
+  return named !== undefined && named !== rs?.name
 }
 
 /** e.g. "2/3 updated, 1/3 available, 1 old, 12s" */

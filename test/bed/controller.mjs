@@ -2,11 +2,14 @@
 //
 // For each new pod scheduled on a fake node it reads every container's image from the real registry (manifest →
 // config blob → OCI labels) and writes the result into pod annotations that the KWOK stages in pod-stages.yaml select:
-//   dev.rollout-guard.bed.behaviour        ready | crash-loop | never-ready | fail | flaky-pull   (default ready)
+//   dev.rollout-guard.bed.behaviour        ready | crash-loop | crash-after | never-ready | fail | flaky-pull
+//                                          (default ready; crash-after: ready first, then crash-loops, see below)
 //   dev.rollout-guard.bed.behaviour.<container>  the same, only when the image runs as that container name
+//   dev.rollout-guard.bed.crash-after      how long a crash-after container runs (ready) before it exits (default 10s)
 //   dev.rollout-guard.bed.exit-code        exit code of a crash-looping container (default 1)
 //   dev.rollout-guard.bed.pull-error-for   how long a flaky pull fails before it succeeds (default 5s)
 //   dev.rollout-guard.bed.log              a line the container writes when it starts (may repeat, `\n`-separated)
+//   dev.rollout-guard.bed.log-after        write the `log` lines this long after the start instead (e.g. 20s)
 //   dev.rollout-guard.bed.errors-per-minute  the container keeps writing `ERROR …` lines at this rate
 // An image the registry does not have (or a registry the bed does not run) becomes `image-pull` (ErrImagePull).
 // A pod label `bed.rollout-guard.dev/behaviour` overrides all of this (used by the bed's own tests only).
@@ -19,7 +22,7 @@ import { join } from 'node:path'
 
 const ANNOTATION = 'bed.rollout-guard.dev/behaviour'
 const LABEL_PREFIX = 'dev.rollout-guard.bed.'
-const PRIORITY = ['image-pull', 'crash-loop', 'fail', 'never-ready', 'flaky-pull', 'ready']
+const PRIORITY = ['image-pull', 'crash-loop', 'crash-after', 'fail', 'never-ready', 'flaky-pull', 'ready']
 
 const state = JSON.parse(await readFile(process.argv[2], 'utf8'))
 const kc = new k8s.KubeConfig()
@@ -133,6 +136,8 @@ async function handlePod(pod) {
         annotations['bed.rollout-guard.dev/exit-code'] = labels[`${LABEL_PREFIX}exit-code`]
       if (labels?.[`${LABEL_PREFIX}pull-error-for`])
         annotations['bed.rollout-guard.dev/pull-error-for'] = labels[`${LABEL_PREFIX}pull-error-for`]
+      if (labels?.[`${LABEL_PREFIX}crash-after`])
+        annotations['bed.rollout-guard.dev/crash-after'] = labels[`${LABEL_PREFIX}crash-after`]
     }
     if (override) behaviour = override
     if (!PRIORITY.includes(behaviour)) behaviour = 'ready'
@@ -145,7 +150,16 @@ async function handlePod(pod) {
       const file = join(dir, `${c.name}.log`)
       const previous = join(dir, `${c.name}.previous.log`)
       const startLines = (labels?.[`${LABEL_PREFIX}log`] ?? '').split('\\n').filter(Boolean)
-      await writeFile(file, criLine(`starting ${c.image}`) + startLines.map((l) => criLine(l)).join(''), { flag: 'a' })
+      const logAfterMs = durationMs(labels?.[`${LABEL_PREFIX}log-after`])
+      const atStart = logAfterMs > 0 ? [] : startLines
+      await writeFile(file, criLine(`starting ${c.image}`) + atStart.map((l) => criLine(l)).join(''), { flag: 'a' })
+      if (logAfterMs > 0 && startLines.length > 0) {
+        const timer = setTimeout(() => {
+          timers.delete(`${uid}/${c.name}/late`)
+          appendFile(file, startLines.map((l) => criLine(l)).join('')).catch(() => undefined)
+        }, logAfterMs)
+        timers.set(`${uid}/${c.name}/late`, timer)
+      }
       await writeFile(previous, '', { flag: 'a' })
       logs.push({ containers: [c.name], logsFile: file, previousLogsFile: previous, follow: true })
       const rate = Number(labels?.[`${LABEL_PREFIX}errors-per-minute`] ?? 0)
@@ -187,12 +201,19 @@ async function handlePod(pod) {
   }
 }
 
+/** "20s", "1500ms", "2m" → milliseconds; 0 when absent or not understood. */
+function durationMs(text) {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text ?? '')
+  if (!m) return 0
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60000 }[m[2]]
+}
+
 function forget(pod) {
   const uid = pod.metadata?.uid
   handled.delete(uid)
   for (const [key, timer] of timers) {
     if (key.startsWith(`${uid}/`)) {
-      clearInterval(timer)
+      clearInterval(timer) // also clears a setTimeout timer
       timers.delete(key)
     }
   }

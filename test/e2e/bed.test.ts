@@ -109,6 +109,43 @@ describe('KWOK pod behaviours', () => {
     expect(second.restartCount).toBeGreaterThan(restartsBefore)
   })
 
+  test('crash-after: ready first, exits after the given time, restarts ready, then CrashLoopBackOff', async () => {
+    const ns = await freshNamespace(c, 'bed-crash-after')
+    const digest = await pushImage(state, 'bed/late-crasher', 'v1', { behaviour: 'crash-after', crashAfter: '4s' })
+    await c.apps.createNamespacedDeployment({
+      namespace: ns,
+      body: deploymentManifest({
+        name: 'late',
+        namespace: ns,
+        image: `${state.registry}/bed/late-crasher:v1@${digest}`,
+        replicas: 1
+      })
+    })
+    const podReady = (p: k8s.V1Pod): boolean =>
+      p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false
+    const ready = await waitUntil('ready', 20000, async () => {
+      const pod = (await podsOf(c, ns, 'late'))[0]
+      return pod && podReady(pod) && statusOf(pod)?.restartCount === 0 && Date.now()
+    })
+    const exited = await waitUntil('the first exit', 20000, async () => {
+      const pod = (await podsOf(c, ns, 'late'))[0]
+      return pod && statusOf(pod)?.state?.terminated && !podReady(pod) && Date.now()
+    })
+    // Ran (ready) for about 4 s: not at once, not much later.
+    expect(exited - ready).toBeGreaterThan(2500)
+    expect(exited - ready).toBeLessThan(8000)
+    await waitUntil('restarted and ready again', 10000, async () => {
+      const pod = (await podsOf(c, ns, 'late'))[0]
+      return pod && podReady(pod) && statusOf(pod)?.restartCount === 1
+    })
+    const backoff = await waitUntil('CrashLoopBackOff', 20000, async () => {
+      const pod = (await podsOf(c, ns, 'late'))[0]
+      const s = pod && statusOf(pod)
+      return s?.state?.waiting?.reason === 'CrashLoopBackOff' && s
+    })
+    expect(backoff.lastState?.terminated?.exitCode).toBe(1)
+  })
+
   test('an image the registry does not have: ErrImagePull, then ImagePullBackOff', async () => {
     const ns = await freshNamespace(c, 'bed-pull')
     await c.apps.createNamespacedDeployment({
@@ -156,6 +193,31 @@ describe('KWOK pod behaviours', () => {
 })
 
 describe('pod logs through the apiserver', () => {
+  test('log lines from the image: several at start, or late (log-after)', async () => {
+    const ns = await freshNamespace(c, 'bed-logs-late')
+    const early = await pushImage(state, 'bed/early', 'v1', { log: 'ERROR one\\nERROR two' })
+    const late = await pushImage(state, 'bed/late', 'v1', { log: 'ERROR late', logAfter: '8s' })
+    for (const [name, digest] of [
+      ['early', early],
+      ['late', late]
+    ] as const) {
+      await createAvailableDeployment(c, {
+        name,
+        namespace: ns,
+        image: `${state.registry}/bed/${name}:v1@${digest}`,
+        replicas: 1
+      })
+    }
+    const logOf = async (app: string): Promise<string> => {
+      const pod = (await podsOf(c, ns, app))[0]!.metadata!.name!
+      return c.core.readNamespacedPodLog({ name: pod, namespace: ns, container: 'app' })
+    }
+    const lines = (text: string): string[] => text.split('\n').filter((l) => l.startsWith('ERROR'))
+    expect(lines(await logOf('early'))).toEqual(['ERROR one', 'ERROR two'])
+    expect(lines(await logOf('late'))).toEqual([])
+    await waitUntil('the late line', 15000, async () => lines(await logOf('late')).length === 1)
+  })
+
   test('lines appended to the log file while following stream through in order', async () => {
     const ns = await freshNamespace(c, 'bed-logs')
     const digest = await pushImage(state, 'bed/talker', 'v1', { log: 'hello from the image' })

@@ -684,6 +684,23 @@ describe('progress deadline and timeout', () => {
     })
   })
 
+  test.each<[string, Partial<ReplicaSetObservation> | null]>([
+    // After a rollback the controller keeps the condition of the rollout we undid until it sees progress.
+    ['the ReplicaSet a rollback just left', { name: 'web-5f6b' }],
+    ['a ReplicaSet while ours is not observed yet', null]
+  ])('ProgressDeadlineExceeded naming %s is not a verdict on this rollout', (_name, newReplicaSet) => {
+    const verdict = judgeRollout(
+      makeState({ deployment: { ...MIDWAY, conditions: [deadlineExceeded] }, newReplicaSet, pods: [notReady] }),
+      LIMITS
+    )
+    expect(verdict.kind).toBe('progressing')
+  })
+
+  test('ProgressDeadlineExceeded without a ReplicaSet name in its message is taken to be ours', () => {
+    const verdict = failed({ deployment: { ...MIDWAY, conditions: [{ ...deadlineExceeded, message: 'timed out' }] } })
+    expect(verdict.reason).toBe('progress-deadline')
+  })
+
   test('doomed pods are reported rather than the deadline they caused', () => {
     const verdict = failed({
       deployment: { ...MIDWAY, conditions: [deadlineExceeded] },

@@ -119,12 +119,16 @@ export async function registryDigest(state: BedState, repository: string, tag: s
 
 /** Behaviour labels the bed controller reads from an image (see test/bed/controller.mjs). */
 export interface ImageBehaviour {
-  behaviour?: 'ready' | 'crash-loop' | 'never-ready' | 'fail' | 'flaky-pull'
+  behaviour?: 'ready' | 'crash-loop' | 'crash-after' | 'never-ready' | 'fail' | 'flaky-pull'
   /** Behaviour when the image runs as a container of this name (wins over `behaviour`). */
   behaviourAs?: Record<string, 'ready' | 'crash-loop' | 'never-ready' | 'fail'>
   exitCode?: number
   pullErrorFor?: string
+  /** crash-after: how long the container runs (ready) before each exit, e.g. `8s`. */
+  crashAfter?: string
   log?: string
+  /** Write the `log` lines this long after the start instead of at once, e.g. `20s`. */
+  logAfter?: string
   errorsPerMinute?: number
 }
 
@@ -141,6 +145,8 @@ export async function imageContext(
   }
   if (behaviour.exitCode !== undefined) labels.push(`dev.rollout-guard.bed.exit-code=${behaviour.exitCode}`)
   if (behaviour.pullErrorFor) labels.push(`dev.rollout-guard.bed.pull-error-for=${behaviour.pullErrorFor}`)
+  if (behaviour.crashAfter) labels.push(`dev.rollout-guard.bed.crash-after=${behaviour.crashAfter}`)
+  if (behaviour.logAfter) labels.push(`dev.rollout-guard.bed.log-after=${behaviour.logAfter}`)
   if (behaviour.log) labels.push(`dev.rollout-guard.bed.log=${JSON.stringify(behaviour.log)}`)
   if (behaviour.errorsPerMinute) labels.push(`dev.rollout-guard.bed.errors-per-minute=${behaviour.errorsPerMinute}`)
   const labelLines = labels.map((l) => `LABEL ${l}\n`).join('')
@@ -193,6 +199,8 @@ export interface DeploymentSpec {
   initContainers?: { name: string; image: string }[]
   progressDeadlineSeconds?: number
   podLabels?: Record<string, string>
+  /** Default: RollingUpdate, maxSurge 1, maxUnavailable 0. */
+  strategy?: k8s.V1DeploymentStrategy
 }
 
 export function deploymentManifest(spec: DeploymentSpec): k8s.V1Deployment {
@@ -205,7 +213,7 @@ export function deploymentManifest(spec: DeploymentSpec): k8s.V1Deployment {
       replicas: spec.replicas ?? 3,
       progressDeadlineSeconds: spec.progressDeadlineSeconds ?? 600,
       selector: { matchLabels: labels },
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+      strategy: spec.strategy ?? { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
       template: {
         metadata: { labels: { ...labels, ...spec.podLabels } },
         spec: {
