@@ -20,6 +20,9 @@ export class ClusterError extends Error {
   override readonly name = 'ClusterError'
 }
 
+/** The cluster refused an operation for lack of permission (HTTP 403 from the authorizer, not an admission policy). */
+export class ForbiddenError extends ClusterError {}
+
 /** Someone else changed the Deployment while we were releasing: we never overwrite their change. */
 export class ConflictError extends Error {
   override readonly name = 'ConflictError'

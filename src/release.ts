@@ -14,6 +14,7 @@ import {
   planImagePatch,
   planRestore,
   readDeployment,
+  restoreNotApplied,
   selectContainers,
   snapshotOf
 } from './kube/deployment.js'
@@ -342,7 +343,12 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
           )
         } catch (e) {
           if (e instanceof ConflictError) return { outcome: 'skipped-conflict', message: e.message }
-          throw e
+          // The previous template is not back: the report says so, and what to run by hand.
+          return {
+            outcome: 'failed',
+            ...restoreNotApplied(snapshot, targets, newImage, e as Error),
+            durationMs: clock() - rollbackStarted
+          }
         }
         const restoredGeneration = restored.metadata?.generation ?? ourGeneration + 1
         log.info(`restored the previous template (generation ${restoredGeneration}); watching the rollback`)
@@ -409,7 +415,10 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
     ...common,
     result: 'failed',
     reason: 'rollback-failed',
-    message: `${outcome.message}. The ROLLBACK FAILED too (${rollback.message}): check the Deployment now`,
+    message:
+      rollback.manualRestore !== undefined
+        ? `${outcome.message}. ${rollback.message}`
+        : `${outcome.message}. The ROLLBACK FAILED too (${rollback.message}): check the Deployment now`,
     revision,
     errors,
     diagnostics,

@@ -79,6 +79,8 @@ export interface RollbackReport {
   message: string
   revision?: string
   durationMs?: number
+  /** When the previous template could not be put back: the command that does it by hand. */
+  manualRestore?: string
 }
 
 export interface ReleaseResult {

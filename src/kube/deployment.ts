@@ -2,7 +2,7 @@
 // Planning is pure (JSON Patch operations from plain data); the two functions at the bottom do the I/O.
 import type { ImageRef, ReleaseOrigin } from '../config.js'
 import { parseImageRef } from '../config/parse.js'
-import { ClusterError, ConflictError, PatchRejected, PreflightError } from '../errors.js'
+import { ClusterError, ConflictError, ForbiddenError, PatchRejected, PreflightError } from '../errors.js'
 import type { ImageChange } from '../result.js'
 import {
   type KubeClients,
@@ -204,6 +204,38 @@ export function planRestore(snapshot: Snapshot, ourGeneration: number, reason: s
   ]
 }
 
+/** A word as the shell reads it: as is when it is plainly safe, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
+}
+
+/**
+ * The command that puts the snapshot's images back by hand. Exactly the rollback: the image patch changed nothing in
+ * the template but these containers' images.
+ */
+export function manualRestoreCommand(snapshot: Snapshot, targets: ContainerTarget[]): string {
+  const images = targets.map((t) => shellWord(`${t.name}=${t.image}`)).join(' ')
+  return `kubectl --namespace ${shellWord(snapshot.namespace)} set image deployment/${shellWord(snapshot.name)} ${images}`
+}
+
+/**
+ * The rollback's report when the restore patch itself failed (e.g. the identity lost `patch` on deployments mid-release):
+ * the new template stays, so say that, why, and what to run by hand.
+ */
+export function restoreNotApplied(
+  snapshot: Snapshot,
+  targets: ContainerTarget[],
+  newImage: string,
+  error: Error
+): { message: string; manualRestore: string } {
+  const manualRestore = manualRestoreCommand(snapshot, targets)
+  const what = error instanceof ForbiddenError ? 'The rollback is impossible' : 'The rollback failed'
+  return {
+    message: `${what}: ${error.message}. The Deployment stays on ${newImage}; to put the previous image back by hand, run: ${manualRestore}`,
+    manualRestore
+  }
+}
+
 export async function readDeployment(clients: KubeClients, namespace: string, name: string): Promise<V1Deployment> {
   try {
     return await clients.apps.readNamespacedDeployment({ name, namespace })
@@ -249,6 +281,11 @@ export async function applyGuardedPatch(
     if ((code === 422 || code === 403) && /denied (the )?request|admission webhook|is invalid/i.test(message)) {
       const why = /denied (?:the )?request:\s*(.*)$/is.exec(message)?.[1] ?? message
       throw new PatchRejected(`The apiserver rejected the new template: ${why} (${message})`)
+    }
+    if (code === 403) {
+      throw new ForbiddenError(
+        `Not allowed to patch Deployment "${snapshot.name}" in namespace "${snapshot.namespace}": ${message}`
+      )
     }
     throw new ClusterError(`Patching Deployment "${snapshot.name}" failed (${code ?? 'no response'}): ${message}`)
   }
