@@ -24,6 +24,15 @@ export interface RegistryOptions {
   /** Use http instead of https (always the case for 127.0.0.1, localhost and [::1]). */
   insecure?: boolean
   env?: NodeJS.ProcessEnv
+  /** Per request, body included: a registry that accepts connections but never answers cannot hold the release. */
+  timeoutMs?: number
+}
+
+const TIMEOUT_MS = 30_000
+
+function timedOut(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name
+  return name === 'TimeoutError' || name === 'AbortError'
 }
 
 const INDEX_TYPES = [
@@ -143,9 +152,15 @@ class RegistryClient {
     if (accept) headers.accept = accept
     if (this.authorization) headers.authorization = this.authorization
     const url = `${this.endpoint.base}${path}`
+    const timeoutMs = this.options.timeoutMs ?? TIMEOUT_MS
     try {
-      return await this.fetch(url, { method, headers })
+      return await this.fetch(url, { method, headers, signal: AbortSignal.timeout(timeoutMs) })
     } catch (error) {
+      if (timedOut(error)) {
+        throw new BuildError(
+          `Registry ${this.endpoint.base} did not answer within ${timeoutMs / 1000}s (${method} ${path})`
+        )
+      }
       const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message
       throw new BuildError(`Cannot reach registry ${this.endpoint.base}: ${cause}`)
     }
@@ -168,9 +183,16 @@ class RegistryClient {
     if (params.service) url.searchParams.set('service', params.service)
     url.searchParams.set('scope', params.scope ?? `repository:${this.endpoint.name}:pull`)
     let response: Response
+    const timeoutMs = this.options.timeoutMs ?? TIMEOUT_MS
     try {
-      response = await this.fetch(url, auth ? { headers: { authorization: basic(auth) } } : {})
+      response = await this.fetch(url, {
+        ...(auth ? { headers: { authorization: basic(auth) } } : {}),
+        signal: AbortSignal.timeout(timeoutMs)
+      })
     } catch (error) {
+      if (timedOut(error)) {
+        throw new BuildError(`The token service of ${this.endpoint.host} did not answer within ${timeoutMs / 1000}s`)
+      }
       throw new BuildError(`Cannot reach the token service of ${this.endpoint.host}: ${(error as Error).message}`)
     }
     if (response.status === 401 || response.status === 403) {

@@ -215,6 +215,29 @@ describe('resolveDigest', () => {
     )
   })
 
+  test('a registry that accepts but never answers: a BuildError after the timeout, not a hang', async () => {
+    const hanging = createServer(() => {
+      // never answers
+    })
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (hanging.address() as AddressInfo).port
+      const started = Date.now()
+      const error = await resolveDigest(parseImageRef(`127.0.0.1:${port}/open/web:v1`), undefined, {
+        ...noConfig,
+        timeoutMs: 200
+      }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(BuildError)
+      expect((error as Error).message).toBe(
+        `Registry http://127.0.0.1:${port} did not answer within 0.2s (HEAD /v2/open/web/manifests/v1)`
+      )
+      expect(Date.now() - started).toBeLessThan(2000)
+    } finally {
+      hanging.closeAllConnections()
+      await new Promise<void>((resolve) => hanging.close(() => resolve()))
+    }
+  })
+
   test('https for remote hosts, http when insecure; Docker Hub names map to registry-1 and library/', async () => {
     const urls: string[] = []
     const fakeFetch = (async (url: string | URL) => {
