@@ -10,6 +10,7 @@ import type { KubeClients, V1Deployment, V1PodTemplateSpec } from './kube/client
 import { collectDiagnostics } from './kube/diagnostics.js'
 import {
   type Snapshot,
+  applyRestorePatch,
   applyTemplatePatch,
   planImagePatch,
   planRestore,
@@ -72,6 +73,8 @@ export interface ReleaseDeps {
 }
 
 const PROGRESS_EVERY_MS = 5000
+/** How long the rollback keeps retrying its restore while the apiserver is unreachable (restarting, overloaded). */
+const RESTORE_RETRY_MS = 120_000
 
 class Phases {
   readonly list: PhaseTiming[] = []
@@ -335,11 +338,13 @@ export async function runRelease(config: Config, deps: ReleaseDeps): Promise<Rel
       async (): Promise<RollbackReport> => {
         let restored: V1Deployment
         try {
-          restored = await applyTemplatePatch(
+          restored = await applyRestorePatch(
             deps.clients,
             snapshot,
             planRestore(snapshot, ourGeneration, `${outcome.kind === 'failed' ? outcome.reason : ''}: ${newImage}`),
-            target
+            target,
+            snapshot.template,
+            { budgetMs: RESTORE_RETRY_MS, clock, onRetry: (m) => log.warning(m) }
           )
         } catch (e) {
           if (e instanceof ConflictError) return { outcome: 'skipped-conflict', message: e.message }

@@ -2,7 +2,14 @@
 // Planning is pure (JSON Patch operations from plain data); the two functions at the bottom do the I/O.
 import type { ImageRef, ReleaseOrigin } from '../config.js'
 import { parseImageRef } from '../config/parse.js'
-import { ClusterError, ConflictError, ForbiddenError, PatchRejected, PreflightError } from '../errors.js'
+import {
+  ClusterError,
+  ClusterUnavailableError,
+  ConflictError,
+  ForbiddenError,
+  PatchRejected,
+  PreflightError
+} from '../errors.js'
 import type { ImageChange } from '../result.js'
 import {
   type KubeClients,
@@ -287,7 +294,9 @@ export async function applyGuardedPatch(
         `Not allowed to patch Deployment "${snapshot.name}" in namespace "${snapshot.namespace}": ${message}`
       )
     }
-    throw new ClusterError(`Patching Deployment "${snapshot.name}" failed (${code ?? 'no response'}): ${message}`)
+    const failed = `Patching Deployment "${snapshot.name}" failed (${code ?? 'no response'}): ${message}`
+    if (code === undefined || code === 429 || code >= 500) throw new ClusterUnavailableError(failed)
+    throw new ClusterError(failed)
   }
 }
 
@@ -324,6 +333,51 @@ export async function applyTemplatePatch(
       const current = await readDeployment(clients, snapshot.namespace, snapshot.name)
       if (templateKey(current.spec?.template) !== templateKey(expected)) throw e
       body = [{ op: 'test', path: '/metadata/generation', value: current.metadata?.generation ?? 0 }, ...body.slice(1)]
+    }
+  }
+}
+
+export interface RestoreRetry {
+  /** Keep retrying an unreachable apiserver this long (ms). */
+  budgetMs: number
+  clock?: () => number
+  sleep?: (ms: number) => Promise<void>
+  /** Told about each retry (a warning in the log). */
+  onRetry?: (message: string) => void
+}
+
+/**
+ * The rollback's restore (planRestore ops), retried while the apiserver cannot be reached or answers 429 / 5xx (it is
+ * restarting, overloaded): putting the previous template back is worth waiting for, within `budgetMs`. When a retry's
+ * generation test fails because an earlier attempt was applied after all (its answer was lost), the Deployment already
+ * has `restoring`: that is the restore done, not someone else's change.
+ */
+export async function applyRestorePatch(
+  clients: KubeClients,
+  snapshot: Snapshot,
+  ops: JsonPatchOp[],
+  expected: V1PodTemplateSpec,
+  restoring: V1PodTemplateSpec,
+  retry: RestoreRetry
+): Promise<V1Deployment> {
+  const clock = retry.clock ?? Date.now
+  const sleep = retry.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+  const deadline = clock() + retry.budgetMs
+  let delayMs = 500
+  let retried = false
+  for (;;) {
+    try {
+      return await applyTemplatePatch(clients, snapshot, ops, expected)
+    } catch (e) {
+      if (retried && e instanceof ConflictError) {
+        const current = await readDeployment(clients, snapshot.namespace, snapshot.name).catch(() => undefined)
+        if (current && templateKey(current.spec?.template) === templateKey(restoring)) return current
+      }
+      if (!(e instanceof ClusterUnavailableError) || clock() + delayMs > deadline) throw e
+      retry.onRetry?.(`${e.message}; retrying the restore in ${delayMs / 1000}s`)
+      await sleep(delayMs)
+      delayMs = Math.min(delayMs * 2, 5000)
+      retried = true
     }
   }
 }
