@@ -1,7 +1,7 @@
 import { createRequire as __rgCreateRequire } from 'node:module';const require = __rgCreateRequire(import.meta.url);
 import {
   restorePending
-} from "./chunks/chunk-YSACCEJY.js";
+} from "./chunks/chunk-5IMRGSHV.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,
@@ -15,7 +15,7 @@ import {
   loadKubeConfig,
   makeClients,
   runRelease
-} from "./chunks/chunk-VPDN4OEQ.js";
+} from "./chunks/chunk-4FH7O7QX.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/cli-args.ts
