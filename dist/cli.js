@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-A3DR2MPW.js";
+} from "./chunks/chunk-YDMWECFD.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,
@@ -16,7 +16,7 @@ import {
   loadKubeConfig,
   makeClients,
   restorePending
-} from "./chunks/chunk-ZQW74UMK.js";
+} from "./chunks/chunk-4ESQUMGN.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/cli.ts

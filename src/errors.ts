@@ -20,6 +20,12 @@ export class ClusterError extends Error {
   override readonly name = 'ClusterError'
 }
 
+/** The apiserver did not answer, or answered 429 / 5xx: the same request may well work a little later. */
+export class ClusterUnavailableError extends ClusterError {}
+
+/** The cluster refused an operation for lack of permission (HTTP 403 from the authorizer, not an admission policy). */
+export class ForbiddenError extends ClusterError {}
+
 /** Someone else changed the Deployment while we were releasing: we never overwrite their change. */
 export class ConflictError extends Error {
   override readonly name = 'ConflictError'

@@ -71,6 +71,8 @@ export interface RollbackReport {
   durationMs?: number
   /** When the previous template was put back (ms since epoch), for the order of a train's restores. */
   restoredAtMs?: number
+  /** When the previous template could not be put back: the command that does it by hand. */
+  manualRestore?: string
 }
 
 /** One workload's part in the release (every release has at least one). */

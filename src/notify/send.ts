@@ -17,6 +17,11 @@ export interface PostOptions {
   sleep?: (ms: number) => Promise<void>
   /** Per attempt, so a black-holed endpoint cannot hold the job. Default 10 000. */
   timeoutMs?: number
+  /**
+   * All attempts and the delays between them together: no retry starts that could not end within it, and the last
+   * attempt gets only what is left. Bounds how long a hanging endpoint delays the job's end. Default 15 000.
+   */
+  budgetMs?: number
   /** Judges a 2xx reply body; a returned problem fails the post without a retry (DingTalk replies 200 + errcode). */
   checkReply?: (body: string) => string | undefined
   /** More strings that must never appear in an error (e.g. a signing secret). */
@@ -40,6 +45,8 @@ export async function postJson(url: string, body: unknown, opts: PostOptions = {
   const baseDelayMs = opts.baseDelayMs ?? 500
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
   const timeoutMs = opts.timeoutMs ?? 10_000
+  const budgetMs = opts.budgetMs ?? 15_000
+  const deadline = Date.now() + budgetMs
   const secrets = [...urlSecrets(url), ...(opts.secrets ?? [])]
   const fail = (attempts: number, problem: string): PostOutcome => ({
     ok: false,
@@ -60,6 +67,7 @@ export async function postJson(url: string, body: unknown, opts: PostOptions = {
   for (let attempt = 1; ; attempt++) {
     let problem: string
     let retryable: boolean
+    const attemptTimeoutMs = Math.max(1, Math.min(timeoutMs, deadline - Date.now()))
     try {
       const response = await fetchFn(url, {
         method: 'POST',
@@ -67,7 +75,7 @@ export async function postJson(url: string, body: unknown, opts: PostOptions = {
         body: json,
         // A redirected POST silently turns into a GET in fetch; a webhook that moved should be reported instead.
         redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs)
+        signal: AbortSignal.timeout(attemptTimeoutMs)
       })
       const text = await response.text()
       if (response.status >= 200 && response.status < 300) {
@@ -78,11 +86,14 @@ export async function postJson(url: string, body: unknown, opts: PostOptions = {
       problem = `HTTP ${response.status}${snippet(text)}`
       retryable = response.status >= 500
     } catch (error) {
-      problem = networkProblem(error, timeoutMs)
+      problem = networkProblem(error, attemptTimeoutMs)
       retryable = true
     }
     if (!retryable || attempt > retries) return fail(attempt, problem)
-    await sleep(baseDelayMs * 2 ** (attempt - 1))
+    const delayMs = baseDelayMs * 2 ** (attempt - 1)
+    if (deadline - Date.now() <= delayMs)
+      return fail(attempt, `${problem}; no time left for a retry within the ${budgetMs} ms budget`)
+    await sleep(delayMs)
   }
 }
 

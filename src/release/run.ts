@@ -27,6 +27,7 @@ import type { ErrorSummary, PhaseName, PhaseTiming, ProgressSample, ReleaseResul
 import type { WatchOutcome } from '../watch/judge-loop.js'
 import type { StagePlan } from '../plan/parse.js'
 import { Target, type TargetContext } from './target.js'
+import { manualRestoreCommand } from '../workloads/template.js'
 
 export type { Logger, PendingRestore } from '../model/index.js'
 
@@ -412,7 +413,11 @@ class Release {
       ...fields,
       result: 'failed',
       reason: 'rollback-failed',
-      message: `${message}. The ROLLBACK FAILED too (${rollback.message}): ${this.stuckOnNew()}`
+      // A restore that was never applied says itself what stays and what to run; otherwise say it here.
+      message:
+        rollback.manualRestore !== undefined
+          ? `${message}. ${rollback.message}`
+          : `${message}. The ROLLBACK FAILED too (${rollback.message}): ${this.stuckOnNew()}`
     })
   }
 
@@ -445,7 +450,10 @@ class Release {
     return this.result({
       result: 'failed',
       reason: rollback.outcome === 'failed' ? 'rollback-failed' : reason,
-      message: `${message}. The previous template could NOT be restored (${rollback.message}): ${this.stuckOnNew()}`,
+      message:
+        rollback.manualRestore !== undefined
+          ? `${message}. ${rollback.message}`
+          : `${message}. The previous template could NOT be restored (${rollback.message}): ${this.stuckOnNew()}`,
       rollback
     })
   }
@@ -499,9 +507,9 @@ class Release {
   private stuckOnNew(): string {
     const stuck = this.targets.filter((t) => t.patched && t.rollback?.outcome === 'failed')
     const list = stuck.length > 0 ? stuck : this.targets.filter((t) => t.patched)
-    const hints = list.map((t) => manualRestoreHint(t.ref, t.snapshot.revision))
+    const commands = list.map((t) => manualRestoreCommand(t.snapshot, t.containers))
     const who = list.length === 1 && list[0] ? `the ${list[0].ref.kind}` : 'these workloads'
-    return `${who} may still run ${this.newImage}. ${hints.join('; ')}`
+    return `${who} may still run ${this.newImage}; to put the previous image back by hand, run: ${commands.join('; ')}`
   }
 
   /** The one way to build the result. */
@@ -545,17 +553,6 @@ async function withDeadline<T>(promise: Promise<T>, ms: number, fallback: T): Pr
   } finally {
     clearTimeout(timer)
   }
-}
-
-/** What to run by hand when Rollout Guard could not restore the previous template itself. */
-export function manualRestoreHint(
-  ref: { kind: string; namespace: string; name: string },
-  revision: string | undefined
-): string {
-  const undo = `kubectl -n ${ref.namespace} rollout undo ${ref.kind.toLowerCase()}/${ref.name}`
-  return revision
-    ? `Restore it by hand: ${undo} --to-revision=${revision}`
-    : `Check it now and restore it by hand, e.g. ${undo}`
 }
 
 function outcomeLabel(o: WatchOutcome | undefined): string {

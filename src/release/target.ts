@@ -15,14 +15,19 @@ import {
   type ImagePatchPlan,
   type Snapshot,
   type WorkloadObject,
+  applyRestorePatch,
   applyTemplatePatch,
   planImagePatch,
   planRestore,
   readWorkload,
+  restoreNotApplied,
   selectContainers,
   snapshotOf
 } from '../workloads/template.js'
 import type { WorkloadKind, WorkloadWatch } from '../workloads/types.js'
+
+/** How long a restore keeps retrying an apiserver that cannot be reached (restarting, overloaded). */
+const RESTORE_RETRY_MS = 120_000
 
 export interface TargetContext {
   origin: ReleaseOrigin
@@ -197,15 +202,24 @@ export class Target {
     this.gate?.stop()
     let restored: WorkloadObject
     try {
-      restored = await applyTemplatePatch(
+      // An apiserver that is restarting or overloaded is worth waiting for: retried within RESTORE_RETRY_MS.
+      restored = await applyRestorePatch(
         this.clients,
         this.snapshot,
         planRestore(this.snapshot, patched.generation, why),
-        patched.template
+        patched.template,
+        this.snapshot.template,
+        { budgetMs: RESTORE_RETRY_MS, clock: ctx.clock, onRetry: (m) => ctx.log.warning(`${this.label}: ${m}`) }
       )
     } catch (e) {
       if (e instanceof ConflictError) return (this.rollback = { outcome: 'skipped-conflict', message: e.message })
-      throw e
+      // Not restored (e.g. the right to patch was revoked): say so, and what to run by hand.
+      this.rollback = {
+        outcome: 'failed',
+        ...restoreNotApplied(this.snapshot, this.containers, this.image ?? 'the new image', e as Error),
+        durationMs: ctx.clock() - started
+      }
+      return this.rollback
     }
     const restoredAtMs = ctx.clock()
     const restoredGeneration = restored.metadata?.generation ?? patched.generation + 1

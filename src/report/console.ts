@@ -67,6 +67,8 @@ function rollbackSuffix(result: ReleaseResult): string {
     case 'succeeded':
       return ` — previous template restored${took}`
     case 'failed':
+      // The restore patch itself failed: the message already says so and ends with the command to run by hand.
+      if (rollback.manualRestore !== undefined) return ''
       // Loud on purpose: the Deployment may now run neither template cleanly.
       return ` — ROLLBACK FAILED${took}, check the Deployment now`
     case 'skipped-conflict':

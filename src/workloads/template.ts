@@ -3,7 +3,14 @@
 // Planning is pure (JSON Patch operations from plain data); the two functions at the bottom do the I/O.
 import type { ImageRef, ReleaseOrigin } from '../config.js'
 import { parseImageRef } from '../config/parse.js'
-import { ClusterError, ConflictError, PatchRejected, PreflightError } from '../errors.js'
+import {
+  ClusterError,
+  ClusterUnavailableError,
+  ConflictError,
+  ForbiddenError,
+  PatchRejected,
+  PreflightError
+} from '../errors.js'
 import type { ImageChange } from '../result.js'
 import type { WorkloadKindName } from '../model/index.js'
 import {
@@ -215,6 +222,38 @@ export function planRestore(snapshot: Snapshot, ourGeneration: number, reason: s
   ]
 }
 
+/** A word as the shell reads it: as is when it is plainly safe, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
+}
+
+/**
+ * The command that puts the snapshot's images back by hand. Exactly the rollback: the image patch changed nothing in
+ * the template but these containers' images.
+ */
+export function manualRestoreCommand(snapshot: Snapshot, targets: ContainerTarget[]): string {
+  const images = targets.map((t) => shellWord(`${t.name}=${t.image}`)).join(' ')
+  return `kubectl --namespace ${shellWord(snapshot.namespace)} set image ${snapshot.kind.toLowerCase()}/${shellWord(snapshot.name)} ${images}`
+}
+
+/**
+ * The rollback's report when the restore patch itself failed (e.g. the identity lost `patch` on the workload mid-release):
+ * the new template stays, so say that, why, and what to run by hand.
+ */
+export function restoreNotApplied(
+  snapshot: Snapshot,
+  targets: ContainerTarget[],
+  newImage: string,
+  error: Error
+): { message: string; manualRestore: string } {
+  const manualRestore = manualRestoreCommand(snapshot, targets)
+  const what = error instanceof ForbiddenError ? 'The rollback is impossible' : 'The rollback failed'
+  return {
+    message: `${what}: ${error.message}. The ${snapshot.kind} stays on ${newImage}; to put the previous image back by hand, run: ${manualRestore}`,
+    manualRestore
+  }
+}
+
 type PatchArgs = { name: string; namespace: string; body: unknown; dryRun?: string; fieldManager?: string }
 
 /** The typed API calls per kind: the only place that knows which client method reads or patches which kind. */
@@ -291,7 +330,14 @@ export async function applyGuardedPatch(
       const why = /denied (?:the )?request:\s*(.*)$/is.exec(message)?.[1] ?? message
       throw new PatchRejected(`The apiserver rejected the new template: ${why} (${message})`)
     }
-    throw new ClusterError(`Patching ${snapshot.kind} "${snapshot.name}" failed (${code ?? 'no response'}): ${message}`)
+    if (code === 403) {
+      throw new ForbiddenError(
+        `Not allowed to patch ${snapshot.kind} "${snapshot.name}" in namespace "${snapshot.namespace}": ${message}`
+      )
+    }
+    const failed = `Patching ${snapshot.kind} "${snapshot.name}" failed (${code ?? 'no response'}): ${message}`
+    if (code === undefined || code === 429 || code >= 500) throw new ClusterUnavailableError(failed)
+    throw new ClusterError(failed)
   }
 }
 
@@ -328,6 +374,53 @@ export async function applyTemplatePatch(
       const current = await readWorkload(clients, snapshot.kind, snapshot.namespace, snapshot.name)
       if (templateKey(current.spec?.template) !== templateKey(expected)) throw e
       body = [{ op: 'test', path: '/metadata/generation', value: current.metadata?.generation ?? 0 }, ...body.slice(1)]
+    }
+  }
+}
+
+export interface RestoreRetry {
+  /** Keep retrying an unreachable apiserver this long (ms). */
+  budgetMs: number
+  clock?: () => number
+  sleep?: (ms: number) => Promise<void>
+  /** Told about each retry (a warning in the log). */
+  onRetry?: (message: string) => void
+}
+
+/**
+ * The rollback's restore (planRestore ops), retried while the apiserver cannot be reached or answers 429 / 5xx (it is
+ * restarting, overloaded): putting the previous template back is worth waiting for, within `budgetMs`. When a retry's
+ * generation test fails because an earlier attempt was applied after all (its answer was lost), the Deployment already
+ * has `restoring`: that is the restore done, not someone else's change.
+ */
+export async function applyRestorePatch(
+  clients: KubeClients,
+  snapshot: Snapshot,
+  ops: JsonPatchOp[],
+  expected: V1PodTemplateSpec,
+  restoring: V1PodTemplateSpec,
+  retry: RestoreRetry
+): Promise<WorkloadObject> {
+  const clock = retry.clock ?? Date.now
+  const sleep = retry.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+  const deadline = clock() + retry.budgetMs
+  let delayMs = 500
+  let retried = false
+  for (;;) {
+    try {
+      return await applyTemplatePatch(clients, snapshot, ops, expected)
+    } catch (e) {
+      if (retried && e instanceof ConflictError) {
+        const current = await readWorkload(clients, snapshot.kind, snapshot.namespace, snapshot.name).catch(
+          () => undefined
+        )
+        if (current && templateKey(current.spec?.template) === templateKey(restoring)) return current
+      }
+      if (!(e instanceof ClusterUnavailableError) || clock() + delayMs > deadline) throw e
+      retry.onRetry?.(`${e.message}; retrying the restore in ${delayMs / 1000}s`)
+      await sleep(delayMs)
+      delayMs = Math.min(delayMs * 2, 5000)
+      retried = true
     }
   }
 }

@@ -5,13 +5,16 @@
 //   up()    builds the binaries once (cached outside the checkout), starts everything, writes bed.json; idempotent:
 //           a healthy running bed is reused.
 //   down()  stops every recorded process (by PID, whole process group) and removes the bed folder.
+//   kill(name) / restart(name) / freeze(name) / thaw(name): fault injection on one component (e.g. 'apiserver',
+//           'registry'): SIGKILL it, start it again with the very command it was started with (same flags, ports,
+//           data), SIGSTOP / SIGCONT it. bed.json records each component's command and its current PID.
 //
 // Behaviour follows the image: see controller.mjs and pod-stages.yaml.
 import { spawn, execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { createServer } from 'node:net'
 import { randomBytes } from 'node:crypto'
-import { existsSync, openSync, closeSync } from 'node:fs'
+import { existsSync, openSync, closeSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -42,14 +45,20 @@ export async function readState() {
 function alive(pid) {
   try {
     process.kill(pid, 0)
-    return true
   } catch {
     return false
+  }
+  // A killed process its parent has not reaped yet (a zombie) is gone for our purposes.
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return true
   }
 }
 
 async function healthy(state) {
-  if (!state) return false
+  // A bed from before commands were recorded cannot restart its components: start a fresh one.
+  if (!state?.commands) return false
   if (!Object.values(state.pids).every(alive)) return false
   try {
     await kubectl(state, ['get', '--raw', '/readyz'], { timeout: 5000 })
@@ -105,6 +114,9 @@ async function run(cmd, args, opts = {}) {
   }
 }
 
+/** How each component was started (by its key in `pids`), so restart() can start it again exactly so. */
+const commands = {}
+
 function startProcess(name, cmd, args, env = {}) {
   const logFile = join(BED_DIR, 'logs', `${name}.log`)
   const fd = openSync(logFile, 'a')
@@ -116,7 +128,7 @@ function startProcess(name, cmd, args, env = {}) {
   closeSync(fd)
   child.unref()
   if (!child.pid) throw new Error(`could not start ${name} (${cmd})`)
-  return child.pid
+  return { pid: child.pid, command: { logName: name, cmd, args, env } }
 }
 
 async function waitFor(what, probe, timeoutMs, logFile) {
@@ -279,7 +291,9 @@ current-context: bed
 /**
  * @typedef {{ binDir: string, kubeconfig: string, apiServer: string, registry: string, registryUser: string,
  *   registryPassword: string, dockerHost: string, dockerConfig: string, buildxPlugin: string, logsDir: string,
- *   pids: Record<string, number>, dir: string }} BedState
+ *   pids: Record<string, number>,
+ *   commands: Record<string, { logName: string, cmd: string, args: string[], env: Record<string, string> }>,
+ *   dir: string }} BedState
  */
 
 /** @returns {Promise<BedState>} */
@@ -313,9 +327,10 @@ export async function up() {
   const apiServer = `https://127.0.0.1:${apiPort}`
   const pids = {}
   /** What is known so far; written (marked partial) whenever it grows, so down() can clean up a failed start. */
-  let known = { dir: BED_DIR, binDir, pids }
-  const remember = async (name, pid) => {
+  let known = { dir: BED_DIR, binDir, pids, commands }
+  const remember = async (name, { pid, command }) => {
     pids[name] = pid
+    commands[name] = command
     await writeFile(STATE_FILE, JSON.stringify({ ...known, partial: true }, null, 2), { mode: 0o600 })
   }
 
@@ -562,7 +577,8 @@ auth:
     dockerConfig,
     buildxPlugin,
     logsDir: join(BED_DIR, 'pod-logs'),
-    pids
+    pids,
+    commands
   }
   known = state
 
@@ -600,27 +616,111 @@ auth:
   return state
 }
 
+/** Signals a component's whole process group (dockerd's containerd too), else the process alone. */
+function signalGroup(pid, sig) {
+  try {
+    process.kill(-pid, sig)
+  } catch {
+    try {
+      process.kill(pid, sig)
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
 async function stop(name, pid, timeoutMs) {
   if (!alive(pid)) return
   log(`stopping ${name} (pid ${pid})`)
-  const signal = (sig) => {
-    try {
-      process.kill(-pid, sig) // the whole process group (dockerd's containerd too)
-    } catch {
-      try {
-        process.kill(pid, sig)
-      } catch {
-        /* already gone */
-      }
-    }
-  }
-  signal('SIGTERM')
+  signalGroup(pid, 'SIGTERM')
+  // A frozen component (freeze()) only acts on SIGTERM once it runs again.
+  signalGroup(pid, 'SIGCONT')
   const deadline = Date.now() + timeoutMs
   while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
   if (alive(pid)) {
     log(`killing ${name} (pid ${pid})`)
-    signal('SIGKILL')
+    signalGroup(pid, 'SIGKILL')
   }
+}
+
+async function component(name) {
+  const state = await readState()
+  const pid = state?.pids?.[name]
+  if (!state || pid === undefined) throw new Error(`the bed in ${BED_DIR} has no component "${name}"`)
+  return { state, pid }
+}
+
+/** Answers true once `name` serves again after a restart. */
+async function serving(state, name) {
+  switch (name) {
+    case 'apiserver':
+      await kubectl(state, ['get', '--raw', '/readyz'], { timeout: 5000 })
+      return true
+    case 'etcd': {
+      const url = state.commands.etcd.args.find((a) => a.startsWith('--listen-client-urls=')).split('=')[1]
+      return (await fetch(`${url}/health`)).ok
+    }
+    case 'registry':
+      return (await fetch(`http://${state.registry}/v2/`)).status === 401
+    case 'dockerd':
+      await run('docker', ['version', '--format', '{{.Server.Version}}'], {
+        env: { ...process.env, DOCKER_HOST: state.dockerHost, DOCKER_CONFIG: state.dockerConfig },
+        timeout: 5000
+      })
+      return true
+    default:
+      return alive(state.pids[name])
+  }
+}
+
+/** SIGKILLs component `name` (no graceful shutdown, as a crash or an OOM kill would) and waits until it is gone. */
+export async function kill(name) {
+  const { pid } = await component(name)
+  log(`fault: killing ${name} (pid ${pid})`)
+  signalGroup(pid, 'SIGKILL')
+  const deadline = Date.now() + 10000
+  while (alive(pid)) {
+    if (Date.now() > deadline) throw new Error(`${name} (pid ${pid}) still runs 10s after SIGKILL`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/**
+ * Starts component `name` again with the command it was first started with (same flags, ports, certificates and
+ * data), records its new PID in bed.json and waits until it serves. Kills a still-running instance first.
+ */
+export async function restart(name, timeoutMs = 90000) {
+  const { state, pid } = await component(name)
+  if (alive(pid)) await kill(name)
+  const spec = state.commands?.[name]
+  if (!spec) throw new Error(`bed.json has no start command for "${name}" (a bed started before restart() existed)`)
+  log(`fault: restarting ${name}`)
+  const started = startProcess(spec.logName, spec.cmd, spec.args, spec.env)
+  const next = { ...state, pids: { ...state.pids, [name]: started.pid } }
+  await writeFile(STATE_FILE, JSON.stringify(next, null, 2), { mode: 0o600 })
+  await waitFor(name, () => serving(next, name), timeoutMs, join(BED_DIR, 'logs', `${spec.logName}.log`))
+  return started.pid
+}
+
+/** SIGSTOPs component `name`: its sockets stay open and accept connections, but nothing answers (a hung process). */
+export async function freeze(name) {
+  const { pid } = await component(name)
+  log(`fault: freezing ${name} (pid ${pid})`)
+  signalGroup(pid, 'SIGSTOP')
+}
+
+/** After a fault: thaws component `name`, and restarts it when it is gone. */
+export async function ensureRunning(name) {
+  await thaw(name)
+  const { pid } = await component(name)
+  if (!alive(pid)) await restart(name)
+}
+
+/** SIGCONTs a frozen component. */
+export async function thaw(name) {
+  const { pid } = await component(name)
+  log(`fault: thawing ${name} (pid ${pid})`)
+  signalGroup(pid, 'SIGCONT')
 }
 
 export async function down() {

@@ -1,5 +1,7 @@
 // `npm run bed:up` / `npm run bed:down` / `node test/bed/cli.mjs env` — drive the test bed by hand.
-import { down, readState, up } from './bed.mjs'
+// `node test/bed/cli.mjs kill|restart|freeze|thaw <component>` — inject a fault (component: apiserver, etcd, registry,
+// dockerd, kwok, controller-manager, scheduler, controller).
+import { down, freeze, kill, readState, restart, thaw, up } from './bed.mjs'
 
 const command = process.argv[2] ?? 'up'
 if (command === 'up') {
@@ -18,7 +20,11 @@ if (command === 'up') {
   console.log(
     `export KUBECONFIG=${state.kubeconfig} DOCKER_HOST=${state.dockerHost} DOCKER_CONFIG=${state.dockerConfig}`
   )
+} else if (['kill', 'restart', 'freeze', 'thaw'].includes(command) && process.argv[3]) {
+  await { kill, restart, freeze, thaw }[command](process.argv[3])
 } else {
-  console.error('usage: node test/bed/cli.mjs up|down|env')
+  console.error(
+    'usage: node test/bed/cli.mjs up|down|env|kill <component>|restart <component>|freeze <component>|thaw <component>'
+  )
   process.exit(2)
 }

@@ -35,6 +35,8 @@ const log = (msg) => process.stdout.write(`${new Date().toISOString()} ${msg}\n`
 /** image ref → Promise<labels | null (not in registry)> */
 const imageCache = new Map()
 const handled = new Set()
+/** `${uid}/${container}` whose start lines are written. */
+const started = new Set()
 const timers = new Map()
 
 const MANIFEST_TYPES = [
@@ -152,18 +154,22 @@ async function handlePod(pod) {
       const startLines = (labels?.[`${LABEL_PREFIX}log`] ?? '').split('\\n').filter(Boolean)
       const logAfterMs = durationMs(labels?.[`${LABEL_PREFIX}log-after`])
       const atStart = logAfterMs > 0 ? [] : startLines
-      await writeFile(file, criLine(`starting ${c.image}`) + atStart.map((l) => criLine(l)).join(''), { flag: 'a' })
-      if (logAfterMs > 0 && startLines.length > 0) {
-        const timer = setTimeout(() => {
-          timers.delete(`${uid}/${c.name}/late`)
-          appendFile(file, startLines.map((l) => criLine(l)).join('')).catch(() => undefined)
-        }, logAfterMs)
-        timers.set(`${uid}/${c.name}/late`, timer)
+      // Once per pod, also when handling it is retried (the apiserver was away): a container starts once.
+      if (!started.has(`${uid}/${c.name}`)) {
+        await writeFile(file, criLine(`starting ${c.image}`) + atStart.map((l) => criLine(l)).join(''), { flag: 'a' })
+        started.add(`${uid}/${c.name}`)
+        if (logAfterMs > 0 && startLines.length > 0) {
+          const timer = setTimeout(() => {
+            timers.delete(`${uid}/${c.name}/late`)
+            appendFile(file, startLines.map((l) => criLine(l)).join('')).catch(() => undefined)
+          }, logAfterMs)
+          timers.set(`${uid}/${c.name}/late`, timer)
+        }
       }
       await writeFile(previous, '', { flag: 'a' })
       logs.push({ containers: [c.name], logsFile: file, previousLogsFile: previous, follow: true })
       const rate = Number(labels?.[`${LABEL_PREFIX}errors-per-minute`] ?? 0)
-      if (rate > 0) {
+      if (rate > 0 && !timers.has(`${uid}/${c.name}`)) {
         let n = 0
         const timer = setInterval(
           () =>
@@ -173,22 +179,27 @@ async function handlePod(pod) {
         timers.set(`${uid}/${c.name}`, timer)
       }
     }
-    await custom.createNamespacedCustomObject({
-      group: 'kwok.x-k8s.io',
-      version: 'v1alpha1',
-      namespace,
-      plural: 'logs',
-      body: {
-        apiVersion: 'kwok.x-k8s.io/v1alpha1',
-        kind: 'Logs',
-        metadata: {
-          name,
-          namespace,
-          ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name, uid, blockOwnerDeletion: false }]
-        },
-        spec: { logs }
-      }
-    })
+    // A retry after a create whose answer was lost (the apiserver went away) finds the Logs object there already.
+    await custom
+      .createNamespacedCustomObject({
+        group: 'kwok.x-k8s.io',
+        version: 'v1alpha1',
+        namespace,
+        plural: 'logs',
+        body: {
+          apiVersion: 'kwok.x-k8s.io/v1alpha1',
+          kind: 'Logs',
+          metadata: {
+            name,
+            namespace,
+            ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name, uid, blockOwnerDeletion: false }]
+          },
+          spec: { logs }
+        }
+      })
+      .catch((e) => {
+        if (e?.code !== 409) throw e
+      })
     await core.patchNamespacedPod(
       { name, namespace, body: { metadata: { annotations: { ...annotations, [ANNOTATION]: behaviour } } } },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)
@@ -211,6 +222,7 @@ function durationMs(text) {
 function forget(pod) {
   const uid = pod.metadata?.uid
   handled.delete(uid)
+  for (const key of started) if (key.startsWith(`${uid}/`)) started.delete(key)
   for (const [key, timer] of timers) {
     if (key.startsWith(`${uid}/`)) {
       clearInterval(timer) // also clears a setTimeout timer

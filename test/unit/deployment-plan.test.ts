@@ -1,8 +1,16 @@
 import { describe, expect, test } from '@jest/globals'
-import { planImagePatch, planRestore, sameImage, selectContainers, snapshotOf } from '../../src/workloads/template.js'
+import {
+  manualRestoreCommand,
+  planImagePatch,
+  planRestore,
+  restoreNotApplied,
+  sameImage,
+  selectContainers,
+  snapshotOf
+} from '../../src/workloads/template.js'
 import { templateKey } from '../../src/workloads/template.js'
 import { deploymentKind } from '../../src/workloads/deployment.js'
-import { PreflightError } from '../../src/errors.js'
+import { ClusterError, ForbiddenError, PreflightError } from '../../src/errors.js'
 
 const REG = '127.0.0.1:5000'
 const origin = { sha: 'abc1234def', runUrl: 'https://github.example/acme/shop/actions/runs/1' }
@@ -100,6 +108,53 @@ describe('planRestore', () => {
     const ops = planRestore(s, 5, 'crash-loop')
     expect(ops[0]).toEqual({ op: 'test', path: '/metadata/generation', value: 5 })
     expect(ops[1]).toEqual({ op: 'replace', path: '/spec/template', value: s.template })
+  })
+})
+
+describe('restoring by hand when the rollback patch fails', () => {
+  test.each<[string, string[], string]>([
+    [
+      'one container',
+      ['app'],
+      `kubectl --namespace shop set image deployment/web app=${REG}/shop/web:v1@sha256:${'a'.repeat(64)}`
+    ],
+    [
+      'an init container and a container',
+      [],
+      `kubectl --namespace shop set image deployment/web migrate=${REG}/shop/web:v1 app=${REG}/shop/web:v1@sha256:${'a'.repeat(64)}`
+    ]
+  ])('%s: kubectl set image with each target container and its previous image', (_name, names, command) => {
+    const s = deployment()
+    expect(manualRestoreCommand(s, selectContainers(s, names, { repository: `${REG}/shop/web` }))).toBe(command)
+  })
+
+  test('a word the shell would split or expand is single-quoted', () => {
+    const s = { ...deployment(), namespace: "it's $HOME" }
+    const targets = [{ name: 'app', init: false, index: 0, image: 'web:v1' }]
+    expect(manualRestoreCommand(s, targets)).toBe(
+      `kubectl --namespace 'it'\\''s $HOME' set image deployment/web app=web:v1`
+    )
+  })
+
+  test.each<[string, Error, RegExp]>([
+    [
+      'a 403 (patch permission revoked)',
+      new ForbiddenError('Not allowed to patch Deployment "web"'),
+      /^The rollback is impossible: Not allowed to patch Deployment "web"\. /
+    ],
+    [
+      'any other error',
+      new ClusterError('Patching Deployment "web" failed (no response): ECONNREFUSED'),
+      /^The rollback failed: Patching Deployment "web" failed \(no response\): ECONNREFUSED\. /
+    ]
+  ])('%s: says so, that the new image stays, and what to run by hand', (_name, error, head) => {
+    const s = deployment()
+    const targets = selectContainers(s, ['app'], { repository: `${REG}/shop/web` })
+    const report = restoreNotApplied(s, targets, `${REG}/shop/web:v2@sha256:${'b'.repeat(64)}`, error)
+    expect(report.manualRestore).toBe(manualRestoreCommand(s, targets))
+    expect(report.message).toMatch(head)
+    expect(report.message).toContain(`The Deployment stays on ${REG}/shop/web:v2@sha256:${'b'.repeat(64)}; `)
+    expect(report.message.endsWith(`run: ${report.manualRestore}`)).toBe(true)
   })
 })
 

@@ -435,6 +435,31 @@ describe('delivery', () => {
     }
   })
 
+  test('a hanging endpoint is given up after the total budget, retries included, not after every attempt', async () => {
+    let connections = 0
+    const hanging = createServer(() => {
+      connections++ // accepts, never answers
+    })
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/hook`
+      const started = Date.now()
+      // Without a budget: 4 attempts × 300 ms + 50 + 100 + 200 ms of back-off ≈ 1.55 s.
+      const outcome = await postJson(url, {}, { retries: 3, timeoutMs: 300, baseDelayMs: 50, budgetMs: 500 })
+      const elapsed = Date.now() - started
+      expect(outcome).toMatchObject({ ok: false, attempts: 2 })
+      expect(!outcome.ok && outcome.error).toMatch(
+        /no answer within \d+ ms; no time left for a retry within the 500 ms budget/
+      )
+      expect(elapsed).toBeGreaterThanOrEqual(450)
+      expect(elapsed).toBeLessThan(900)
+      expect(connections).toBe(2)
+    } finally {
+      hanging.closeAllConnections()
+      await new Promise<void>((resolve) => hanging.close(() => resolve()))
+    }
+  })
+
   test('one failing channel does not stop the others', async () => {
     const warnings = await notifyAll(
       release(),

@@ -226,9 +226,14 @@ describe('runRelease: a failure after the patch never leaves the new template si
     const { result, events } = await release(cluster)
     expect(result.result).toBe('failed')
     expect(result.reason).toBe('rollback-failed')
-    expect(result.message).toMatch(/The previous template could NOT be restored \(.*forbidden.*\)/)
-    expect(result.message).toContain(`the Deployment may still run 127.0.0.1:5000/shop/web:v2@sha256:${'2'.repeat(64)}`)
-    expect(result.message).toContain('Restore it by hand: kubectl -n shop rollout undo deployment/web --to-revision=1')
+    expect(result.message).toContain(
+      'The rollback is impossible: Not allowed to patch Deployment "web" in namespace "shop": deployments.apps "web" is forbidden'
+    )
+    expect(result.message).toContain(`The Deployment stays on ${NEW}`)
+    expect(result.message).toContain(
+      `to put the previous image back by hand, run: kubectl --namespace shop set image deployment/web app=${OLD}`
+    )
+    expect(result.rollback?.manualRestore).toBe(`kubectl --namespace shop set image deployment/web app=${OLD}`)
     expect(cluster.image()).toBe(NEW)
     // Not settled: the post step (or the CLI on a signal) tries the guarded restore once more.
     expect(events).toEqual([`armed ${NEW}`])

@@ -175,6 +175,21 @@ describe('formatVerdictLine', () => {
       'failed (rollback-failed): m — ROLLBACK FAILED, check the Deployment now'
     ],
     [
+      'rollback not applied: the message ends with the command to run by hand, nothing after it',
+      {
+        result: 'failed',
+        reason: 'rollback-failed',
+        message: 'm. The rollback is impossible: x; run: kubectl set image deployment/web app=old',
+        rollback: {
+          outcome: 'failed',
+          message: 'x',
+          durationMs: 100,
+          manualRestore: 'kubectl set image deployment/web app=old'
+        }
+      },
+      'failed (rollback-failed): m. The rollback is impossible: x; run: kubectl set image deployment/web app=old'
+    ],
+    [
       'conflict',
       { result: 'failed', reason: 'conflict', message: 'm', rollback: { outcome: 'skipped-conflict', message: 'x' } },
       'failed (conflict): m — not rolled back: someone else changed the Deployment meanwhile'

@@ -38,11 +38,19 @@ export function parseCommandFile(text: string): Record<string, string> {
   return out
 }
 
+export interface DuringAction {
+  kill: (signal?: NodeJS.Signals) => void
+  printed: (pattern: RegExp, timeoutMs: number) => Promise<void>
+}
+
 export interface RunOptions {
   /** Extra environment (e.g. GITHUB_EVENT_NAME). */
   env?: Record<string, string>
-  /** Runs beside the Action (to interfere mid-release); `kill` ends the Action as a cancelled job would. */
-  during?: (action: { kill: (signal?: NodeJS.Signals) => void }) => Promise<void>
+  /**
+   * Runs beside the Action (to interfere mid-release); `kill` ends the Action as a cancelled job would; `printed`
+   * resolves once the Action's stdout matches `pattern` (rejects after `timeoutMs`, or if it exits first).
+   */
+  during?: (action: DuringAction) => Promise<void>
   /** Post step: run with the state the main step saved. */
   state?: Record<string, string>
   entry?: string
@@ -88,8 +96,42 @@ export async function runAction(
     reject: false,
     all: false
   })
+  let printedSoFar = ''
+  let exited = false
+  const watchers = new Set<() => void>()
+  child.stdout?.on('data', (chunk: Buffer) => {
+    printedSoFar += chunk.toString('utf8')
+    for (const check of watchers) check()
+  })
+  void child.finally(() => {
+    exited = true
+    for (const check of watchers) check()
+  })
+  const printed = (pattern: RegExp, timeoutMs: number) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => settle(new Error(`the Action did not print ${pattern} within ${timeoutMs}ms`)),
+        timeoutMs
+      )
+      const settle = (error?: Error) => {
+        clearTimeout(timer)
+        watchers.delete(check)
+        if (error) reject(error)
+        else resolve()
+      }
+      const check = () => {
+        if (pattern.test(printedSoFar)) settle()
+        else if (exited) settle(new Error(`the Action exited without printing ${pattern}`))
+      }
+      watchers.add(check)
+      check()
+    })
   const interference = opts.during
-    ? opts.during({ kill: (signal) => child.kill(signal ?? 'SIGKILL') })
+    ? opts.during({ kill: (signal) => child.kill(signal ?? 'SIGKILL'), printed }).catch((error: unknown) => {
+        // The test is failing: do not leave the Action running behind it.
+        child.kill('SIGKILL')
+        throw error
+      })
     : Promise.resolve()
   const [res] = await Promise.all([child, interference])
   return {
