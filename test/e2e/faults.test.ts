@@ -300,7 +300,13 @@ describe('RBAC revoked mid-release', () => {
     const rules = (verbs: string[]): k8s.V1PolicyRule[] => [
       { apiGroups: ['apps'], resources: ['deployments'], verbs },
       { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: [''], resources: ['pods', 'pods/log', 'events'], verbs: ['get', 'list', 'watch'] }
+      { apiGroups: [''], resources: ['pods', 'pods/log', 'events'], verbs: ['get', 'list', 'watch'] },
+      // The release lock (a Lease per workload) stays allowed: only the patch is revoked.
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        verbs: ['get', 'create', 'update', 'patch', 'delete']
+      }
     ]
     await c.core.createNamespacedServiceAccount({ namespace: f.ns, body: { metadata: { name: 'deployer' } } })
     await c.rbac.createNamespacedRole({
