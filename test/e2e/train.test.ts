@@ -168,7 +168,6 @@ describe('release lock', () => {
 
   test('a run SIGKILLed mid-release: the next run takes the expired Lease, restores the half-done release, then releases', async () => {
     const f = await fixture('lock-kill', ['web'])
-    const before = await read(f.ns, 'web')
     await pushImage(state, `${f.ns}/app`, 'v2', { behaviour: 'never-ready' })
     const v3 = await pushImage(state, `${f.ns}/app`, 'v3')
     const killed = await runAction(
