@@ -3,6 +3,8 @@
 //   v2  a good release                           → succeeded
 //   v3  a release that crash-loops on start      → rolled back (crash-loop) within seconds
 //   v4  a release that never becomes ready       → rolled back (progress-deadline)
+//   v5  a two-stage train (plan file): stage 1 web, stage 2 worker; the worker crash-loops
+//                                                → rolled back: stage 2, then stage 1, restored in that order
 // and prints each verdict. Set ROLLOUT_GUARD_KEEP_BED=1 to leave the bed running afterwards.
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -50,13 +52,11 @@ const verdicts = []
 try {
   const ns = 'demo'
   const repo = `${state.registry}/demo/web`
-  const common = [
+  const base = [
     '--kubeconfig',
     state.kubeconfig,
     '--namespace',
     ns,
-    '--deployment',
-    'web',
     '--image',
     repo,
     '--registry-username',
@@ -67,6 +67,7 @@ try {
     '3m',
     '--json'
   ]
+  const common = [...base, '--deployment', 'web']
 
   say('Deploying the sample app (v1, 3 replicas)')
   // The first deployment is created directly: a release needs a running version to release onto.
@@ -93,6 +94,18 @@ spec:
   template:
     metadata: { labels: { app: web } }
     spec: { containers: [ { name: app, image: "${repo}:v1@${digest}" } ] }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: worker, namespace: ${ns} }
+spec:
+  replicas: 2
+  progressDeadlineSeconds: 20
+  selector: { matchLabels: { app: worker } }
+  strategy: { rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }
+  template:
+    metadata: { labels: { app: worker } }
+    spec: { containers: [ { name: worker, image: "${repo}:v1@${digest}" } ] }
 `
   )
   execFileSync(
@@ -121,6 +134,26 @@ spec:
     const { result } = await cli([...common, '--tag', tag, '--build-context', await appContext(tag, labels)])
     verdicts.push([tag, what, result])
   }
+
+  const what = 'a train: stage 1 web, stage 2 worker (the worker crash-loops)'
+  say(`Release v5: ${what}`)
+  const planDir = await mkdtemp(join(tmpdir(), 'rollout-guard-demo-plan-'))
+  const plan = join(planDir, 'release.yaml')
+  await writeFile(
+    plan,
+    'stages:\n  - name: frontend\n    workloads: [deployment/web]\n  - name: jobs\n    workloads: [deployment/worker]\n'
+  )
+  const context = await appContext('v5', { log: 'listening on :8080', 'behaviour.worker': 'crash-loop' })
+  const { result } = await cli([...base, '--plan', plan, '--tag', 'v5', '--build-context', context])
+  verdicts.push(['v5', what, result])
+  for (const w of result?.workloads ?? []) {
+    const at = w.rollback?.restoredAtMs
+      ? ` (restored at +${Math.round((w.rollback.restoredAtMs - result.startedMs) / 1000)}s)`
+      : ''
+    process.stdout.write(
+      `  stage ${w.stage}: ${w.kind.toLowerCase()}/${w.name} ${w.verdict}${w.reason ? ` — ${w.reason}` : ''}${at}\n`
+    )
+  }
 } finally {
   say('Verdicts')
   for (const [tag, what, r] of verdicts) {
@@ -132,8 +165,9 @@ spec:
   if (startedBed && process.env.ROLLOUT_GUARD_KEEP_BED !== '1') await down()
 }
 const ok =
-  verdicts.length === 3 &&
+  verdicts.length === 4 &&
   verdicts[0][2]?.result === 'succeeded' &&
   verdicts[1][2]?.result === 'rolled-back' &&
-  verdicts[2][2]?.result === 'rolled-back'
+  verdicts[2][2]?.result === 'rolled-back' &&
+  verdicts[3][2]?.result === 'rolled-back'
 process.exit(ok ? 0 : 1)
