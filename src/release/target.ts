@@ -207,7 +207,7 @@ export class Target {
       if (e instanceof ConflictError) return (this.rollback = { outcome: 'skipped-conflict', message: e.message })
       throw e
     }
-    const restoredAtMs = Date.now()
+    const restoredAtMs = ctx.clock()
     const restoredGeneration = restored.metadata?.generation ?? patched.generation + 1
     ctx.log.info(
       `${this.label}: restored the previous template (generation ${restoredGeneration}); watching the rollback`
