@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-P4VLI6LC.js";
+} from "./chunks/chunk-JYQ6CXWN.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,

@@ -15,7 +15,7 @@ async function entry() {
     return;
   }
   saveState(IS_POST, "true");
-  const { run } = await import("./chunks/main-HI3QV3Q3.js");
+  const { run } = await import("./chunks/main-2ILJ53VV.js");
   await run();
 }
 entry().catch((e) => setFailed(e instanceof Error ? e.message : String(e)));

@@ -67,7 +67,9 @@ export async function run(): Promise<void> {
     docker,
     log: actionLogger,
     clientsFor: (context) => makeClients(loadKubeConfig(config.kubeconfig, context)),
-    lockHolder: config.origin.runUrl ?? `${hostname()}:${process.pid}`,
+    lockHolder: config.origin.runUrl
+      ? config.origin.runUrl + (process.env.GITHUB_RUN_ATTEMPT ? `/attempts/${process.env.GITHUB_RUN_ATTEMPT}` : '')
+      : `${hostname()}:${process.pid}`,
     logGate: (ctx) => followErrorLogs({ config, log: actionLogger, ...ctx }),
     onPatched: (pending: PendingRestore[]) => {
       core.saveState(PENDING_STATE, JSON.stringify(pending))

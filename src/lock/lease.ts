@@ -113,18 +113,22 @@ export class ReleaseLock {
       const status = leaseStatus(view(lease), this.opts.holder, this.clock())
       if (status === 'mine' || status === 'expired' || status === 'free') {
         try {
+          // What the previous holder recorded is recovered below, and not left for the next one to find.
+          const annotations = { ...lease.metadata?.annotations }
+          delete annotations[PENDING_ANNOTATION]
           const taken = await clients.coordination.replaceNamespacedLease({
             name,
             namespace: ref.namespace,
-            body: { ...lease, spec: this.spec(status !== 'mine', lease) }
+            body: { ...lease, metadata: { ...lease.metadata, annotations }, spec: this.spec(status !== 'mine', lease) }
           })
           this.held.push(new HeldLease(t, taken))
           if (status === 'expired') {
             this.opts.log.warning(
               `lock: ${where} was locked by ${lease.spec?.holderIdentity}, which stopped renewing the Lease; taking it over`
             )
-            await this.recover(t, lease)
           }
+          // An earlier life of this same holder (a re-run) may have left a half-done release too.
+          if (status === 'expired' || lease.metadata?.annotations?.[PENDING_ANNOTATION]) await this.recover(t, lease)
           return
         } catch (e) {
           if (statusCode(e) !== 409) throw lockError(where, e)
