@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-JYQ6CXWN.js";
+} from "./chunks/chunk-IVLJFFSZ.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,
@@ -16,7 +16,7 @@ import {
   loadKubeConfig,
   makeClients,
   restorePending
-} from "./chunks/chunk-BAOEENDQ.js";
+} from "./chunks/chunk-LNNUNBA5.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/cli.ts

@@ -2,6 +2,7 @@
 // everything downstream reads only this object. Parsing helpers for durations and image references live in
 // `src/config/parse.ts` and are pure.
 
+import type { Dependency } from './dependencies/judge.js'
 import type { WorkloadRef } from './model/index.js'
 import type { StagePlan } from './plan/parse.js'
 
@@ -97,5 +98,11 @@ export interface Config {
   soakMs: number
   /** How long to wait for another release's lock on a workload. */
   lockTimeoutMs: number
+  /** What the release needs up but does not change: checked before the patch and watched until the verdict. */
+  dependencies?: Dependency[]
+  /** A dependency down during the release: restore the previous template, or leave the new one and fail. */
+  onDependencyDown?: 'rollback' | 'hold'
+  /** One HTTP/TCP dependency probe's time limit. */
+  dependencyTimeoutMs?: number
   origin: ReleaseOrigin
 }

@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml'
 import type { Config, ImageRef, KubeconfigSource, Mode, RegistryCredentials, ReleaseOrigin } from '../config.js'
 import { InputError } from '../errors.js'
 import { parseWorkloads } from '../plan/workloads.js'
+import { parseDependencies } from '../dependencies/judge.js'
 import { DEFAULT_ERROR_PATTERN } from '../judge/logs.js'
 import {
   isValidTag,
@@ -56,6 +57,9 @@ export const INPUT_NAMES = [
   'log-containers',
   'soak',
   'lock-timeout',
+  'dependencies',
+  'on-dependency-down',
+  'dependency-timeout',
   'notify-dingtalk-webhook',
   'notify-dingtalk-secret',
   'notify-slack-webhook',
@@ -97,7 +101,9 @@ export const INPUT_DEFAULTS = {
   'baseline-window': '60s',
   'baseline-factor': '1.5',
   soak: '0s',
-  'lock-timeout': '5m'
+  'lock-timeout': '5m',
+  'on-dependency-down': 'rollback',
+  'dependency-timeout': '5s'
 } as const satisfies RawOptions
 
 export interface InputDoc {
@@ -230,6 +236,20 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
   soak: {
     description: 'After the rollout is complete, keep judging pods and logs this long before success.',
     default: INPUT_DEFAULTS.soak
+  },
+  dependencies: {
+    description:
+      'What the release needs up but does not change: deployment/<namespace>/<name> or statefulset/<namespace>/<name> (all replicas available), service/<namespace>/<name> (at least one ready endpoint), http(s)://… (2xx within dependency-timeout, from where the release runs), tcp://host:port. Checked before anything changes (down = nothing changed, reason dependency-down) and watched during the rollout and soak: a dependency going down ends the release with reason dependency-down, not as a bad release.',
+    list: true
+  },
+  'on-dependency-down': {
+    description:
+      'When a dependency goes down during the release: rollback (restore the previous template) or hold (leave the new version, fail the job and say why).',
+    default: INPUT_DEFAULTS['on-dependency-down']
+  },
+  'dependency-timeout': {
+    description: 'How long one HTTP/TCP dependency probe may take before the dependency counts as down.',
+    default: INPUT_DEFAULTS['dependency-timeout']
   },
   'notify-dingtalk-webhook': { description: 'DingTalk robot webhook URL.', secret: true },
   'notify-dingtalk-secret': { description: 'DingTalk robot signing secret.', secret: true },
@@ -368,6 +388,14 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
     }
   }
 
+  const dependencies = parseDependencies(list('dependencies'))
+  const onDependencyDown = withDefault('on-dependency-down').toLowerCase()
+  if (onDependencyDown !== 'rollback' && onDependencyDown !== 'hold') {
+    throw new InputError(`Input "on-dependency-down": "${withDefault('on-dependency-down')}" is not rollback or hold`)
+  }
+  const dependencyTimeoutMs = duration('dependency-timeout')
+  if (dependencyTimeoutMs <= 0) throw new InputError('Input "dependency-timeout": must be longer than 0s')
+
   const config: Config = {
     mode,
     namespace,
@@ -403,6 +431,9 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
     },
     soakMs,
     lockTimeoutMs: duration('lock-timeout'),
+    dependencies,
+    onDependencyDown,
+    dependencyTimeoutMs,
     origin: releaseOrigin(ctx, sha)
   }
   const context = given('context')

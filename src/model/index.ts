@@ -38,6 +38,7 @@ export type FailureReason =
 export type ReasonCode =
   | FailureReason
   | 'error-logs'
+  | 'dependency-down'
   | 'conflict'
   | 'locked'
   | 'rejected'

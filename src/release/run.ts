@@ -21,6 +21,8 @@ import type { KubeClients } from '../kube/client.js'
 import { collectDiagnostics } from '../kube/diagnostics.js'
 import { COMMON_PERMISSIONS, LEASE_PERMISSIONS, type Permission, checkPermissions } from '../kube/preflight.js'
 import { ReleaseLock } from '../lock/lease.js'
+import { type DependencyState, dependencyDownMessage, describeDown, downOf } from '../dependencies/judge.js'
+import { DependencyWatch, dependencyPermissions } from '../dependencies/watch.js'
 import type { Logger, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
 import { diffLines } from '../report/diff.js'
 import type { ErrorSummary, PhaseName, PhaseTiming, ProgressSample, ReleaseResult, RollbackReport } from '../result.js'
@@ -53,6 +55,8 @@ export interface ReleaseDeps {
 }
 
 const PROGRESS_EVERY_MS = 5000
+/** HTTP/TCP dependencies are probed this often during the release. */
+const DEPENDENCY_PROBE_EVERY_MS = 2000
 
 /** What a phase hands to `result`; the rest (identity, timings, images) the release fills in. */
 type Fields = Pick<ReleaseResult, 'result' | 'message'> & Partial<ReleaseResult>
@@ -119,6 +123,8 @@ class Release {
   private readonly judging = new AbortController()
   private image?: { ref: string; digest?: string }
   private lock?: ReleaseLock
+  /** The release's dependencies, checked before the patch and watched until the verdict. */
+  private dependencies?: DependencyWatch
 
   constructor(
     private readonly config: Config,
@@ -194,7 +200,18 @@ class Release {
 
   /** A release that may change something takes the release lock of every workload first. */
   private get locking(): boolean {
-    return this.deps.lockHolder !== undefined && this.config.mode === 'deploy' && !this.config.dryRun
+    return this.deps.lockHolder !== undefined && this.changing
+  }
+
+  /** This release may change the cluster (not a check or a dry run). */
+  private get changing(): boolean {
+    return this.config.mode === 'deploy' && !this.config.dryRun
+  }
+
+  /** Why a dependency is down now (from the watches and probes), if one is. */
+  private readonly dependencyDown = (): string | undefined => {
+    const down = downOf(this.dependencies?.current() ?? [])
+    return down.length > 0 ? dependencyDownMessage(down, 'during') : undefined
   }
 
   /**
@@ -214,6 +231,30 @@ class Release {
       }
       for (const { t, permissions } of byPlace.values()) {
         await checkPermissions(t.clients, t.ref.namespace, [...permissions, ...COMMON_PERMISSIONS])
+      }
+      const dependencies = this.config.dependencies ?? []
+      if (this.changing && dependencies.length > 0) {
+        for (const { namespace, permissions } of dependencyPermissions(dependencies)) {
+          await checkPermissions(this.deps.clients, namespace, permissions)
+        }
+        this.dependencies = new DependencyWatch(dependencies, {
+          clients: this.deps.clients,
+          probeTimeoutMs: this.config.dependencyTimeoutMs ?? 5000,
+          probeEveryMs: DEPENDENCY_PROBE_EVERY_MS,
+          clock: this.clock,
+          log: (m) => this.log.info(m),
+          onChange: () => this.targets.forEach((t) => t.wake())
+        })
+        const states = await this.dependencies.checkNow()
+        for (const d of states) this.log.info(`dependency ${d.spec}: ${d.up ? 'up' : 'DOWN'} (${d.detail})`)
+        const down = downOf(states)
+        if (down.length > 0) {
+          throw new Finish({
+            result: 'failed',
+            reason: 'dependency-down',
+            message: dependencyDownMessage(down, 'before')
+          })
+        }
       }
       if (this.locking && this.deps.lockHolder) {
         this.lock = new ReleaseLock({
@@ -305,6 +346,10 @@ class Release {
   private async patch(stage: Stage): Promise<void> {
     const changing = stage.targets.filter((t) => t.changes)
     await Promise.all(changing.map((t) => t.startWatching(this.ctx, this.multi ? `${t.ref.name}: ` : '')))
+    if (this.dependencies && !this.watchingDependencies) {
+      this.watchingDependencies = true
+      await this.dependencies.start()
+    }
     await this.phases.run('patch', this.log, this.title('Patch', stage), async () => {
       for (const t of changing) {
         await t.patch()
@@ -317,6 +362,8 @@ class Release {
       }
     })
   }
+
+  private watchingDependencies = false
 
   /** Watch ⇄ judge a stage's workloads together; the first that fails stops the others. Returns it, if any. */
   private async watch(stage: Stage): Promise<Target | undefined> {
@@ -331,7 +378,12 @@ class Release {
         Promise.all(
           changing.map(async (t) => {
             try {
-              const outcome = await t.judge(this.ctx, this.judging.signal)
+              let outcome = await t.judge(this.ctx, this.judging.signal, this.dependencyDown)
+              if (outcome.kind === 'failed' && outcome.reason !== 'dependency-down') {
+                outcome = await this.blameDependency(t, outcome)
+              } else if (outcome.kind === 'failed' && t.errors && t.errors.total > 0) {
+                t.errors.note ??= `${t.errors.total} error line${t.errors.total === 1 ? '' : 's'} counted up to the moment a dependency went down; they may come from the dependency, not the release`
+              }
               if (outcome.kind === 'failed' || outcome.kind === 'conflict') {
                 bad.push(t)
                 this.judging.abort()
@@ -345,6 +397,30 @@ class Release {
       () => outcomeLabel(bad[0]?.outcome)
     )
     return bad[0]
+  }
+
+  /**
+   * A rollout judged bad while a dependency is down (a fresh check of every dependency, so a dependency that went down
+   * at the same moment as the errors is not missed) is not the release's fault: the verdict becomes dependency-down,
+   * and the error summary says why its lines may not count.
+   */
+  private async blameDependency(t: Target, outcome: Extract<WatchOutcome, { kind: 'failed' }>): Promise<WatchOutcome> {
+    if (!this.dependencies) return outcome
+    let down: DependencyState[]
+    try {
+      down = downOf(await this.dependencies.checkNow())
+    } catch (e) {
+      this.log.warning(`could not re-check the dependencies: ${(e as Error).message}`)
+      return outcome
+    }
+    if (down.length === 0) return outcome
+    const message = dependencyDownMessage(down, 'during')
+    this.log.warning(`${t.label}: ${outcome.reason} (${outcome.message}), but ${message}`)
+    if (t.errors) {
+      t.errors.note = `${t.errors.total} error line${t.errors.total === 1 ? '' : 's'} counted while ${describeDown(down)} was down; they may come from the dependency, not the release (the judges said ${outcome.reason})`
+    }
+    t.outcome = { kind: 'failed', reason: 'dependency-down', message }
+    return t.outcome
   }
 
   /**
@@ -376,6 +452,16 @@ class Release {
           : []
     const diagnostics = await collectDiagnostics(culprit.clients, culprit.ref.namespace, failures)
     const message = label + outcome.message + stageNote
+    if (outcome.reason === 'dependency-down' && this.config.onDependencyDown === 'hold') {
+      const what = this.multi ? 'the workloads stay' : `the ${culprit.ref.kind} stays`
+      return this.result({
+        result: 'failed',
+        reason: 'dependency-down',
+        message: `${message}. on-dependency-down is hold: ${what} on ${this.newImage}; release again once the dependency is back`,
+        diagnostics,
+        rollback: { outcome: 'disabled', message: 'on-dependency-down: hold' }
+      })
+    }
     if (!this.config.rollback) {
       const what = this.multi ? 'the workloads stay' : `the ${culprit.ref.kind} stays`
       return this.result({
@@ -469,6 +555,7 @@ class Release {
    */
   private async settle(): Promise<void> {
     this.judging.abort()
+    this.dependencies?.stop()
     for (const t of this.targets) t.stop()
     if (this.targets.some((t) => t.patched)) this.deps.onSettled?.()
     await this.lock?.release()
@@ -494,6 +581,7 @@ class Release {
       diagnostics: [],
       errors: mergeErrors(this.targets.map((t) => t.errors)),
       workloads: this.targets.map((t) => t.result()),
+      dependencies: this.dependencies?.current(),
       ...fields,
       durationMs: this.clock() - this.startedMs
     }
@@ -540,6 +628,7 @@ function mergeErrors(all: (ErrorSummary | undefined)[]): ErrorSummary {
     merged.samples.push(...e.samples)
     merged.threshold ??= e.threshold
     merged.baselineRate ??= e.baselineRate
+    merged.note ??= e.note
   }
   return merged
 }
