@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-IVLJFFSZ.js";
+} from "./chunks/chunk-XU2L6PB4.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,

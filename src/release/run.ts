@@ -57,6 +57,9 @@ export interface ReleaseDeps {
 const PROGRESS_EVERY_MS = 5000
 /** HTTP/TCP dependencies are probed this often during the release. */
 const DEPENDENCY_PROBE_EVERY_MS = 2000
+/** An error-log verdict re-checks the dependencies this many times, this far apart, before it blames the release. */
+const DEPENDENCY_RECHECKS = 3
+const DEPENDENCY_RECHECK_MS = 1000
 
 /** What a phase hands to `result`; the rest (identity, timings, images) the release fills in. */
 type Fields = Pick<ReleaseResult, 'result' | 'message'> & Partial<ReleaseResult>
@@ -406,12 +409,18 @@ class Release {
    */
   private async blameDependency(t: Target, outcome: Extract<WatchOutcome, { kind: 'failed' }>): Promise<WatchOutcome> {
     if (!this.dependencies) return outcome
-    let down: DependencyState[]
-    try {
-      down = downOf(await this.dependencies.checkNow())
-    } catch (e) {
-      this.log.warning(`could not re-check the dependencies: ${(e as Error).message}`)
-      return outcome
+    let down: DependencyState[] = []
+    // Error lines often lead the dependency's own state (its readiness probe fails a moment after the clients see the
+    // connection drop): an error-log verdict waits a bounded moment for the dependency to show it.
+    const checks = outcome.reason === 'error-logs' ? DEPENDENCY_RECHECKS : 1
+    for (let i = 0; i < checks && down.length === 0; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, DEPENDENCY_RECHECK_MS))
+      try {
+        down = downOf(await this.dependencies.checkNow())
+      } catch (e) {
+        this.log.warning(`could not re-check the dependencies: ${(e as Error).message}`)
+        return outcome
+      }
     }
     if (down.length === 0) return outcome
     const message = dependencyDownMessage(down, 'during')

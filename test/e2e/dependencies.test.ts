@@ -117,12 +117,8 @@ describe('dependencies', () => {
         during: async () => {
           const pods = await newPods(f.ns, f.newImage, 2)
           await new Promise((r) => setTimeout(r, 2000))
-          // The database dies, and at the same moment the new pods log that they cannot reach it.
-          await c.apps.patchNamespacedDeploymentScale(
-            { name: 'db', namespace: f.ns, body: { spec: { replicas: 0 } } },
-            k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)
-          )
-          killedAt = Date.now()
+          // The database dies: the new pods log that they cannot reach it (crossing max-error-lines) a moment before
+          // the database's own Deployment shows it.
           for (const pod of pods) {
             await appendLog(state, f.ns, pod, 'app', [
               'ERROR connect ECONNREFUSED db:5432',
@@ -130,6 +126,12 @@ describe('dependencies', () => {
               'ERROR connect ECONNREFUSED db:5432'
             ])
           }
+          await new Promise((r) => setTimeout(r, 300))
+          await c.apps.patchNamespacedDeploymentScale(
+            { name: 'db', namespace: f.ns, body: { spec: { replicas: 0 } } },
+            k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)
+          )
+          killedAt = Date.now()
         }
       }
     )
@@ -139,6 +141,10 @@ describe('dependencies', () => {
     expect(run.stdout).toContain('the release may not be at fault')
     expect(run.stdout).toContain('on-dependency-down is hold')
     expect(run.summary).toContain('the release may not be at fault')
+    // The error lines crossed the threshold first; the fresh check found the dependency down and blamed it.
+    expect(run.stdout).toContain('error-logs (')
+    expect(run.summary).toContain('may come from the dependency, not the release')
+    expect(Number(run.outputs['error-lines'])).toBeGreaterThan(3)
     // Held: the new version stays.
     const after = await web(f.ns)
     expect(after.spec?.template?.spec?.containers[0]?.image).toBe(f.newImage)
