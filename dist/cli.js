@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-XU2L6PB4.js";
+} from "./chunks/chunk-AD3ICIXZ.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,
@@ -16,7 +16,7 @@ import {
   loadKubeConfig,
   makeClients,
   restorePending
-} from "./chunks/chunk-LNNUNBA5.js";
+} from "./chunks/chunk-ZY5LZYQ3.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/cli.ts

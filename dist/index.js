@@ -10,12 +10,12 @@ import "./chunks/chunk-OJCWM4JT.js";
 var IS_POST = "isPost";
 async function entry() {
   if (getState(IS_POST) === "true") {
-    const { post } = await import("./chunks/post-W5Q5SOUP.js");
+    const { post } = await import("./chunks/post-YRZPQ3W2.js");
     await post();
     return;
   }
   saveState(IS_POST, "true");
-  const { run } = await import("./chunks/main-WML4JQJF.js");
+  const { run } = await import("./chunks/main-G2R5HGTT.js");
   await run();
 }
 entry().catch((e) => setFailed(e instanceof Error ? e.message : String(e)));

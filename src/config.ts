@@ -2,6 +2,7 @@
 // everything downstream reads only this object. Parsing helpers for durations and image references live in
 // `src/config/parse.ts` and are pure.
 
+import type { CanarySize } from './canary/plan.js'
 import type { Dependency } from './dependencies/judge.js'
 import type { WorkloadRef } from './model/index.js'
 import type { StagePlan } from './plan/parse.js'
@@ -104,5 +105,7 @@ export interface Config {
   onDependencyDown?: 'rollback' | 'hold'
   /** One HTTP/TCP dependency probe's time limit. */
   dependencyTimeoutMs?: number
+  /** A canary before the rollout (one Deployment only): how many pods, judged how long. */
+  canary?: { size: CanarySize; durationMs: number }
   origin: ReleaseOrigin
 }

@@ -7,7 +7,8 @@ export type { ReasonCode } from './model/index.js'
 
 export type ResultKind = 'succeeded' | 'rolled-back' | 'failed' | 'no-change' | 'dry-run'
 
-export type PhaseName = 'preflight' | 'build' | 'snapshot' | 'patch' | 'watch' | 'soak' | 'rollback' | 'report'
+export type PhaseName =
+  'preflight' | 'build' | 'snapshot' | 'canary' | 'patch' | 'watch' | 'soak' | 'rollback' | 'report'
 
 export interface PhaseTiming {
   phase: PhaseName

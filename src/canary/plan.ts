@@ -1,7 +1,6 @@
-// Canary (issue 10, step 2) — the pure half, NOT WIRED into the release yet: how many canary pods, the temporary
-// `<name>-canary` Deployment's manifest, and the judgement of its error lines against the stable pods' over the same
-// window. The I/O (create, watch and judge for canary-duration, delete; the post step / Lease takeover removing one
-// left behind) is still to be written; see the report of branch `canary`.
+// Canary (issue 10, step 2) — the pure half: how many canary pods, the temporary `<name>-canary` Deployment's
+// manifest, and the judgement of its error lines against the stable pods' over the same window (judgeCanaryErrors:
+// not wired yet; ./run.ts judges the canary by pod state only so far).
 import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node'
 import { InputError } from '../errors.js'
 

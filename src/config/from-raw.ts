@@ -7,6 +7,7 @@ import type { Config, ImageRef, KubeconfigSource, Mode, RegistryCredentials, Rel
 import { InputError } from '../errors.js'
 import { parseWorkloads } from '../plan/workloads.js'
 import { parseDependencies } from '../dependencies/judge.js'
+import { parseCanary } from '../canary/plan.js'
 import { DEFAULT_ERROR_PATTERN } from '../judge/logs.js'
 import {
   isValidTag,
@@ -60,6 +61,8 @@ export const INPUT_NAMES = [
   'dependencies',
   'on-dependency-down',
   'dependency-timeout',
+  'canary',
+  'canary-duration',
   'notify-dingtalk-webhook',
   'notify-dingtalk-secret',
   'notify-slack-webhook',
@@ -103,7 +106,8 @@ export const INPUT_DEFAULTS = {
   soak: '0s',
   'lock-timeout': '5m',
   'on-dependency-down': 'rollback',
-  'dependency-timeout': '5s'
+  'dependency-timeout': '5s',
+  'canary-duration': '60s'
 } as const satisfies RawOptions
 
 export interface InputDoc {
@@ -251,6 +255,14 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     description: 'How long one HTTP/TCP dependency probe may take before the dependency counts as down.',
     default: INPUT_DEFAULTS['dependency-timeout']
   },
+  canary: {
+    description:
+      "Before the rollout, run the new template as a temporary <deployment>-canary Deployment of this many pods (e.g. 1) or this percentage of the replicas (e.g. 10%), with the pods' own labels (so its Services send it traffic) plus a canary label, judged by pod state for canary-duration; bad = the canary is deleted, the Deployment never touched, verdict rolled-back with reason canary: <reason>. One Deployment only."
+  },
+  'canary-duration': {
+    description: 'How long the canary is judged before the rollout proceeds.',
+    default: INPUT_DEFAULTS['canary-duration']
+  },
   'notify-dingtalk-webhook': { description: 'DingTalk robot webhook URL.', secret: true },
   'notify-dingtalk-secret': { description: 'DingTalk robot signing secret.', secret: true },
   'notify-slack-webhook': { description: 'Slack incoming webhook URL.', secret: true },
@@ -396,6 +408,22 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
   const dependencyTimeoutMs = duration('dependency-timeout')
   if (dependencyTimeoutMs <= 0) throw new InputError('Input "dependency-timeout": must be longer than 0s')
 
+  const canaryText = given('canary')
+  let canary: Config['canary']
+  if (canaryText !== undefined) {
+    if (planFile !== undefined || workloads.length !== 1 || workloads[0]?.kind !== 'Deployment') {
+      throw new InputError('Input "canary": a canary is for one Deployment (not a plan or several workloads) for now')
+    }
+    const durationMs = duration('canary-duration')
+    if (durationMs <= 0) throw new InputError('Input "canary-duration": must be longer than 0s')
+    if (durationMs >= timeoutMs) {
+      throw new InputError(
+        `Input "canary-duration": ${withDefault('canary-duration')} is not shorter than timeout (${withDefault('timeout')})`
+      )
+    }
+    canary = { size: parseCanary(canaryText), durationMs }
+  }
+
   const config: Config = {
     mode,
     namespace,
@@ -438,6 +466,7 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
   }
   const context = given('context')
   if (context !== undefined) config.context = context
+  if (canary !== undefined) config.canary = canary
   if (dockerfile !== undefined) config.build.dockerfile = dockerfile
   if (registry !== undefined) config.registry = registry
   if (ignorePattern !== undefined) config.logs.ignorePattern = ignorePattern

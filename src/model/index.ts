@@ -39,6 +39,8 @@ export type ReasonCode =
   | FailureReason
   | 'error-logs'
   | 'dependency-down'
+  /** The canary failed (the original workload was never touched). */
+  | `canary: ${FailureReason | 'error-logs'}`
   | 'conflict'
   | 'locked'
   | 'rejected'

@@ -23,7 +23,9 @@ import { COMMON_PERMISSIONS, LEASE_PERMISSIONS, type Permission, checkPermission
 import { ReleaseLock } from '../lock/lease.js'
 import { type DependencyState, dependencyDownMessage, describeDown, downOf } from '../dependencies/judge.js'
 import { DependencyWatch, dependencyPermissions } from '../dependencies/watch.js'
-import type { Logger, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
+import { runCanary } from '../canary/run.js'
+import type { V1Deployment } from '../kube/client.js'
+import type { FailureReason, Logger, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
 import { diffLines } from '../report/diff.js'
 import type { ErrorSummary, PhaseName, PhaseTiming, ProgressSample, ReleaseResult, RollbackReport } from '../result.js'
 import type { WatchOutcome } from '../watch/judge-loop.js'
@@ -169,6 +171,7 @@ class Release {
       await this.build()
       this.plan()
       if (this.config.dryRun || this.config.mode === 'check') return await this.dryRun()
+      await this.canary()
       for (const [i, stage] of this.stages.entries()) {
         await this.patch(stage)
         const culprit = await this.watch(stage)
@@ -343,6 +346,55 @@ class Release {
       revision: this.targets[0]?.snapshot.revision,
       check: { diff, warnings }
     })
+  }
+
+  /**
+   * With `canary`: the new template runs first as a temporary canary Deployment, judged for canary-duration and then
+   * deleted; a bad canary ends the release with the original Deployment never touched.
+   */
+  private async canary(): Promise<void> {
+    const canary = this.config.canary
+    const t = this.targets[0]
+    if (!canary || !t || !t.changes || t.ref.kind !== 'Deployment') return
+    const outcome = await this.phases.run(
+      'canary',
+      this.log,
+      `Canary (${canary.durationMs / 1000}s)`,
+      async () =>
+        runCanary({
+          clients: t.clients,
+          original: t.object as V1Deployment,
+          template: await t.dryRun(),
+          size: canary.size,
+          durationMs: canary.durationMs,
+          limits: { ...t.ref.failFast, timeoutMs: t.ref.timeoutMs },
+          origin: this.config.origin,
+          image: t.image,
+          clock: this.clock,
+          log: this.log,
+          progressEveryMs: this.ctx.progressEveryMs,
+          dependencyDown: this.dependencyDown
+        }),
+      (o) => (o.kind === 'failed' ? `failed: ${o.reason}` : o.kind)
+    )
+    if (outcome.kind === 'done') return
+    const untouched = `the canary was deleted; ${t.label} was never touched`
+    if (outcome.kind === 'failed' && outcome.reason === 'dependency-down') {
+      throw new Finish({
+        result: 'failed',
+        reason: 'dependency-down',
+        message: `canary: ${outcome.message}; ${untouched}`
+      })
+    }
+    if (outcome.kind === 'failed' && (isFailureReason(outcome.reason) || outcome.reason === 'error-logs')) {
+      throw new Finish({
+        result: 'rolled-back',
+        reason: `canary: ${outcome.reason}`,
+        message: `canary: ${outcome.message}; ${untouched}`
+      })
+    }
+    const why = outcome.kind === 'failed' || outcome.kind === 'conflict' ? outcome.message : outcome.kind
+    throw new Finish({ result: 'failed', reason: 'cluster', message: `canary: ${why}; ${untouched}` })
   }
 
   /** Start watching (and measuring the old pods' error baseline) before the patch, so nothing is missed; then patch. */
@@ -655,6 +707,23 @@ function errorLogFailures(errors: ErrorSummary): PodFailure[] {
       message: `${count} error line${count === 1 ? '' : 's'} matched the error pattern`,
       restarts: 0
     }))
+}
+
+const FAILURE_REASONS = new Set<string>([
+  'crash-loop',
+  'image-pull',
+  'config-error',
+  'oom-killed',
+  'pod-failed',
+  'unschedulable',
+  'replica-failure',
+  'progress-deadline',
+  'timeout',
+  'restarts'
+])
+
+function isFailureReason(reason: ReasonCode): reason is FailureReason {
+  return FAILURE_REASONS.has(reason)
 }
 
 function reasonOf(e: unknown): ReasonCode {

@@ -226,10 +226,32 @@ describe('dependencies', () => {
   })
 })
 
+describe('canary', () => {
+  test('none by default; a count or a percentage with its duration', () => {
+    expect(config({}).canary).toBeUndefined()
+    expect(config({ canary: '1' }).canary).toEqual({ size: { count: 1 }, durationMs: 60_000 })
+    expect(config({ canary: '10%', 'canary-duration': '30s' }).canary).toEqual({
+      size: { percent: 10 },
+      durationMs: 30_000
+    })
+  })
+})
+
 describe('configFromRaw refuses bad input with a message naming the input', () => {
   test.each<[string, RawOptions, RegExp | string]>([
     ['missing deployment', { deployment: '' }, 'Input "deployment" is required'],
     ['unknown dependency', { dependencies: 'db' }, /Input "dependencies": "db" is not a known dependency/],
+    ['bad canary', { canary: 'some' }, /Input "canary": "some" is not a pod count/],
+    [
+      'canary for several workloads',
+      { deployment: '', workloads: 'web,api', canary: '1' },
+      /Input "canary": a canary is for one Deployment/
+    ],
+    [
+      'canary-duration not under timeout',
+      { canary: '1', 'canary-duration': '10m' },
+      /Input "canary-duration": 10m is not shorter than timeout/
+    ],
     ['bad dependency port', { dependencies: 'tcp://127.0.0.1:0' }, /Input "dependencies": .* is not tcp:\/\/host:port/],
     [
       'bad on-dependency-down',
