@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-AD3ICIXZ.js";
+} from "./chunks/chunk-5XQ6XSFN.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,

@@ -15,7 +15,7 @@ async function entry() {
     return;
   }
   saveState(IS_POST, "true");
-  const { run } = await import("./chunks/main-G2R5HGTT.js");
+  const { run } = await import("./chunks/main-QO5D2KDM.js");
   await run();
 }
 entry().catch((e) => setFailed(e instanceof Error ? e.message : String(e)));

@@ -57,6 +57,11 @@ export interface ReleaseDeps {
 }
 
 const PROGRESS_EVERY_MS = 5000
+/** A canary is a Deployment of its own, created and deleted by the release. */
+const CANARY_PERMISSIONS: Permission[] = [
+  { group: 'apps', resource: 'deployments', verb: 'create' },
+  { group: 'apps', resource: 'deployments', verb: 'delete' }
+]
 /** HTTP/TCP dependencies are probed this often during the release. */
 const DEPENDENCY_PROBE_EVERY_MS = 2000
 /** An error-log verdict re-checks the dependencies this many times, this far apart, before it blames the release. */
@@ -233,6 +238,7 @@ class Release {
         const entry = byPlace.get(key) ?? { t, permissions: new Set<Permission>() }
         for (const p of t.kind.permissions) entry.permissions.add(p)
         if (this.locking) for (const p of LEASE_PERMISSIONS) entry.permissions.add(p)
+        if (this.config.canary && this.changing) for (const p of CANARY_PERMISSIONS) entry.permissions.add(p)
         byPlace.set(key, entry)
       }
       for (const { t, permissions } of byPlace.values()) {
