@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-YDMWECFD.js";
+} from "./chunks/chunk-GEZYT2PS.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,
@@ -16,7 +16,7 @@ import {
   loadKubeConfig,
   makeClients,
   restorePending
-} from "./chunks/chunk-4ESQUMGN.js";
+} from "./chunks/chunk-FWAQE7NT.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/cli.ts

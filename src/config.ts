@@ -3,6 +3,8 @@
 // `src/config/parse.ts` and are pure.
 import type { LinePattern } from './judge/pattern.js'
 
+import type { CanarySize } from './canary/plan.js'
+import type { Dependency } from './dependencies/judge.js'
 import type { WorkloadRef } from './model/index.js'
 import type { StagePlan } from './plan/parse.js'
 
@@ -99,5 +101,13 @@ export interface Config {
   soakMs: number
   /** How long to wait for another release's lock on a workload. */
   lockTimeoutMs: number
+  /** What the release needs up but does not change: checked before the patch and watched until the verdict. */
+  dependencies?: Dependency[]
+  /** A dependency down during the release: restore the previous template, or leave the new one and fail. */
+  onDependencyDown?: 'rollback' | 'hold'
+  /** One HTTP/TCP dependency probe's time limit. */
+  dependencyTimeoutMs?: number
+  /** A canary before the rollout (one Deployment only): how many pods, judged how long. */
+  canary?: { size: CanarySize; durationMs: number }
   origin: ReleaseOrigin
 }

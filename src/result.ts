@@ -1,12 +1,14 @@
 // The outcome of one release: what every reporter (outputs, job summary, GitHub, chat) renders. Plain data.
 import type { ReleaseOrigin } from './config.js'
+import type { DependencyState } from './dependencies/judge.js'
 import type { ReasonCode, WorkloadKindName } from './model/index.js'
 
 export type { ReasonCode } from './model/index.js'
 
 export type ResultKind = 'succeeded' | 'rolled-back' | 'failed' | 'no-change' | 'dry-run'
 
-export type PhaseName = 'preflight' | 'build' | 'snapshot' | 'patch' | 'watch' | 'soak' | 'rollback' | 'report'
+export type PhaseName =
+  'preflight' | 'build' | 'snapshot' | 'canary' | 'patch' | 'watch' | 'soak' | 'rollback' | 'report'
 
 export interface PhaseTiming {
   phase: PhaseName
@@ -62,6 +64,8 @@ export interface ErrorSummary {
   threshold?: 'max-error-lines' | 'max-error-rate' | 'baseline'
   /** Old pods' error rate (per pod per minute) measured before the patch, when baseline is on. */
   baselineRate?: number
+  /** Why these lines may not be the release's fault (a dependency was down when they were counted). */
+  note?: string
 }
 
 export interface RollbackReport {
@@ -120,6 +124,8 @@ export interface ReleaseResult {
   origin: ReleaseOrigin
   /** Every workload's verdict, in release order. */
   workloads?: WorkloadResult[]
+  /** The release's dependencies as last observed (the `dependencies` input). */
+  dependencies?: DependencyState[]
   /** check mode: the server-side dry-run's template diff and the rollout traps found. */
   check?: { diff: string; warnings: string[] }
 }

@@ -6,6 +6,8 @@ import { parse as parseYaml } from 'yaml'
 import type { Config, ImageRef, KubeconfigSource, Mode, RegistryCredentials, ReleaseOrigin } from '../config.js'
 import { InputError } from '../errors.js'
 import { parseWorkloads } from '../plan/workloads.js'
+import { parseDependencies } from '../dependencies/judge.js'
+import { parseCanary } from '../canary/plan.js'
 import { DEFAULT_ERROR_PATTERN } from '../judge/logs.js'
 import { compileUserPattern, trustedPattern } from '../judge/pattern.js'
 import {
@@ -56,6 +58,11 @@ export const INPUT_NAMES = [
   'log-containers',
   'soak',
   'lock-timeout',
+  'dependencies',
+  'on-dependency-down',
+  'dependency-timeout',
+  'canary',
+  'canary-duration',
   'notify-dingtalk-webhook',
   'notify-dingtalk-secret',
   'notify-slack-webhook',
@@ -97,7 +104,10 @@ export const INPUT_DEFAULTS = {
   'baseline-window': '60s',
   'baseline-factor': '1.5',
   soak: '0s',
-  'lock-timeout': '5m'
+  'lock-timeout': '5m',
+  'on-dependency-down': 'rollback',
+  'dependency-timeout': '5s',
+  'canary-duration': '60s'
 } as const satisfies RawOptions
 
 export interface InputDoc {
@@ -232,6 +242,28 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
   soak: {
     description: 'After the rollout is complete, keep judging pods and logs this long before success.',
     default: INPUT_DEFAULTS.soak
+  },
+  dependencies: {
+    description:
+      'What the release needs up but does not change: deployment/<namespace>/<name> or statefulset/<namespace>/<name> (all replicas available), service/<namespace>/<name> (at least one ready endpoint), http(s)://… (2xx within dependency-timeout, from where the release runs), tcp://host:port. Checked before anything changes (down = nothing changed, reason dependency-down) and watched during the rollout and soak: a dependency going down ends the release with reason dependency-down, not as a bad release.',
+    list: true
+  },
+  'on-dependency-down': {
+    description:
+      'When a dependency goes down during the release: rollback (restore the previous template) or hold (leave the new version, fail the job and say why).',
+    default: INPUT_DEFAULTS['on-dependency-down']
+  },
+  'dependency-timeout': {
+    description: 'How long one HTTP/TCP dependency probe may take before the dependency counts as down.',
+    default: INPUT_DEFAULTS['dependency-timeout']
+  },
+  canary: {
+    description:
+      "Before the rollout, run the new template as a temporary <deployment>-canary Deployment of this many pods (e.g. 1) or this percentage of the replicas (e.g. 10%), with the pods' own labels (so its Services send it traffic) plus a canary label, judged by pod state for canary-duration; bad = the canary is deleted, the Deployment never touched, verdict rolled-back with reason canary: <reason>. One Deployment only."
+  },
+  'canary-duration': {
+    description: 'How long the canary is judged before the rollout proceeds.',
+    default: INPUT_DEFAULTS['canary-duration']
   },
   'notify-dingtalk-webhook': { description: 'DingTalk robot webhook URL.', secret: true },
   'notify-dingtalk-secret': { description: 'DingTalk robot signing secret.', secret: true },
@@ -374,6 +406,30 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
     }
   }
 
+  const dependencies = parseDependencies(list('dependencies'))
+  const onDependencyDown = withDefault('on-dependency-down').toLowerCase()
+  if (onDependencyDown !== 'rollback' && onDependencyDown !== 'hold') {
+    throw new InputError(`Input "on-dependency-down": "${withDefault('on-dependency-down')}" is not rollback or hold`)
+  }
+  const dependencyTimeoutMs = duration('dependency-timeout')
+  if (dependencyTimeoutMs <= 0) throw new InputError('Input "dependency-timeout": must be longer than 0s')
+
+  const canaryText = given('canary')
+  let canary: Config['canary']
+  if (canaryText !== undefined) {
+    if (planFile !== undefined || workloads.length !== 1 || workloads[0]?.kind !== 'Deployment') {
+      throw new InputError('Input "canary": a canary is for one Deployment (not a plan or several workloads) for now')
+    }
+    const durationMs = duration('canary-duration')
+    if (durationMs <= 0) throw new InputError('Input "canary-duration": must be longer than 0s')
+    if (durationMs >= timeoutMs) {
+      throw new InputError(
+        `Input "canary-duration": ${withDefault('canary-duration')} is not shorter than timeout (${withDefault('timeout')})`
+      )
+    }
+    canary = { size: parseCanary(canaryText), durationMs }
+  }
+
   const config: Config = {
     mode,
     namespace,
@@ -409,10 +465,14 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
     },
     soakMs,
     lockTimeoutMs: duration('lock-timeout'),
+    dependencies,
+    onDependencyDown,
+    dependencyTimeoutMs,
     origin: releaseOrigin(ctx, sha)
   }
   const context = given('context')
   if (context !== undefined) config.context = context
+  if (canary !== undefined) config.canary = canary
   if (dockerfile !== undefined) config.build.dockerfile = dockerfile
   if (registry !== undefined) config.registry = registry
   if (ignorePattern !== undefined) config.logs.ignorePattern = ignorePattern

@@ -24,6 +24,7 @@ export interface KubeClients {
   core: k8s.CoreV1Api
   authz: k8s.AuthorizationV1Api
   coordination: k8s.CoordinationV1Api
+  discovery: k8s.DiscoveryV1Api
   watch: k8s.Watch
   log: k8s.Log
 }
@@ -68,6 +69,7 @@ export function makeClients(kc: k8s.KubeConfig): KubeClients {
     core: kc.makeApiClient(k8s.CoreV1Api),
     authz: kc.makeApiClient(k8s.AuthorizationV1Api),
     coordination: kc.makeApiClient(k8s.CoordinationV1Api),
+    discovery: kc.makeApiClient(k8s.DiscoveryV1Api),
     watch: new k8s.Watch(kc),
     log: new k8s.Log(kc)
   }

@@ -38,6 +38,9 @@ export type FailureReason =
 export type ReasonCode =
   | FailureReason
   | 'error-logs'
+  | 'dependency-down'
+  /** The canary failed (the original workload was never touched). */
+  | `canary: ${FailureReason | 'error-logs'}`
   | 'conflict'
   | 'locked'
   | 'rejected'

@@ -21,7 +21,11 @@ import type { KubeClients } from '../kube/client.js'
 import { collectDiagnostics } from '../kube/diagnostics.js'
 import { COMMON_PERMISSIONS, LEASE_PERMISSIONS, type Permission, checkPermissions } from '../kube/preflight.js'
 import { ReleaseLock } from '../lock/lease.js'
-import type { Logger, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
+import { type DependencyState, dependencyDownMessage, describeDown, downOf } from '../dependencies/judge.js'
+import { DependencyWatch, dependencyPermissions } from '../dependencies/watch.js'
+import { runCanary } from '../canary/run.js'
+import type { V1Deployment } from '../kube/client.js'
+import type { FailureReason, Logger, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
 import { diffLines } from '../report/diff.js'
 import type { ErrorSummary, PhaseName, PhaseTiming, ProgressSample, ReleaseResult, RollbackReport } from '../result.js'
 import type { WatchOutcome } from '../watch/judge-loop.js'
@@ -54,6 +58,16 @@ export interface ReleaseDeps {
 }
 
 const PROGRESS_EVERY_MS = 5000
+/** A canary is a Deployment of its own, created and deleted by the release. */
+const CANARY_PERMISSIONS: Permission[] = [
+  { group: 'apps', resource: 'deployments', verb: 'create' },
+  { group: 'apps', resource: 'deployments', verb: 'delete' }
+]
+/** HTTP/TCP dependencies are probed this often during the release. */
+const DEPENDENCY_PROBE_EVERY_MS = 2000
+/** An error-log verdict re-checks the dependencies this many times, this far apart, before it blames the release. */
+const DEPENDENCY_RECHECKS = 3
+const DEPENDENCY_RECHECK_MS = 1000
 
 /** What a phase hands to `result`; the rest (identity, timings, images) the release fills in. */
 type Fields = Pick<ReleaseResult, 'result' | 'message'> & Partial<ReleaseResult>
@@ -120,6 +134,8 @@ class Release {
   private readonly judging = new AbortController()
   private image?: { ref: string; digest?: string }
   private lock?: ReleaseLock
+  /** The release's dependencies, checked before the patch and watched until the verdict. */
+  private dependencies?: DependencyWatch
 
   constructor(
     private readonly config: Config,
@@ -161,6 +177,7 @@ class Release {
       await this.build()
       this.plan()
       if (this.config.dryRun || this.config.mode === 'check') return await this.dryRun()
+      await this.canary()
       for (const [i, stage] of this.stages.entries()) {
         await this.patch(stage)
         const culprit = await this.watch(stage)
@@ -195,7 +212,18 @@ class Release {
 
   /** A release that may change something takes the release lock of every workload first. */
   private get locking(): boolean {
-    return this.deps.lockHolder !== undefined && this.config.mode === 'deploy' && !this.config.dryRun
+    return this.deps.lockHolder !== undefined && this.changing
+  }
+
+  /** This release may change the cluster (not a check or a dry run). */
+  private get changing(): boolean {
+    return this.config.mode === 'deploy' && !this.config.dryRun
+  }
+
+  /** Why a dependency is down now (from the watches and probes), if one is. */
+  private readonly dependencyDown = (): string | undefined => {
+    const down = downOf(this.dependencies?.current() ?? [])
+    return down.length > 0 ? dependencyDownMessage(down, 'during') : undefined
   }
 
   /**
@@ -211,10 +239,35 @@ class Release {
         const entry = byPlace.get(key) ?? { t, permissions: new Set<Permission>() }
         for (const p of t.kind.permissions) entry.permissions.add(p)
         if (this.locking) for (const p of LEASE_PERMISSIONS) entry.permissions.add(p)
+        if (this.config.canary && this.changing) for (const p of CANARY_PERMISSIONS) entry.permissions.add(p)
         byPlace.set(key, entry)
       }
       for (const { t, permissions } of byPlace.values()) {
         await checkPermissions(t.clients, t.ref.namespace, [...permissions, ...COMMON_PERMISSIONS])
+      }
+      const dependencies = this.config.dependencies ?? []
+      if (this.changing && dependencies.length > 0) {
+        for (const { namespace, permissions } of dependencyPermissions(dependencies)) {
+          await checkPermissions(this.deps.clients, namespace, permissions)
+        }
+        this.dependencies = new DependencyWatch(dependencies, {
+          clients: this.deps.clients,
+          probeTimeoutMs: this.config.dependencyTimeoutMs ?? 5000,
+          probeEveryMs: DEPENDENCY_PROBE_EVERY_MS,
+          clock: this.clock,
+          log: (m) => this.log.info(m),
+          onChange: () => this.targets.forEach((t) => t.wake())
+        })
+        const states = await this.dependencies.checkNow()
+        for (const d of states) this.log.info(`dependency ${d.spec}: ${d.up ? 'up' : 'DOWN'} (${d.detail})`)
+        const down = downOf(states)
+        if (down.length > 0) {
+          throw new Finish({
+            result: 'failed',
+            reason: 'dependency-down',
+            message: dependencyDownMessage(down, 'before')
+          })
+        }
       }
       if (this.locking && this.deps.lockHolder) {
         this.lock = new ReleaseLock({
@@ -302,10 +355,63 @@ class Release {
     })
   }
 
+  /**
+   * With `canary`: the new template runs first as a temporary canary Deployment, judged for canary-duration and then
+   * deleted; a bad canary ends the release with the original Deployment never touched.
+   */
+  private async canary(): Promise<void> {
+    const canary = this.config.canary
+    const t = this.targets[0]
+    if (!canary || !t || !t.changes || t.ref.kind !== 'Deployment') return
+    const outcome = await this.phases.run(
+      'canary',
+      this.log,
+      `Canary (${canary.durationMs / 1000}s)`,
+      async () =>
+        runCanary({
+          clients: t.clients,
+          original: t.object as V1Deployment,
+          template: await t.dryRun(),
+          size: canary.size,
+          durationMs: canary.durationMs,
+          limits: { ...t.ref.failFast, timeoutMs: t.ref.timeoutMs },
+          origin: this.config.origin,
+          image: t.image,
+          clock: this.clock,
+          log: this.log,
+          progressEveryMs: this.ctx.progressEveryMs,
+          dependencyDown: this.dependencyDown
+        }),
+      (o) => (o.kind === 'failed' ? `failed: ${o.reason}` : o.kind)
+    )
+    if (outcome.kind === 'done') return
+    const untouched = `the canary was deleted; ${t.label} was never touched`
+    if (outcome.kind === 'failed' && outcome.reason === 'dependency-down') {
+      throw new Finish({
+        result: 'failed',
+        reason: 'dependency-down',
+        message: `canary: ${outcome.message}; ${untouched}`
+      })
+    }
+    if (outcome.kind === 'failed' && (isFailureReason(outcome.reason) || outcome.reason === 'error-logs')) {
+      throw new Finish({
+        result: 'rolled-back',
+        reason: `canary: ${outcome.reason}`,
+        message: `canary: ${outcome.message}; ${untouched}`
+      })
+    }
+    const why = outcome.kind === 'failed' || outcome.kind === 'conflict' ? outcome.message : outcome.kind
+    throw new Finish({ result: 'failed', reason: 'cluster', message: `canary: ${why}; ${untouched}` })
+  }
+
   /** Start watching (and measuring the old pods' error baseline) before the patch, so nothing is missed; then patch. */
   private async patch(stage: Stage): Promise<void> {
     const changing = stage.targets.filter((t) => t.changes)
     await Promise.all(changing.map((t) => t.startWatching(this.ctx, this.multi ? `${t.ref.name}: ` : '')))
+    if (this.dependencies && !this.watchingDependencies) {
+      this.watchingDependencies = true
+      await this.dependencies.start()
+    }
     await this.phases.run('patch', this.log, this.title('Patch', stage), async () => {
       for (const t of changing) {
         await t.patch()
@@ -318,6 +424,8 @@ class Release {
       }
     })
   }
+
+  private watchingDependencies = false
 
   /** Watch ⇄ judge a stage's workloads together; the first that fails stops the others. Returns it, if any. */
   private async watch(stage: Stage): Promise<Target | undefined> {
@@ -332,7 +440,12 @@ class Release {
         Promise.all(
           changing.map(async (t) => {
             try {
-              const outcome = await t.judge(this.ctx, this.judging.signal)
+              let outcome = await t.judge(this.ctx, this.judging.signal, this.dependencyDown)
+              if (outcome.kind === 'failed' && outcome.reason !== 'dependency-down') {
+                outcome = await this.blameDependency(t, outcome)
+              } else if (outcome.kind === 'failed' && t.errors && t.errors.total > 0) {
+                t.errors.note ??= `${t.errors.total} error line${t.errors.total === 1 ? '' : 's'} counted up to the moment a dependency went down; they may come from the dependency, not the release`
+              }
               if (outcome.kind === 'failed' || outcome.kind === 'conflict') {
                 bad.push(t)
                 this.judging.abort()
@@ -346,6 +459,36 @@ class Release {
       () => outcomeLabel(bad[0]?.outcome)
     )
     return bad[0]
+  }
+
+  /**
+   * A rollout judged bad while a dependency is down (a fresh check of every dependency, so a dependency that went down
+   * at the same moment as the errors is not missed) is not the release's fault: the verdict becomes dependency-down,
+   * and the error summary says why its lines may not count.
+   */
+  private async blameDependency(t: Target, outcome: Extract<WatchOutcome, { kind: 'failed' }>): Promise<WatchOutcome> {
+    if (!this.dependencies) return outcome
+    let down: DependencyState[] = []
+    // Error lines often lead the dependency's own state (its readiness probe fails a moment after the clients see the
+    // connection drop): an error-log verdict waits a bounded moment for the dependency to show it.
+    const checks = outcome.reason === 'error-logs' ? DEPENDENCY_RECHECKS : 1
+    for (let i = 0; i < checks && down.length === 0; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, DEPENDENCY_RECHECK_MS))
+      try {
+        down = downOf(await this.dependencies.checkNow())
+      } catch (e) {
+        this.log.warning(`could not re-check the dependencies: ${(e as Error).message}`)
+        return outcome
+      }
+    }
+    if (down.length === 0) return outcome
+    const message = dependencyDownMessage(down, 'during')
+    this.log.warning(`${t.label}: ${outcome.reason} (${outcome.message}), but ${message}`)
+    if (t.errors) {
+      t.errors.note = `${t.errors.total} error line${t.errors.total === 1 ? '' : 's'} counted while ${describeDown(down)} was down; they may come from the dependency, not the release (the judges said ${outcome.reason})`
+    }
+    t.outcome = { kind: 'failed', reason: 'dependency-down', message }
+    return t.outcome
   }
 
   /**
@@ -382,6 +525,16 @@ class Release {
       []
     )
     const message = label + outcome.message + stageNote
+    if (outcome.reason === 'dependency-down' && this.config.onDependencyDown === 'hold') {
+      const what = this.multi ? 'the workloads stay' : `the ${culprit.ref.kind} stays`
+      return this.result({
+        result: 'failed',
+        reason: 'dependency-down',
+        message: `${message}. on-dependency-down is hold: ${what} on ${this.newImage}; release again once the dependency is back`,
+        diagnostics,
+        rollback: { outcome: 'disabled', message: 'on-dependency-down: hold' }
+      })
+    }
     if (!this.config.rollback) {
       const what = this.multi ? 'the workloads stay' : `the ${culprit.ref.kind} stays`
       return this.result({
@@ -495,6 +648,7 @@ class Release {
    */
   private async settle(): Promise<void> {
     this.judging.abort()
+    this.dependencies?.stop()
     for (const t of this.targets) t.stop()
     // A failed restore stays armed: the post step (or the CLI's signal handler) tries once more, under the same
     // precondition (only while the workload still has our template).
@@ -532,6 +686,7 @@ class Release {
       diagnostics: [],
       errors: mergeErrors(this.targets.map((t) => t.errors)),
       workloads: this.targets.map((t) => t.result()),
+      dependencies: this.dependencies?.current(),
       ...fields,
       durationMs: this.clock() - this.startedMs
     }
@@ -595,6 +750,7 @@ function mergeErrors(all: (ErrorSummary | undefined)[]): ErrorSummary {
     merged.samples.push(...e.samples)
     merged.threshold ??= e.threshold
     merged.baselineRate ??= e.baselineRate
+    merged.note ??= e.note
   }
   return merged
 }
@@ -612,6 +768,23 @@ function errorLogFailures(errors: ErrorSummary): PodFailure[] {
       message: `${count} error line${count === 1 ? '' : 's'} matched the error pattern`,
       restarts: 0
     }))
+}
+
+const FAILURE_REASONS = new Set<string>([
+  'crash-loop',
+  'image-pull',
+  'config-error',
+  'oom-killed',
+  'pod-failed',
+  'unschedulable',
+  'replica-failure',
+  'progress-deadline',
+  'timeout',
+  'restarts'
+])
+
+function isFailureReason(reason: ReasonCode): reason is FailureReason {
+  return FAILURE_REASONS.has(reason)
 }
 
 function reasonOf(e: unknown): ReasonCode {

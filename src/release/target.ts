@@ -173,7 +173,11 @@ export class Target {
   }
 
   /** Watches and judges the rollout of our template until done, doomed, taken over, or stopped. */
-  async judge(ctx: TargetContext, signal: AbortSignal): Promise<WatchOutcome> {
+  async judge(
+    ctx: TargetContext,
+    signal: AbortSignal,
+    dependencyDown?: () => string | undefined
+  ): Promise<WatchOutcome> {
     if (!this.patched || !this.watch || !this.loop) throw new Error(`${this.label} was not patched`)
     this.outcome = await this.loop.until({
       workload: this.watch,
@@ -183,7 +187,8 @@ export class Target {
       gate: this.gate,
       soakMs: this.ref.soakMs,
       prefix: '',
-      signal
+      signal,
+      dependencyDown
     })
     this.errors = this.gate?.summary()
     this.gate?.stop()
@@ -275,6 +280,11 @@ export class Target {
             restoredAtMs
           }
     return this.rollback
+  }
+
+  /** Something outside the workload changed (a dependency): judge again now. */
+  wake(): void {
+    this.loop?.wake()
   }
 
   stop(): void {

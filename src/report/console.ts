@@ -41,6 +41,12 @@ export function formatDiagnostics(result: ReleaseResult): string[] {
     lines.push(`Matched error lines (${result.errors.total} in total, ${samples.length} shown):`)
     for (const s of samples) lines.push(...prefixed(`  ${s.pod}/${s.container}: `, s.text))
   }
+  if (result.errors.note) lines.push(`Note: ${result.errors.note}`)
+  const down = (result.dependencies ?? []).filter((d) => !d.up)
+  if (down.length > 0) {
+    lines.push('Dependencies down:')
+    for (const d of down) lines.push(`  ${d.spec}: ${d.detail}`)
+  }
   return lines.flatMap(splitLines).map((line) => neutraliseWorkflowCommands(clip(line)))
 }
 

@@ -3,6 +3,7 @@
 // raw HTML (the <summary> of a <details>) through an HTML escape, because Markdown escapes are not processed there and
 // would show as stray backslashes, and in fenced code blocks only the fence has to be out of its reach.
 
+import type { DependencyState } from '../dependencies/judge.js'
 import type {
   PhaseTiming,
   PodDiagnostic,
@@ -150,6 +151,9 @@ function factsTable(result: ReleaseResult): string {
     ])
   }
   rows.push(['Error lines', errorCell(result)])
+  if (result.dependencies && result.dependencies.length > 0) {
+    rows.push(['Dependencies', dependenciesCell(result.dependencies)])
+  }
   if (result.rollback) rows.push(['Rollback', rollbackCell(result.rollback)])
   const phases = [...result.phases].sort((a, b) => a.startedMs - b.startedMs)
   if (phases.length > 0) {
@@ -205,7 +209,13 @@ function errorCell(result: ReleaseResult): string {
   if (e.baselineRate !== undefined) notes.push(`baseline ${round(e.baselineRate)}/pod/min`)
   const head = `${e.total}${notes.length > 0 ? ` (${notes.join(', ')})` : ''}`
   const pods = Object.entries(e.byPod).sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
-  return [head, ...pods.map(([pod, n]) => `${escapeMarkdown(pod)}: ${n}`)].join('<br>')
+  const note = e.note ? [`⚠️ ${escapeMarkdown(e.note)}`] : []
+  return [head, ...pods.map(([pod, n]) => `${escapeMarkdown(pod)}: ${n}`), ...note].join('<br>')
+}
+
+/** Each dependency as last observed: up or DOWN, and what was seen. */
+function dependenciesCell(states: readonly DependencyState[]): string {
+  return states.map((d) => `${d.up ? '✅' : '🔻 DOWN'} ${code(d.spec)}: ${escapeMarkdown(d.detail)}`).join('<br>')
 }
 
 function rollbackCell(rollback: NonNullable<ReleaseResult['rollback']>): string {

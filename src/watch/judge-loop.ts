@@ -65,6 +65,11 @@ export interface JudgeRequest {
   prefix: string
   /** Ends the loop with `stopped` (another workload of the release failed). */
   signal?: AbortSignal
+  /**
+   * Why a dependency of the release is down now, if one is (src/dependencies): checked before the pod and log
+   * verdicts, so errors caused by a dependency never read as a bad release.
+   */
+  dependencyDown?: () => string | undefined
 }
 
 export class JudgeLoop {
@@ -99,6 +104,8 @@ export class JudgeLoop {
     let doneAtMs: number | undefined
     for (;;) {
       if (signal?.aborted) return { kind: 'stopped' }
+      const down = req.dependencyDown?.()
+      if (down !== undefined) return { kind: 'failed', reason: 'dependency-down', message: down }
       const current = workload.current()
       const currentGeneration = current?.generation ?? 0
       // Once the rollout is done, the time limit no longer applies: the soak has its own length.

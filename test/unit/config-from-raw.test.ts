@@ -234,9 +234,56 @@ describe('grace defaults fit the timeout', () => {
   })
 })
 
+describe('dependencies', () => {
+  test('none by default; rollback on a dependency down; 5s probes', () => {
+    expect(config({})).toMatchObject({ dependencies: [], onDependencyDown: 'rollback', dependencyTimeoutMs: 5000 })
+  })
+
+  test('a list, one per line or comma-separated, with hold and a probe timeout', () => {
+    const c = config({
+      dependencies: 'deployment/shop/db\nservice/shop/pay, tcp://127.0.0.1:5432',
+      'on-dependency-down': 'Hold',
+      'dependency-timeout': '2s'
+    })
+    expect(c.dependencies?.map((d) => d.kind)).toEqual(['deployment', 'service', 'tcp'])
+    expect(c.onDependencyDown).toBe('hold')
+    expect(c.dependencyTimeoutMs).toBe(2000)
+  })
+})
+
+describe('canary', () => {
+  test('none by default; a count or a percentage with its duration', () => {
+    expect(config({}).canary).toBeUndefined()
+    expect(config({ canary: '1' }).canary).toEqual({ size: { count: 1 }, durationMs: 60_000 })
+    expect(config({ canary: '10%', 'canary-duration': '30s' }).canary).toEqual({
+      size: { percent: 10 },
+      durationMs: 30_000
+    })
+  })
+})
+
 describe('configFromRaw refuses bad input with a message naming the input', () => {
   test.each<[string, RawOptions, RegExp | string]>([
     ['missing deployment', { deployment: '' }, 'Input "deployment" is required'],
+    ['unknown dependency', { dependencies: 'db' }, /Input "dependencies": "db" is not a known dependency/],
+    ['bad canary', { canary: 'some' }, /Input "canary": "some" is not a pod count/],
+    [
+      'canary for several workloads',
+      { deployment: '', workloads: 'web,api', canary: '1' },
+      /Input "canary": a canary is for one Deployment/
+    ],
+    [
+      'canary-duration not under timeout',
+      { canary: '1', 'canary-duration': '10m' },
+      /Input "canary-duration": 10m is not shorter than timeout/
+    ],
+    ['bad dependency port', { dependencies: 'tcp://127.0.0.1:0' }, /Input "dependencies": .* is not tcp:\/\/host:port/],
+    [
+      'bad on-dependency-down',
+      { 'on-dependency-down': 'ignore' },
+      'Input "on-dependency-down": "ignore" is not rollback or hold'
+    ],
+    ['zero dependency-timeout', { 'dependency-timeout': '0s' }, 'Input "dependency-timeout": must be longer than 0s'],
     ['missing image', { image: '' }, 'Input "image" is required'],
     ['bad mode', { mode: 'ship' }, 'Input "mode": "ship" is not a mode; use deploy or check'],
     ['bad namespace', { namespace: 'Shop' }, /Input "namespace": "Shop" is not a valid namespace/],

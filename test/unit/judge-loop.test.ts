@@ -102,7 +102,7 @@ function scripted(steps: Step[], stepMs = 1000) {
     timeline,
     tickMs: 1
   })
-  const run = (opts: { soakMs?: number; gate?: LogGate } = {}) =>
+  const run = (opts: { soakMs?: number; gate?: LogGate; dependencyDown?: () => string | undefined } = {}) =>
     loop.until({
       workload: deploymentView(observer as unknown as RolloutObserver),
       template: OURS,
@@ -110,7 +110,8 @@ function scripted(steps: Step[], stepMs = 1000) {
       startedMs: 0,
       gate: opts.gate,
       soakMs: opts.soakMs ?? 0,
-      prefix: ''
+      prefix: '',
+      dependencyDown: opts.dependencyDown
     })
   return { run, timeline, lines, judged: () => observed }
 }
@@ -184,5 +185,47 @@ describe('JudgeLoop', () => {
     expect(await s.run()).toMatchObject({ kind: 'failed' })
     expect(s.timeline.map((p) => p.errorLines)).not.toContain(0)
     expect(s.timeline[s.timeline.length - 1]?.errorLines).toBe(7)
+  })
+
+  test.each([
+    ['with error lines over the threshold', true, false],
+    ['with crash-looping pods', false, true],
+    ['while the rollout is fine', false, false]
+  ])('a dependency down wins over the other verdicts (%s): dependency-down', async (_name, errors, crash) => {
+    let rounds = 0
+    // The errors cross the threshold in the same round the dependency is seen down.
+    const gate: LogGate = {
+      judge: () =>
+        errors && rounds >= 2
+          ? { kind: 'failed', message: '9 error lines', threshold: 'max-error-lines' }
+          : { kind: 'ok' },
+      total: () => (errors ? 9 : 0),
+      summary: () => ({ total: 9, byPod: {}, samples: [] }),
+      stop: () => undefined
+    }
+    const s = scripted([
+      { generation: 2, updated: 1, available: 2 },
+      { generation: 2, updated: 1, crash }
+    ])
+    const outcome = await s.run({
+      gate,
+      dependencyDown: () => (++rounds >= 2 ? 'Dependency down: deployment/shop/db (scaled to 0 replicas)' : undefined)
+    })
+    expect(outcome).toEqual({
+      kind: 'failed',
+      reason: 'dependency-down',
+      message: 'Dependency down: deployment/shop/db (scaled to 0 replicas)'
+    })
+  })
+
+  test('a dependency down during the soak ends it with dependency-down', async () => {
+    let rounds = 0
+    const s = scripted([{ generation: 2 }])
+    const outcome = await s.run({
+      soakMs: 60_000,
+      dependencyDown: () => (++rounds >= 5 ? 'Dependency down: tcp://127.0.0.1:1 (ECONNREFUSED)' : undefined)
+    })
+    expect(outcome).toMatchObject({ kind: 'failed', reason: 'dependency-down' })
+    expect(rounds).toBe(5)
   })
 })

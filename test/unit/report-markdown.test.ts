@@ -327,6 +327,28 @@ describe('renderSummary', () => {
     expect(out).toContain('| Error lines | 7 (over baseline, baseline 1.23/pod/min)<br>c: 3<br>a: 2<br>b: 2 |')
   })
 
+  test('dependencies: each one up or DOWN with what was seen; the error note says the lines may not count', () => {
+    const out = renderSummary(
+      succeededResult({
+        result: 'failed',
+        reason: 'dependency-down',
+        message:
+          'Dependency down: deployment/shop/db (scaled to 0 replicas) during the release: the release may not be at fault',
+        errors: { total: 6, byPod: { a: 6 }, samples: [], note: '6 error lines counted while db | was down' },
+        dependencies: [
+          { spec: 'deployment/shop/db', up: false, detail: 'scaled to 0 replicas', atMs: T0 },
+          { spec: 'tcp://127.0.0.1:5432', up: true, detail: 'port open', atMs: T0 }
+        ]
+      })
+    )
+    expect(out).toContain('## ❌ failed — dependency-down')
+    expect(out).toContain('the release may not be at fault')
+    expect(out).toContain(
+      '| Dependencies | 🔻 DOWN `deployment/shop/db`: scaled to 0 replicas<br>✅ `tcp://127.0.0.1:5432`: port open |'
+    )
+    expect(out).toContain('| Error lines | 6<br>a: 6<br>⚠️ 6 error lines counted while db \\| was down |')
+  })
+
   test('a dry-run check shows the rollout traps and the template diff', () => {
     const out = renderSummary(
       succeededResult({

@@ -1,0 +1,103 @@
+// Canary (issue 10, step 2) — the pure half: how many canary pods, the temporary `<name>-canary` Deployment's
+// manifest, and the judgement of its error lines against the stable pods' over the same window (judgeCanaryErrors:
+// not wired yet; ./run.ts judges the canary by pod state only so far).
+import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node'
+import { InputError } from '../errors.js'
+
+/** The label that sets canary pods apart: the canary's selector is the original one plus this. */
+export const CANARY_LABEL = 'rollout-guard.dev/canary'
+/** On the canary Deployment: which Deployment it is the canary of (what the post step / a Lease takeover looks for). */
+export const CANARY_OF_ANNOTATION = 'rollout-guard.dev/canary-of'
+
+export type CanarySize = { count: number } | { percent: number }
+
+/** `canary` input: a pod count (`1`) or a percentage of the replicas (`10%`). */
+export function parseCanary(text: string): CanarySize {
+  const t = text.trim()
+  const pct = /^(\d+(?:\.\d+)?)%$/.exec(t)
+  if (pct) {
+    const percent = Number(pct[1])
+    if (percent <= 0 || percent >= 100) throw new InputError(`Input "canary": "${t}" must be above 0% and below 100%`)
+    return { percent }
+  }
+  if (/^\d+$/.test(t) && Number(t) >= 1) return { count: Number(t) }
+  throw new InputError(`Input "canary": "${t}" is not a pod count (e.g. 1) or a percentage of the replicas (e.g. 10%)`)
+}
+
+/** Canary pods for a workload of `replicas`: at least one, and always fewer than the replicas when there are several. */
+export function canaryReplicas(size: CanarySize, replicas: number): number {
+  const wanted = 'count' in size ? size.count : Math.ceil((replicas * size.percent) / 100)
+  return Math.max(1, Math.min(wanted, Math.max(1, replicas - 1)))
+}
+
+/** A Deployment name for the canary of `name` (names are at most 253 characters; pod names need room to spare). */
+export function canaryName(name: string): string {
+  return `${name.slice(0, 63 - '-canary'.length)}-canary`
+}
+
+/**
+ * The canary Deployment: the new template with the workload's own pod labels plus the canary label (so the Services in
+ * front of the workload send it traffic), a selector of the original selector plus that label (so the original never
+ * adopts its pods, and it never adopts theirs), and the release annotation.
+ */
+export function canaryManifest(
+  original: V1Deployment,
+  template: V1PodTemplateSpec,
+  replicas: number,
+  annotations: Record<string, string>
+): V1Deployment {
+  const name = original.metadata?.name ?? ''
+  const selector = original.spec?.selector ?? {}
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: canaryName(name),
+      namespace: original.metadata?.namespace,
+      labels: { ...original.metadata?.labels, [CANARY_LABEL]: 'true' },
+      annotations: { ...annotations, [CANARY_OF_ANNOTATION]: name }
+    },
+    spec: {
+      replicas,
+      selector: {
+        ...selector,
+        matchLabels: { ...selector.matchLabels, [CANARY_LABEL]: 'true' }
+      },
+      template: {
+        ...template,
+        metadata: { ...template.metadata, labels: { ...template.metadata?.labels, [CANARY_LABEL]: 'true' } }
+      },
+      progressDeadlineSeconds: original.spec?.progressDeadlineSeconds,
+      minReadySeconds: original.spec?.minReadySeconds
+    }
+  }
+}
+
+/** Error lines of a group of pods over the judged window. */
+export interface ErrorCount {
+  lines: number
+  pods: number
+}
+
+/** Below this stable rate (lines per pod per minute) the comparison uses this floor: a few lines against none are noise. */
+export const STABLE_RATE_FLOOR = 1
+
+/** The canary's error rate against the stable pods' over the same window: bad when it exceeds stable × factor. */
+export function judgeCanaryErrors(
+  canary: ErrorCount,
+  stable: ErrorCount,
+  windowMs: number,
+  factor: number
+): { kind: 'ok' } | { kind: 'failed'; message: string } {
+  const minutes = Math.max(windowMs, 1) / 60_000
+  const rate = (c: ErrorCount) => (c.pods > 0 ? c.lines / c.pods / minutes : 0)
+  const canaryRate = rate(canary)
+  const stableRate = rate(stable)
+  const limit = Math.max(stableRate, STABLE_RATE_FLOOR) * factor
+  if (canaryRate <= limit) return { kind: 'ok' }
+  const r = (n: number) => Math.round(n * 100) / 100
+  return {
+    kind: 'failed',
+    message: `the canary logged ${r(canaryRate)} error lines/pod/min, the stable pods ${r(stableRate)} over the same ${r(minutes)} min (limit ${r(limit)}: factor ${factor})`
+  }
+}

@@ -1,0 +1,113 @@
+// Canary end to end (first slice): a temporary web-canary Deployment of the new template, judged by pod state for
+// canary-duration, always deleted; a bad canary leaves the original Deployment untouched.
+import { beforeAll, describe, expect, test } from '@jest/globals'
+import * as k8s from '@kubernetes/client-node'
+import { baseInputs, expectVerdict, runAction } from './support/action.js'
+import {
+  type BedState,
+  type Clients,
+  bed,
+  clients,
+  createAvailableDeployment,
+  freshNamespace,
+  kubeConfig,
+  podsOf,
+  pushImage,
+  waitUntil
+} from './support/bed.js'
+
+let state: BedState
+let c: Clients
+let discovery: k8s.DiscoveryV1Api
+
+beforeAll(async () => {
+  state = await bed()
+  c = clients(state)
+  discovery = kubeConfig(state).makeApiClient(k8s.DiscoveryV1Api)
+})
+
+async function fixture(prefix: string, behaviour: 'ready' | 'crash-loop') {
+  const ns = await freshNamespace(c, prefix)
+  const repo = `${state.registry}/${ns}/web`
+  const v1 = await pushImage(state, `${ns}/web`, 'v1')
+  const v2 = await pushImage(state, `${ns}/web`, 'v2', { behaviour })
+  const oldImage = `${repo}:v1@${v1}`
+  await createAvailableDeployment(c, { name: 'web', namespace: ns, image: oldImage, replicas: 3 })
+  await c.core.createNamespacedService({
+    namespace: ns,
+    body: { metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } }
+  })
+  const inputs = { ...(await baseInputs(state, ns)), deployment: 'web', image: repo, build: 'false', tag: 'v2' }
+  return { ns, oldImage, newImage: `${repo}:v2@${v2}`, inputs }
+}
+
+async function canaryGone(ns: string): Promise<boolean> {
+  try {
+    await c.apps.readNamespacedDeployment({ name: 'web-canary', namespace: ns })
+    return false
+  } catch (e) {
+    return (e as { code?: number }).code === 404
+  }
+}
+
+describe('canary', () => {
+  test('the canary crash-loops → deleted, the original Deployment and its pods unchanged, rolled-back / canary: crash-loop, in seconds', async () => {
+    const f = await fixture('canary-crash', 'crash-loop')
+    const before = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    const podsBefore = (await podsOf(c, f.ns, 'web')).map((p) => p.metadata!.name!).sort()
+    let canarySeen = false
+    const run = await runAction(
+      state,
+      { ...f.inputs, canary: '1', 'canary-duration': '60s' },
+      {
+        during: async () => {
+          canarySeen = await waitUntil('the canary Deployment', 30000, async () => !(await canaryGone(f.ns)))
+        }
+      }
+    )
+    expectVerdict(run, 'rolled-back', 'canary: crash-loop')
+    expect(canarySeen).toBe(true)
+    console.log(`canary crash-loop: verdict in ${Math.round(run.elapsedMs / 1000)}s`)
+    expect(run.elapsedMs).toBeLessThan(50000)
+    expect(run.stdout).toContain('was never touched')
+    expect(await canaryGone(f.ns)).toBe(true)
+    const after = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion)
+    const podsAfter = (await podsOf(c, f.ns, 'web'))
+      .filter((p) => !p.metadata?.name?.startsWith('web-canary'))
+      .map((p) => p.metadata!.name!)
+      .sort()
+    expect(podsAfter).toEqual(podsBefore)
+  })
+
+  test('a good canary: the Service lists its pod while it runs; then deleted, and the full rollout succeeds', async () => {
+    const f = await fixture('canary-good', 'ready')
+    let endpoint = ''
+    const run = await runAction(
+      state,
+      { ...f.inputs, canary: '1', 'canary-duration': '10s' },
+      {
+        during: async () => {
+          endpoint = await waitUntil('a ready canary endpoint behind Service web', 30000, async () => {
+            const slices = await discovery.listNamespacedEndpointSlice({
+              namespace: f.ns,
+              labelSelector: 'kubernetes.io/service-name=web'
+            })
+            const ep = slices.items
+              .flatMap((s) => s.endpoints ?? [])
+              .find((e) => e.targetRef?.name?.startsWith('web-canary-') && e.conditions?.ready !== false)
+            return ep ? `${ep.targetRef?.name} ${ep.addresses.join(',')}` : false
+          })
+        }
+      }
+    )
+    expectVerdict(run, 'succeeded')
+    console.log(`canary endpoint behind Service web: ${endpoint}`)
+    expect(endpoint).toMatch(/^web-canary-\S+ \d+\.\d+\.\d+\.\d+/)
+    expect(await canaryGone(f.ns)).toBe(true)
+    const after = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    expect(after.spec?.template?.spec?.containers[0]?.image).toBe(f.newImage)
+    // The original selector never took in the canary's pods: its ReplicaSets own only their own.
+    expect(run.stdout).toContain('canary: created Deployment web-canary with 1 pod')
+  })
+})
