@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-GEZYT2PS.js";
+} from "./chunks/chunk-G45Q5RYT.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,
@@ -16,7 +16,7 @@ import {
   loadKubeConfig,
   makeClients,
   restorePending
-} from "./chunks/chunk-FWAQE7NT.js";
+} from "./chunks/chunk-KSRNNDJD.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/cli.ts

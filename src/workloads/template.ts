@@ -296,10 +296,6 @@ export async function readWorkload(
   }
 }
 
-export async function readDeployment(clients: KubeClients, namespace: string, name: string): Promise<WorkloadObject> {
-  return readWorkload(clients, 'Deployment', namespace, name)
-}
-
 /** Applies a JSON patch whose first op is a `test`; a failed test is a ConflictError. */
 export async function applyGuardedPatch(
   clients: KubeClients,
