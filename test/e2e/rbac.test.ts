@@ -136,5 +136,5 @@ describe('deploy/rbac.yaml and the README kubeconfig recipe', () => {
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
-  }, 300_000)
+  }, 600_000)
 })
