@@ -4,10 +4,10 @@
 import { beforeAll, describe, expect, test } from '@jest/globals'
 import type * as k8s from '@kubernetes/client-node'
 import { execa } from 'execa'
-import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { parseAllDocuments } from 'yaml'
+import { parse, parseAllDocuments, stringify } from 'yaml'
 import { baseInputs, explain, expectVerdict, runAction } from './support/action.js'
 import {
   type BedState,
@@ -37,6 +37,38 @@ async function recipe(): Promise<string> {
   return m[1]!
 }
 
+/**
+ * Runs the README's recipe as written (only its namespace line changes), with kubectl as a cluster admin, in `dir`
+ * holding `manifest` as deploy/rbac.yaml; returns the kubeconfig file it wrote.
+ */
+async function runRecipe(ns: string, dir: string, manifest: string): Promise<string> {
+  const script = await recipe()
+  const nsLine = /^NAMESPACE=.*$/m
+  expect(script).toMatch(nsLine)
+  await mkdir(join(dir, 'deploy'), { recursive: true })
+  await writeFile(join(dir, 'deploy', 'rbac.yaml'), manifest)
+  await execa('bash', ['-euo', 'pipefail', '-c', script.replace(nsLine, `NAMESPACE=${ns}`)], {
+    cwd: dir,
+    env: { PATH: `${state.binDir}:${process.env.PATH ?? ''}`, KUBECONFIG: state.kubeconfig, HOME: dir }
+  })
+  return join(dir, 'rollout-guard.kubeconfig')
+}
+
+/** deploy/rbac.yaml with the commented `# --- <title>` blocks of rules uncommented, as a user would. */
+function withBlocks(manifest: string, titles: string[]): string {
+  let on = false
+  return manifest
+    .split('\n')
+    .map((line) => {
+      const header = /^ {2}# --- (\w+)/.exec(line)
+      if (header) on = titles.includes(header[1]!)
+      else if (on && /^ {2}# ( {2}|- )/.test(line)) return `  ${line.slice(4)}`
+      else if (!/^ {2}#/.test(line)) on = false
+      return line
+    })
+    .join('\n')
+}
+
 /** The Role's rules in deploy/rbac.yaml. */
 async function manifestRules(): Promise<k8s.V1PolicyRule[]> {
   const docs = parseAllDocuments(await readFile(join(ROOT, 'deploy', 'rbac.yaml'), 'utf8')).map(
@@ -62,19 +94,9 @@ describe('deploy/rbac.yaml and the README kubeconfig recipe', () => {
     await pushImage(state, `${ns}/web`, 'v2')
     await createAvailableDeployment(c, { name: 'web', namespace: ns, image: `${repo}:v1@${v1}`, replicas: 2 })
 
-    // Run the README's recipe as written (only its namespace line changes), with kubectl as a cluster admin.
-    const script = await recipe()
-    const nsLine = /^NAMESPACE=.*$/m
-    expect(script).toMatch(nsLine)
     const dir = await mkdtemp(join(tmpdir(), 'rg-rbac-'))
     try {
-      await mkdir(join(dir, 'deploy'))
-      await copyFile(join(ROOT, 'deploy', 'rbac.yaml'), join(dir, 'deploy', 'rbac.yaml'))
-      await execa('bash', ['-euo', 'pipefail', '-c', script.replace(nsLine, `NAMESPACE=${ns}`)], {
-        cwd: dir,
-        env: { PATH: `${state.binDir}:${process.env.PATH ?? ''}`, KUBECONFIG: state.kubeconfig, HOME: dir }
-      })
-      const kubeconfigFile = join(dir, 'rollout-guard.kubeconfig')
+      const kubeconfigFile = await runRecipe(ns, dir, await readFile(join(ROOT, 'deploy', 'rbac.yaml'), 'utf8'))
       const kubeconfig = await readFile(kubeconfigFile, 'utf8')
       expect(kubeconfig).not.toContain('client-key-data')
       const inputs = { ...(await baseInputs(state, ns)), kubeconfig, deployment: 'web', image: repo, build: 'false' }
@@ -133,6 +155,75 @@ describe('deploy/rbac.yaml and the README kubeconfig recipe', () => {
       const again = await runAction(state, { ...inputs, tag: 'v1' })
       expectVerdict(again, 'succeeded')
       expect(again.stdout).not.toContain(kubeconfig.match(/token: (\S+)/)![1]!)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }, 600_000)
+
+  test('with the StatefulSets and Canary blocks uncommented, a StatefulSet release and a canary release succeed; an exec-plugin kubeconfig works', async () => {
+    const ns = await freshNamespace(c, 'rbac-more')
+    const repo = `${state.registry}/${ns}/web`
+    const v1 = await pushImage(state, `${ns}/web`, 'v1')
+    await pushImage(state, `${ns}/web`, 'v2')
+    const old = `${repo}:v1@${v1}`
+    await createAvailableDeployment(c, { name: 'web', namespace: ns, image: old, replicas: 2 })
+    const labels = { app: 'cache' }
+    await c.apps.createNamespacedStatefulSet({
+      namespace: ns,
+      body: {
+        metadata: { name: 'cache', labels },
+        spec: {
+          replicas: 2,
+          serviceName: 'cache',
+          selector: { matchLabels: labels },
+          template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: old }] } }
+        }
+      }
+    })
+    await waitUntil('StatefulSet cache ready', 60000, async () => {
+      const s = await c.apps.readNamespacedStatefulSet({ name: 'cache', namespace: ns })
+      return (s.status?.readyReplicas ?? 0) === 2
+    })
+
+    const dir = await mkdtemp(join(tmpdir(), 'rg-rbac-'))
+    try {
+      const manifest = withBlocks(await readFile(join(ROOT, 'deploy', 'rbac.yaml'), 'utf8'), ['StatefulSets', 'Canary'])
+      const kubeconfigFile = await runRecipe(ns, dir, manifest)
+      const kubeconfig = await readFile(kubeconfigFile, 'utf8')
+      const inputs = { ...(await baseInputs(state, ns)), kubeconfig, image: repo, build: 'false' }
+
+      const sts = await runAction(state, { ...inputs, workloads: 'statefulset/cache', tag: 'v2' })
+      expectVerdict(sts, 'succeeded')
+
+      const canary = await runAction(state, {
+        ...inputs,
+        deployment: 'web',
+        tag: 'v2',
+        canary: '1',
+        'canary-duration': '5s'
+      })
+      expectVerdict(canary, 'succeeded')
+      expect(canary.stdout).toContain('canary: created Deployment web-canary with 1 pod of the new template')
+      expect(canary.stdout).toContain('canary: deleted Deployment web-canary')
+
+      // The same identity through an exec credential plugin (as EKS, GKE and AKS kubeconfigs use): the plugin prints
+      // an ExecCredential, the Action runs it as kubectl would.
+      const config = parse(kubeconfig) as { users: { name: string; user: Record<string, unknown> }[] }
+      const token = String(config.users[0]!.user.token)
+      const plugin = join(dir, 'credential-plugin.sh')
+      const credential = {
+        apiVersion: 'client.authentication.k8s.io/v1',
+        kind: 'ExecCredential',
+        status: { token }
+      }
+      await writeFile(plugin, `#!/bin/sh\ncat <<'EOF'\n${JSON.stringify(credential)}\nEOF\n`)
+      await chmod(plugin, 0o700)
+      config.users[0]!.user = {
+        exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, interactiveMode: 'Never' }
+      }
+      const back = await runAction(state, { ...inputs, kubeconfig: stringify(config), deployment: 'web', tag: 'v1' })
+      expectVerdict(back, 'succeeded')
+      expect(back.stdout).not.toContain(token)
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
