@@ -10,12 +10,12 @@ export const OUTPUTS = {
   result: 'succeeded | rolled-back | failed | no-change | dry-run',
   reason:
     'Why the release did not succeed: crash-loop, image-pull, config-error, oom-killed, pod-failed, unschedulable, replica-failure, restarts, progress-deadline, timeout, error-logs, conflict, locked, rejected, rollback-failed, input, preflight, build, cluster',
-  image: 'The released image reference with digest (repo:tag@sha256:…)',
+  image: 'The released image reference with digest (repo:tag@sha256:…; repo@sha256:… when a bare digest was deployed)',
   digest: 'The image digest (sha256:…)',
   revision: 'The Deployment revision of the release',
   'previous-revision': 'The Deployment revision before the release',
   'previous-image': 'The image the (first selected) container ran before',
-  'error-lines': 'Error log lines counted in the new pods',
+  'error-lines': 'Error events counted in the new pods (a multi-line error, such as a stack trace, counts once)',
   'duration-seconds': 'How long the release took, in seconds',
   workloads:
     'JSON list of every workload of the release, in order: stage, context, kind, namespace, name, verdict (succeeded, failed, stopped, rolled-back, no-change, untouched, dry-run), reason, message, rollback'

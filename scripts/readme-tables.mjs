@@ -23,17 +23,100 @@ function code(text) {
   return `\`${String(text).replace(/\|/g, '\\|')}\``
 }
 
+/**
+ * The README groups the inputs by purpose, in this order. An input of action.yml that no group names lands in "Other",
+ * so a new input always shows up (and a reviewer sees where to file it); a name here that action.yml lacks is skipped.
+ */
+export const INPUT_GROUPS = [
+  [
+    'What to release and where',
+    ['mode', 'namespace', 'deployment', 'workloads', 'plan', 'containers', 'kubeconfig', 'context']
+  ],
+  [
+    'Image, build and registry',
+    [
+      'image',
+      'tag',
+      'build',
+      'build-context',
+      'dockerfile',
+      'build-args',
+      'platforms',
+      'labels',
+      'push',
+      'registry',
+      'registry-username',
+      'registry-password'
+    ]
+  ],
+  [
+    'Judging the release',
+    [
+      'timeout',
+      'soak',
+      'max-restarts',
+      'image-pull-grace',
+      'unschedulable-grace',
+      'error-pattern',
+      'ignore-pattern',
+      'max-error-lines',
+      'max-error-rate',
+      'baseline',
+      'baseline-window',
+      'baseline-factor',
+      'log-containers'
+    ]
+  ],
+  [
+    'Safety: rollback, lock, dependencies, canary',
+    [
+      'rollback',
+      'dry-run',
+      'lock-timeout',
+      'dependencies',
+      'on-dependency-down',
+      'dependency-timeout',
+      'canary',
+      'canary-duration'
+    ]
+  ],
+  [
+    'Reporting: GitHub and chat',
+    [
+      'github-token',
+      'environment',
+      'environment-url',
+      'notify-dingtalk-webhook',
+      'notify-dingtalk-secret',
+      'notify-slack-webhook',
+      'notify-webhook-url'
+    ]
+  ]
+]
+
 /** @param {{ inputs: Record<string, any>, outputs: Record<string, any> }} action */
 export function renderTables(action) {
-  const inputs = [
-    '| Input | Required | Default | Description |',
-    '| --- | --- | --- | --- |',
-    ...Object.entries(action.inputs ?? {}).map(([name, input]) => {
-      const required = input.required === true ? 'yes' : 'no'
-      const def = input.default === undefined || input.default === '' ? '' : code(input.default)
-      return `| ${code(name)} | ${required} | ${def} | ${cell(input.description ?? '')} |`
-    })
-  ].join('\n')
+  const all = action.inputs ?? {}
+  const grouped = new Set(INPUT_GROUPS.flatMap(([, names]) => names))
+  const groups = [...INPUT_GROUPS, ['Other', Object.keys(all).filter((name) => !grouped.has(name))]]
+  const inputs = groups
+    .map(([title, names]) => [title, names.filter((name) => name in all)])
+    .filter(([, names]) => names.length > 0)
+    .map(([title, names]) =>
+      [
+        `#### ${title}`,
+        '',
+        '| Input | Required | Default | Description |',
+        '| --- | --- | --- | --- |',
+        ...names.map((name) => {
+          const input = all[name]
+          const required = input.required === true ? '**yes**' : 'no'
+          const def = input.default === undefined || input.default === '' ? '' : code(input.default)
+          return `| ${code(name)} | ${required} | ${def} | ${cell(input.description ?? '')} |`
+        })
+      ].join('\n')
+    )
+    .join('\n\n')
   const outputs = [
     '| Output | Description |',
     '| --- | --- |',

@@ -128,7 +128,7 @@ export interface InputDoc {
 export const INPUT_DOCS: Record<InputName, InputDoc> = {
   mode: {
     description:
-      'deploy (build, push, roll out, judge, roll back) or check (nothing in the cluster changes: build, server-side dry-run, report). Default: check on pull_request events, else deploy.'
+      'deploy (build, push, roll out, judge, roll back) or check (nothing in the cluster changes: build, server-side dry-run, report). Default: check on pull_request and pull_request_target events, else deploy.'
   },
   namespace: { description: 'Namespace of the Deployment.', default: INPUT_DEFAULTS.namespace },
   deployment: { description: 'Name of the Deployment to roll out (or use `workloads`).' },
@@ -143,7 +143,7 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
   },
   containers: {
     description:
-      'Containers (and init containers) to set the new image on. Default: every container whose image repository equals `image`.',
+      'Containers (and init containers) to set the new image on. Default: every container whose image repository equals `image` literally (no docker.io/library/ normalisation).',
     list: true
   },
   kubeconfig: {
@@ -186,7 +186,10 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     description: 'Registry username (with registry-password). Default: the existing docker login.'
   },
   'registry-password': { description: 'Registry password or token (with registry-username).', secret: true },
-  timeout: { description: 'Overall time limit for the rollout, e.g. 10m.', default: INPUT_DEFAULTS.timeout },
+  timeout: {
+    description: 'How long the rollout may take to be done, e.g. 10m; the soak runs on top of it.',
+    default: INPUT_DEFAULTS.timeout
+  },
   'max-restarts': {
     description: 'A new pod whose container restarted more than this many times fails the release.',
     default: INPUT_DEFAULTS['max-restarts']
@@ -207,7 +210,8 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     boolean: true
   },
   'dry-run': {
-    description: 'Validate and server-side dry-run the patch; change nothing.',
+    description:
+      'In deploy mode: do everything up to the patch (build and push included), then send the patch as a server-side dry run; change nothing in the cluster. mode: check also builds without pushing and reports as a PR check.',
     default: INPUT_DEFAULTS['dry-run'],
     boolean: true
   },
@@ -217,9 +221,13 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
   },
   'ignore-pattern': { description: 'Regular expression (RE2 syntax) for log lines never counted as errors.' },
   'max-error-lines': {
-    description: 'Fail when the new pods log more error lines than this in total. Default: no limit.'
+    description:
+      'Fail when the new pods together log more error events than this (a multi-line error, such as a stack trace, counts once). Default: no limit.'
   },
-  'max-error-rate': { description: 'Fail when error lines per pod per minute exceed this. Default: no limit.' },
+  'max-error-rate': {
+    description:
+      'Fail when a new pod logs more error events per minute than this (a multi-line error counts once). Default: no limit.'
+  },
   baseline: {
     description: "Judge the error rate against the old pods' rate measured just before the patch.",
     default: INPUT_DEFAULTS.baseline,
@@ -230,7 +238,8 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     default: INPUT_DEFAULTS['baseline-window']
   },
   'baseline-factor': {
-    description: 'With baseline: fail when the new rate exceeds the old rate times this factor.',
+    description:
+      'With baseline: a new pod fails when its rate exceeds the old rate times this factor, plus max-error-rate if set.',
     default: INPUT_DEFAULTS['baseline-factor']
   },
   'log-containers': { description: 'Containers whose logs are judged. Default: all.', list: true },

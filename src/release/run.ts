@@ -59,7 +59,7 @@ export interface ReleaseDeps {
 
 const PROGRESS_EVERY_MS = 5000
 /** A canary is a Deployment of its own, created and deleted by the release. */
-const CANARY_PERMISSIONS: Permission[] = [
+export const CANARY_PERMISSIONS: Permission[] = [
   { group: 'apps', resource: 'deployments', verb: 'create' },
   { group: 'apps', resource: 'deployments', verb: 'delete' }
 ]

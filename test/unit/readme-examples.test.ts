@@ -1,5 +1,5 @@
-// The README's workflow examples are the files in examples/ (which actionlint checks), word for word, and they only
-// use inputs that action.yml declares; the README's inputs and outputs tables are the ones action.yml generates.
+// The README's whole-workflow examples are files in examples/ (which actionlint checks), word for word; every example
+// is linked from the README and uses only inputs that action.yml declares; the README's inputs and outputs tables are the ones action.yml generates.
 import { describe, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
@@ -54,14 +54,17 @@ describe('README workflow examples', () => {
   const blocks = yamlBlocks(readme)
     .filter((b) => b.includes(`uses: ${ACTION}`))
     .map((b) => b.trim())
+  // A whole workflow (it has `jobs:`) is an example file word for word; a few steps are a snippet.
+  const workflows = blocks.filter((b) => /^jobs:/m.test(b))
+  const snippets = blocks.filter((b) => !/^jobs:/m.test(b))
 
   test('there are examples, in the README and in examples/', () => {
-    expect(exampleFiles.length).toBeGreaterThanOrEqual(4)
-    expect(blocks.length).toBeGreaterThanOrEqual(4)
+    expect(exampleFiles.length).toBeGreaterThanOrEqual(7)
+    expect(workflows.length).toBeGreaterThanOrEqual(1)
   })
 
-  test.each(blocks.map((b, i): [number, string] => [i + 1, b]))(
-    'yaml block %i using the action is a file in examples/',
+  test.each(workflows.map((b, i): [number, string] => [i + 1, b]))(
+    'workflow %i in the README is a file in examples/',
     (_n, block) => {
       const same = [...examples].filter(([, text]) => text === block).map(([file]) => file)
       if (same.length === 0) {
@@ -72,8 +75,18 @@ describe('README workflow examples', () => {
     }
   )
 
-  test.each(exampleFiles)('examples/%s is shown in the README', (file) => {
-    expect(blocks).toContain(examples.get(file))
+  test.each(snippets.map((b, i): [number, string] => [i + 1, b]))(
+    'snippet %i in the README uses only inputs action.yml declares',
+    (_n, block) => {
+      const steps = parse(block.replace(/^ {6}/gm, '')) as Step[]
+      const ours = steps.filter(isRolloutGuard)
+      expect(ours.length).toBeGreaterThan(0)
+      for (const step of ours) expect(Object.keys(step.with ?? {}).filter((key) => !inputNames.has(key))).toEqual([])
+    }
+  )
+
+  test.each(exampleFiles)('examples/%s is linked from the README', (file) => {
+    expect(readme).toContain(`](examples/${file})`)
   })
 })
 
