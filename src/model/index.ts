@@ -39,6 +39,10 @@ export type ReasonCode =
   | FailureReason
   | 'error-logs'
   | 'dependency-down'
+  /** A metric gate stayed outside its bounds for failure-limit + 1 intervals (src/metrics). */
+  | 'metric-gate'
+  /** Prometheus could not be asked, or had no data, for as long: inconclusive, handled like dependency-down. */
+  | 'metrics-unavailable'
   /** The canary failed (the original workload was never touched). */
   | `canary: ${FailureReason | 'error-logs'}`
   | 'conflict'

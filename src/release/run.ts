@@ -24,11 +24,13 @@ import { ReleaseLock } from '../lock/lease.js'
 import { type DependencyState, dependencyDownMessage, describeDown, downOf } from '../dependencies/judge.js'
 import { DependencyWatch, dependencyPermissions } from '../dependencies/watch.js'
 import { runCanary } from '../canary/run.js'
+import { MetricGateWatch, checkMetricGates } from '../metrics/watch.js'
 import type { V1Deployment } from '../kube/client.js'
 import type { FailureReason, Logger, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
 import { diffLines } from '../report/diff.js'
 import type { ErrorSummary, PhaseName, PhaseTiming, ProgressSample, ReleaseResult, RollbackReport } from '../result.js'
 import type { WatchOutcome } from '../watch/judge-loop.js'
+import type { MetricGateReport } from '../metrics/gates.js'
 import type { StagePlan } from '../plan/parse.js'
 import { Target, type TargetContext } from './target.js'
 import { manualRestoreCommand } from '../workloads/template.js'
@@ -136,6 +138,8 @@ class Release {
   private lock?: ReleaseLock
   /** The release's dependencies, checked before the patch and watched until the verdict. */
   private dependencies?: DependencyWatch
+  /** Each patched workload's metric gates, evaluated from its patch until its verdict. */
+  private readonly metricWatches = new Map<Target, MetricGateWatch>()
 
   constructor(
     private readonly config: Config,
@@ -268,6 +272,24 @@ class Release {
             message: dependencyDownMessage(down, 'before')
           })
         }
+      }
+      const metrics = this.config.metrics
+      if (this.changing && metrics) {
+        // Bad PromQL is an input error (Prometheus' own words); a Prometheus that cannot answer stops the release
+        // before anything changes, as a dependency that is down does.
+        for (const namespace of new Set(this.targets.map((t) => t.ref.namespace))) {
+          const checked = await checkMetricGates(metrics, namespace)
+          if (!checked.ok) {
+            throw new Finish({
+              result: 'failed',
+              reason: 'metrics-unavailable',
+              message: `${checked.detail}. Nothing was changed; release again once Prometheus answers`
+            })
+          }
+        }
+        this.log.info(
+          `metric gates: ${metrics.gates.map((g) => g.name).join(', ')} (Prometheus ${metrics.prometheusUrl} answered)`
+        )
       }
       if (this.locking && this.deps.lockHolder) {
         this.lock = new ReleaseLock({
@@ -421,11 +443,38 @@ class Release {
         const containers = t.plan?.changes.map((c) => c.container).join(', ')
         const who = this.multi ? `${t.label}: ` : ''
         this.log.info(`${who}patched ${containers} to ${t.image} (generation ${t.patched?.generation})`)
+        this.startMetricGates(t, who)
       }
     })
   }
 
   private watchingDependencies = false
+
+  /** The metric gates of `t` start counting at its patch (initial-delay from now). */
+  private startMetricGates(t: Target, who: string): void {
+    const metrics = this.config.metrics
+    if (!metrics) return
+    const watch = new MetricGateWatch({
+      config: metrics,
+      namespace: t.ref.namespace,
+      clock: this.clock,
+      log: (m) => this.log.info(`${who}${m}`),
+      onChange: () => t.wake()
+    })
+    this.metricWatches.set(t, watch)
+    watch.start()
+  }
+
+  /** The judge loop's view of `t`'s metric gates: the new pods' names in, the verdict now out. */
+  private metricHook(t: Target): ((pods: readonly string[]) => { reason: ReasonCode; message: string } | undefined) | undefined {
+    const watch = this.metricWatches.get(t)
+    if (!watch) return undefined
+    return (pods) => {
+      watch.setPods(pods)
+      const v = watch.verdict()
+      return v && { reason: v.reason, message: v.message }
+    }
+  }
 
   /** Watch ⇄ judge a stage's workloads together; the first that fails stops the others. Returns it, if any. */
   private async watch(stage: Stage): Promise<Target | undefined> {
@@ -440,7 +489,8 @@ class Release {
         Promise.all(
           changing.map(async (t) => {
             try {
-              let outcome = await t.judge(this.ctx, this.judging.signal, this.dependencyDown)
+              let outcome = await t.judge(this.ctx, this.judging.signal, this.dependencyDown, this.metricHook(t))
+              this.metricWatches.get(t)?.stop()
               if (outcome.kind === 'failed' && outcome.reason !== 'dependency-down') {
                 outcome = await this.blameDependency(t, outcome)
               } else if (outcome.kind === 'failed' && t.errors && t.errors.total > 0) {
@@ -525,12 +575,14 @@ class Release {
       []
     )
     const message = label + outcome.message + stageNote
-    if (outcome.reason === 'dependency-down' && this.config.onDependencyDown === 'hold') {
+    const inconclusive = outcome.reason === 'dependency-down' || outcome.reason === 'metrics-unavailable'
+    if (inconclusive && this.config.onDependencyDown === 'hold') {
       const what = this.multi ? 'the workloads stay' : `the ${culprit.ref.kind} stays`
+      const back = outcome.reason === 'dependency-down' ? 'the dependency is back' : 'Prometheus answers again'
       return this.result({
         result: 'failed',
-        reason: 'dependency-down',
-        message: `${message}. on-dependency-down is hold: ${what} on ${this.newImage}; release again once the dependency is back`,
+        reason: outcome.reason,
+        message: `${message}. on-dependency-down is hold: ${what} on ${this.newImage}; release again once ${back}`,
         diagnostics,
         rollback: { outcome: 'disabled', message: 'on-dependency-down: hold' }
       })
@@ -649,12 +701,22 @@ class Release {
   private async settle(): Promise<void> {
     this.judging.abort()
     this.dependencies?.stop()
+    for (const w of this.metricWatches.values()) w.stop()
     for (const t of this.targets) t.stop()
     // A failed restore stays armed: the post step (or the CLI's signal handler) tries once more, under the same
     // precondition (only while the workload still has our template).
     const restoreFailed = this.targets.some((t) => t.rollback?.outcome === 'failed')
     if (this.targets.some((t) => t.patched) && !restoreFailed) this.deps.onSettled?.()
     await this.lock?.release()
+  }
+
+  /** Every metric gate's evaluations (prefixed by workload when several were gated); absent without gates. */
+  private metricReports(): MetricGateReport[] | undefined {
+    if (this.metricWatches.size === 0) return undefined
+    const several = this.metricWatches.size > 1
+    return [...this.metricWatches].flatMap(([t, w]) =>
+      w.reports().map((r) => (several ? { ...r, name: `${t.ref.name}: ${r.name}` } : r))
+    )
   }
 
   /** Which workloads may still run the new image, and the command that restores each by hand. */
@@ -687,6 +749,7 @@ class Release {
       errors: mergeErrors(this.targets.map((t) => t.errors)),
       workloads: this.targets.map((t) => t.result()),
       dependencies: this.dependencies?.current(),
+      metrics: this.metricReports(),
       ...fields,
       durationMs: this.clock() - this.startedMs
     }
