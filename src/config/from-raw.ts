@@ -271,13 +271,15 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
   },
   'metric-gates': {
     description:
-      'Prometheus gates judged during the rollout and soak, as a YAML list; each: name, query (an instant PromQL query; {{pods}} becomes a regex alternation of the new pods\' names, {{namespace}} the namespace), max and/or min, interval (default 10s), failure-limit (default 2), initial-delay (default 0s). A gate outside its bounds for failure-limit + 1 intervals in a row ends the release with reason metric-gate (rolled back); no answer or no data for as long is reason metrics-unavailable, handled as on-dependency-down says. Each query is sent once before anything changes: bad PromQL fails with Prometheus\' own error.'
+      "Prometheus gates judged during the rollout and soak, as a YAML list; each: name, query (an instant PromQL query; {{pods}} becomes a regex alternation of the new pods' names, {{namespace}} the namespace), max and/or min, interval (default 10s), failure-limit (default 2), initial-delay (default 0s). A gate outside its bounds for failure-limit + 1 intervals in a row ends the release with reason metric-gate (rolled back); no answer or no data for as long is reason metrics-unavailable, handled as on-dependency-down says. Each query is sent once before anything changes: bad PromQL fails with Prometheus' own error."
   },
   'prometheus-url': {
-    description: 'Base URL of the Prometheus the metric-gates ask (its HTTP API under /api/v1/), e.g. http://prometheus.monitoring:9090.'
+    description:
+      'Base URL of the Prometheus the metric-gates ask (its HTTP API under /api/v1/), e.g. http://prometheus.monitoring:9090.'
   },
   'prometheus-authorization': {
-    description: 'Authorization header value sent to prometheus-url, e.g. "Bearer <token>" or "Basic <base64>". Never printed.',
+    description:
+      'Authorization header value sent to prometheus-url, e.g. "Bearer <token>" or "Basic <base64>". Never printed.',
     secret: true
   },
   'notify-dingtalk-webhook': { description: 'DingTalk robot webhook URL.', secret: true },
@@ -520,9 +522,12 @@ function metricsConfig(
     throw new InputError(`Input "prometheus-url": "${url}" is not an http(s) URL`)
   }
   if (parsed.username || parsed.password) {
-    throw new InputError('Input "prometheus-url": carries credentials; use prometheus-authorization, which is never printed')
+    throw new InputError(
+      'Input "prometheus-url": carries credentials; use prometheus-authorization, which is never printed'
+    )
   }
-  if (parsed.search || parsed.hash) throw new InputError('Input "prometheus-url": give the base URL, without ?query or #fragment')
+  if (parsed.search || parsed.hash)
+    throw new InputError('Input "prometheus-url": give the base URL, without ?query or #fragment')
   const auth = authorization?.trim()
   if (auth !== undefined && auth !== '' && /[\r\n]/.test(auth)) {
     throw new InputError('Input "prometheus-authorization": must be one line (a header value)')

@@ -143,7 +143,12 @@ export interface GateState {
   detail: string
 }
 
-export const INITIAL_GATE_STATE: GateState = { status: 'pending', failures: 0, unavailable: 0, detail: 'not evaluated yet' }
+export const INITIAL_GATE_STATE: GateState = {
+  status: 'pending',
+  failures: 0,
+  unavailable: 0,
+  detail: 'not evaluated yet'
+}
 
 /** Which of `values` break the gate's bounds. */
 export function outOfBounds(gate: Pick<MetricGate, 'max' | 'min'>, values: readonly SeriesValue[]): SeriesValue[] {
@@ -182,7 +187,8 @@ export function stepGate(
         .slice(0, 3)
         .map((v) => `${v.series === '{}' ? '' : v.series + ' '}${formatValue(v.value)}`)
         .join(', ')
-      if (bad.length === 0) return { status: 'passing', failures: 0, unavailable: 0, detail: `${shown} (${bounds(gate)})` }
+      if (bad.length === 0)
+        return { status: 'passing', failures: 0, unavailable: 0, detail: `${shown} (${bounds(gate)})` }
       const failures = state.failures + 1
       return {
         status: failures > gate.failureLimit ? 'failed' : 'failing',

@@ -80,7 +80,11 @@ export function parseQueryBody(status: number, text: string): QueryAnswer {
       .slice(0, MAX_SERIES)
       .map((r) => ({ series: seriesName(r.metric), value: sampleValue(r.value) }))
   } else {
-    return { kind: 'refused', errorType: 'bad_data', error: `the query returns a ${resultType}, not a number or vector` }
+    return {
+      kind: 'refused',
+      errorType: 'bad_data',
+      error: `the query returns a ${resultType}, not a number or vector`
+    }
   }
   values = values.filter((v) => !Number.isNaN(v.value))
   return values.length === 0 ? { kind: 'no-data' } : { kind: 'values', values }

@@ -59,7 +59,10 @@ export async function checkMetricGates(
       )
     }
     if (answer.kind === 'unavailable') {
-      return { ok: false, detail: `Prometheus at ${config.prometheusUrl} did not answer gate "${gate.name}": ${answer.detail}` }
+      return {
+        ok: false,
+        detail: `Prometheus at ${config.prometheusUrl} did not answer gate "${gate.name}": ${answer.detail}`
+      }
     }
   }
   return { ok: true }

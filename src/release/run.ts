@@ -466,7 +466,9 @@ class Release {
   }
 
   /** The judge loop's view of `t`'s metric gates: the new pods' names in, the verdict now out. */
-  private metricHook(t: Target): ((pods: readonly string[]) => { reason: ReasonCode; message: string } | undefined) | undefined {
+  private metricHook(
+    t: Target
+  ): ((pods: readonly string[]) => { reason: ReasonCode; message: string } | undefined) | undefined {
     const watch = this.metricWatches.get(t)
     if (!watch) return undefined
     return (pods) => {

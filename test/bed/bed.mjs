@@ -739,7 +739,7 @@ export async function prometheus() {
   if (state.pids.prometheus) await stop('prometheus', state.pids.prometheus, 10000)
   if (state.pids.exporter) await stop('exporter', state.pids.exporter, 10000)
   const bin = await run('sh', ['-c', 'command -v prometheus']).catch(() => '')
-  if (!bin.trim()) throw new Error("prometheus is not installed (apt-get install prometheus; .ci/run installs it)")
+  if (!bin.trim()) throw new Error('prometheus is not installed (apt-get install prometheus; .ci/run installs it)')
   const [exporterPort, promPort] = await freePorts(2)
   const dir = join(BED_DIR, 'prometheus')
   await mkdir(join(dir, 'data'), { recursive: true })
