@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-LKYKJHNV.js";
+} from "./chunks/chunk-YVZJ6EUE.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,

@@ -15,7 +15,7 @@ async function entry() {
     return;
   }
   saveState(IS_POST, "true");
-  const { run } = await import("./chunks/main-XI6PABK3.js");
+  const { run } = await import("./chunks/main-GAVOJ5GK.js");
   await run();
 }
 entry().catch((e) => setFailed(e instanceof Error ? e.message : String(e)));

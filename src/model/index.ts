@@ -44,7 +44,7 @@ export type ReasonCode =
   /** Prometheus could not be asked, or had no data, for as long: inconclusive, handled like dependency-down. */
   | 'metrics-unavailable'
   /** The canary failed (the original workload was never touched). */
-  | `canary: ${FailureReason | 'error-logs'}`
+  | `canary: ${FailureReason | 'error-logs' | 'metric-gate'}`
   | 'conflict'
   | 'locked'
   | 'rejected'

@@ -29,7 +29,7 @@ import type { V1Deployment } from '../kube/client.js'
 import type { FailureReason, Logger, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
 import { diffLines } from '../report/diff.js'
 import type { ErrorSummary, PhaseName, PhaseTiming, ProgressSample, ReleaseResult, RollbackReport } from '../result.js'
-import type { WatchOutcome } from '../watch/judge-loop.js'
+import type { JudgeRequest, WatchOutcome } from '../watch/judge-loop.js'
 import type { MetricGateReport } from '../metrics/gates.js'
 import type { StagePlan } from '../plan/parse.js'
 import { Target, type TargetContext } from './target.js'
@@ -385,6 +385,10 @@ class Release {
     const canary = this.config.canary
     const t = this.targets[0]
     if (!canary || !t || !t.changes || t.ref.kind !== 'Deployment') return
+    // The canary's pods get the metric gates too (their {{pods}}), from the canary's creation.
+    const gates = this.metricGates(t.ref.namespace, 'canary: ')
+    this.canaryGates = gates
+    gates?.start()
     const outcome = await this.phases.run(
       'canary',
       this.log,
@@ -402,20 +406,27 @@ class Release {
           clock: this.clock,
           log: this.log,
           progressEveryMs: this.ctx.progressEveryMs,
-          dependencyDown: this.dependencyDown
-        }),
+          dependencyDown: this.dependencyDown,
+          metrics: gates && metricHook(gates)
+        }).finally(() => gates?.stop()),
       (o) => (o.kind === 'failed' ? `failed: ${o.reason}` : o.kind)
     )
     if (outcome.kind === 'done') return
     const untouched = `the canary was deleted; ${t.label} was never touched`
-    if (outcome.kind === 'failed' && outcome.reason === 'dependency-down') {
+    if (
+      outcome.kind === 'failed' &&
+      (outcome.reason === 'dependency-down' || outcome.reason === 'metrics-unavailable')
+    ) {
       throw new Finish({
         result: 'failed',
-        reason: 'dependency-down',
+        reason: outcome.reason,
         message: `canary: ${outcome.message}; ${untouched}`
       })
     }
-    if (outcome.kind === 'failed' && (isFailureReason(outcome.reason) || outcome.reason === 'error-logs')) {
+    if (
+      outcome.kind === 'failed' &&
+      (isFailureReason(outcome.reason) || outcome.reason === 'error-logs' || outcome.reason === 'metric-gate')
+    ) {
       throw new Finish({
         result: 'rolled-back',
         reason: `canary: ${outcome.reason}`,
@@ -452,30 +463,32 @@ class Release {
 
   /** The metric gates of `t` start counting at its patch (initial-delay from now). */
   private startMetricGates(t: Target, who: string): void {
-    const metrics = this.config.metrics
-    if (!metrics) return
-    const watch = new MetricGateWatch({
-      config: metrics,
-      namespace: t.ref.namespace,
-      clock: this.clock,
-      log: (m) => this.log.info(`${who}${m}`),
-      onChange: () => t.wake()
-    })
+    const watch = this.metricGates(t.ref.namespace, who, () => t.wake())
+    if (!watch) return
     this.metricWatches.set(t, watch)
     watch.start()
   }
 
+  /** A gate watch of the metric-gates input for pods in `namespace`; undefined without gates. */
+  private metricGates(namespace: string, who: string, onChange: () => void = () => undefined) {
+    const metrics = this.config.metrics
+    if (!metrics) return undefined
+    return new MetricGateWatch({
+      config: metrics,
+      namespace,
+      clock: this.clock,
+      log: (m) => this.log.info(`${who}${m}`),
+      onChange
+    })
+  }
+
+  /** The canary's gates, for the summary. */
+  private canaryGates?: MetricGateWatch
+
   /** The judge loop's view of `t`'s metric gates: the new pods' names in, the verdict now out. */
-  private metricHook(
-    t: Target
-  ): ((pods: readonly string[]) => { reason: ReasonCode; message: string } | undefined) | undefined {
+  private metricHook(t: Target): JudgeRequest['metrics'] {
     const watch = this.metricWatches.get(t)
-    if (!watch) return undefined
-    return (pods) => {
-      watch.setPods(pods)
-      const v = watch.verdict()
-      return v && { reason: v.reason, message: v.message }
-    }
+    return watch && metricHook(watch)
   }
 
   /** Watch ⇄ judge a stage's workloads together; the first that fails stops the others. Returns it, if any. */
@@ -714,11 +727,15 @@ class Release {
 
   /** Every metric gate's evaluations (prefixed by workload when several were gated); absent without gates. */
   private metricReports(): MetricGateReport[] | undefined {
-    if (this.metricWatches.size === 0) return undefined
+    if (this.metricWatches.size === 0 && !this.canaryGates) return undefined
     const several = this.metricWatches.size > 1
-    return [...this.metricWatches].flatMap(([t, w]) =>
-      w.reports().map((r) => (several ? { ...r, name: `${t.ref.name}: ${r.name}` } : r))
-    )
+    const canary = (this.canaryGates?.reports() ?? []).map((r) => ({ ...r, name: `canary: ${r.name}` }))
+    return [
+      ...canary,
+      ...[...this.metricWatches].flatMap(([t, w]) =>
+        w.reports().map((r) => (several ? { ...r, name: `${t.ref.name}: ${r.name}` } : r))
+      )
+    ]
   }
 
   /** Which workloads may still run the new image, and the command that restores each by hand. */
@@ -755,6 +772,15 @@ class Release {
       ...fields,
       durationMs: this.clock() - this.startedMs
     }
+  }
+}
+
+/** The judge loop's view of a gate watch: the new pods' names in, the verdict now out (never waits). */
+function metricHook(watch: MetricGateWatch): NonNullable<JudgeRequest['metrics']> {
+  return (pods) => {
+    watch.setPods(pods)
+    const v = watch.verdict()
+    return v && { reason: v.reason, message: v.message }
   }
 }
 

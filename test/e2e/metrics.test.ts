@@ -1,7 +1,7 @@
 // Metric gates end to end: the bed's real Prometheus (Debian's package, on 127.0.0.1) scrapes the bed's exporter,
 // whose per-pod request counters follow each pod's image (its 5xx-ratio label), as the logs do. A new image whose 5xx
 // ratio stays above the gate's max is rolled back with the values in the summary; a good image passes its gate;
-// Prometheus stopped mid-release is metrics-unavailable (inconclusive), never a bad release.
+// Prometheus stopped mid-release is metrics-unavailable (inconclusive), never a bad release; a canary is gated too.
 import { afterEach, beforeAll, describe, expect, test } from '@jest/globals'
 import { ensureRunning, kill, prometheus } from '../bed/bed.mjs'
 import { baseInputs, expectVerdict, runAction } from './support/action.js'
@@ -129,6 +129,23 @@ describe('metric gates', () => {
     expect(run.stdout).not.toContain('metric-gate: error-ratio')
     expect(await imageOf(f.ns)).toBe(f.newImage)
     expect(run.summary).toContain('❔ unavailable')
+  }, 240_000)
+
+  test('a canary whose pod answers 50% 5xx → rolled-back, canary: metric-gate, the Deployment never touched', async () => {
+    const f = await fixture('metric-canary', 0.5)
+    const before = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    const run = await runAction(state, {
+      ...f.inputs,
+      'metric-gates': gates(),
+      canary: '1',
+      'canary-duration': '60s'
+    })
+    expectVerdict(run, 'rolled-back', 'canary: metric-gate')
+    expect(run.stdout).toContain('canary: metric-gate: error-ratio')
+    const after = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion)
+    expect(run.summary).toContain('canary: error-ratio')
+    expect((run.summary.match(/\*\*0\.[45]\d*\*\*/g) ?? []).length).toBeGreaterThanOrEqual(3)
   }, 240_000)
 
   test("bad PromQL is refused before anything changes, with Prometheus' own error naming the input", async () => {
