@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-E7VVG5XC.js";
+} from "./chunks/chunk-KHUTALSR.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,
@@ -16,7 +16,7 @@ import {
   loadKubeConfig,
   makeClients,
   restorePending
-} from "./chunks/chunk-Q23BY5X2.js";
+} from "./chunks/chunk-D7Y6DYWM.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/cli.ts

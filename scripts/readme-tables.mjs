@@ -80,6 +80,7 @@ export const INPUT_GROUPS = [
       'canary-duration'
     ]
   ],
+  ['Metric gates (Prometheus)', ['metric-gates', 'prometheus-url', 'prometheus-authorization']],
   [
     'Reporting: GitHub and chat',
     [

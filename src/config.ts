@@ -5,6 +5,7 @@ import type { LinePattern } from './judge/pattern.js'
 
 import type { CanarySize } from './canary/plan.js'
 import type { Dependency } from './dependencies/judge.js'
+import type { MetricsConfig } from './metrics/watch.js'
 import type { WorkloadRef } from './model/index.js'
 import type { StagePlan } from './plan/parse.js'
 
@@ -109,5 +110,7 @@ export interface Config {
   dependencyTimeoutMs?: number
   /** A canary before the rollout (one Deployment only): how many pods, judged how long. */
   canary?: { size: CanarySize; durationMs: number }
+  /** Metric gates: Prometheus queries about the new pods, judged during the rollout and soak. */
+  metrics?: MetricsConfig
   origin: ReleaseOrigin
 }

@@ -1,6 +1,7 @@
 // The outcome of one release: what every reporter (outputs, job summary, GitHub, chat) renders. Plain data.
 import type { ReleaseOrigin } from './config.js'
 import type { DependencyState } from './dependencies/judge.js'
+import type { MetricGateReport } from './metrics/gates.js'
 import type { ReasonCode, WorkloadKindName } from './model/index.js'
 
 export type { ReasonCode } from './model/index.js'
@@ -126,6 +127,8 @@ export interface ReleaseResult {
   workloads?: WorkloadResult[]
   /** The release's dependencies as last observed (the `dependencies` input). */
   dependencies?: DependencyState[]
+  /** Each metric gate's evaluations over the release (the `metric-gates` input). */
+  metrics?: MetricGateReport[]
   /** check mode: the server-side dry-run's template diff and the rollout traps found. */
   check?: { diff: string; warnings: string[] }
 }

@@ -8,7 +8,7 @@ import { apiMessage, statusCode } from '../kube/client.js'
 import { ClusterError } from '../errors.js'
 import type { FailFastLimits } from '../config.js'
 import type { Logger } from '../model/index.js'
-import { JudgeLoop, type WatchOutcome } from '../watch/judge-loop.js'
+import { type JudgeRequest, JudgeLoop, type WatchOutcome } from '../watch/judge-loop.js'
 import { WORKLOAD_KINDS } from '../workloads/index.js'
 import { RELEASE_ANNOTATION } from '../workloads/template.js'
 import { CANARY_OF_ANNOTATION, type CanarySize, canaryManifest, canaryName, canaryReplicas } from './plan.js'
@@ -27,6 +27,8 @@ export interface CanaryOptions {
   log: Logger
   progressEveryMs: number
   dependencyDown?: () => string | undefined
+  /** The metric gates of the canary's pods (src/metrics), as the judge loop takes them. */
+  metrics?: JudgeRequest['metrics']
 }
 
 /** Runs the canary to its verdict and deletes it, whatever happened. */
@@ -70,7 +72,8 @@ export async function runCanary(o: CanaryOptions): Promise<WatchOutcome> {
       startedMs: o.clock(),
       soakMs: o.durationMs,
       prefix: '',
-      dependencyDown: o.dependencyDown
+      dependencyDown: o.dependencyDown,
+      metrics: o.metrics
     })
   } finally {
     watch.stop()

@@ -8,6 +8,7 @@ import { InputError } from '../errors.js'
 import { parseWorkloads } from '../plan/workloads.js'
 import { parseDependencies } from '../dependencies/judge.js'
 import { parseCanary } from '../canary/plan.js'
+import { parseMetricGates } from '../metrics/gates.js'
 import { DEFAULT_ERROR_PATTERN } from '../judge/logs.js'
 import { compileUserPattern, trustedPattern } from '../judge/pattern.js'
 import {
@@ -63,6 +64,9 @@ export const INPUT_NAMES = [
   'dependency-timeout',
   'canary',
   'canary-duration',
+  'metric-gates',
+  'prometheus-url',
+  'prometheus-authorization',
   'notify-dingtalk-webhook',
   'notify-dingtalk-secret',
   'notify-slack-webhook',
@@ -274,6 +278,19 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     description: 'How long the canary is judged before the rollout proceeds.',
     default: INPUT_DEFAULTS['canary-duration']
   },
+  'metric-gates': {
+    description:
+      "Prometheus gates judged during the rollout and soak, as a YAML list; each: name, query (an instant PromQL query; {{pods}} becomes a regex alternation of the new pods' names, {{namespace}} the namespace), max and/or min, interval (default 10s), failure-limit (default 2), initial-delay (default 0s). A gate outside its bounds for failure-limit + 1 intervals in a row ends the release with reason metric-gate (rolled back); no answer or no data for as long is reason metrics-unavailable, handled as on-dependency-down says. Each query is sent once before anything changes: bad PromQL fails with Prometheus' own error."
+  },
+  'prometheus-url': {
+    description:
+      'Base URL of the Prometheus the metric-gates ask (its HTTP API under /api/v1/), e.g. http://prometheus.monitoring:9090.'
+  },
+  'prometheus-authorization': {
+    description:
+      'Authorization header value sent to prometheus-url, e.g. "Bearer <token>" or "Basic <base64>". Never printed.',
+    secret: true
+  },
   'notify-dingtalk-webhook': { description: 'DingTalk robot webhook URL.', secret: true },
   'notify-dingtalk-secret': { description: 'DingTalk robot signing secret.', secret: true },
   'notify-slack-webhook': { description: 'Slack incoming webhook URL.', secret: true },
@@ -439,6 +456,8 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
     canary = { size: parseCanary(canaryText), durationMs }
   }
 
+  const metrics = metricsConfig(given('metric-gates'), given('prometheus-url'), raw['prometheus-authorization'])
+
   const config: Config = {
     mode,
     namespace,
@@ -482,12 +501,47 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
   const context = given('context')
   if (context !== undefined) config.context = context
   if (canary !== undefined) config.canary = canary
+  if (metrics !== undefined) config.metrics = metrics
   if (dockerfile !== undefined) config.build.dockerfile = dockerfile
   if (registry !== undefined) config.registry = registry
   if (ignorePattern !== undefined) config.logs.ignorePattern = ignorePattern
   if (maxErrorLines !== undefined) config.logs.maxErrorLines = maxErrorLines
   if (maxErrorRate !== undefined) config.logs.maxErrorRate = maxErrorRate
   return config
+}
+
+function metricsConfig(
+  gatesText: string | undefined,
+  url: string | undefined,
+  authorization: string | undefined
+): Config['metrics'] {
+  const gates = gatesText === undefined ? [] : parseMetricGates(gatesText)
+  if (gates.length === 0) {
+    if (url !== undefined) throw new InputError('Input "prometheus-url": given without metric-gates to evaluate')
+    return undefined
+  }
+  if (url === undefined) throw new InputError('Input "prometheus-url": metric-gates need the URL of a Prometheus')
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new InputError(`Input "prometheus-url": "${url}" is not a valid URL`)
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new InputError(`Input "prometheus-url": "${url}" is not an http(s) URL`)
+  }
+  if (parsed.username || parsed.password) {
+    throw new InputError(
+      'Input "prometheus-url": carries credentials; use prometheus-authorization, which is never printed'
+    )
+  }
+  if (parsed.search || parsed.hash)
+    throw new InputError('Input "prometheus-url": give the base URL, without ?query or #fragment')
+  const auth = authorization?.trim()
+  if (auth !== undefined && auth !== '' && /[\r\n]/.test(auth)) {
+    throw new InputError('Input "prometheus-authorization": must be one line (a header value)')
+  }
+  return { gates, prometheusUrl: parsed.toString(), ...(auth ? { authorization: auth } : {}) }
 }
 
 function parseMode(value: string | undefined, isPr: boolean): Mode {

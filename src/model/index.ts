@@ -39,8 +39,12 @@ export type ReasonCode =
   | FailureReason
   | 'error-logs'
   | 'dependency-down'
+  /** A metric gate stayed outside its bounds for failure-limit + 1 intervals (src/metrics). */
+  | 'metric-gate'
+  /** Prometheus could not be asked, or had no data, for as long: inconclusive, handled like dependency-down. */
+  | 'metrics-unavailable'
   /** The canary failed (the original workload was never touched). */
-  | `canary: ${FailureReason | 'error-logs'}`
+  | `canary: ${FailureReason | 'error-logs' | 'metric-gate'}`
   | 'conflict'
   | 'locked'
   | 'rejected'

@@ -24,11 +24,13 @@ import { ReleaseLock } from '../lock/lease.js'
 import { type DependencyState, dependencyDownMessage, describeDown, downOf } from '../dependencies/judge.js'
 import { DependencyWatch, dependencyPermissions } from '../dependencies/watch.js'
 import { runCanary } from '../canary/run.js'
+import { MetricGateWatch, checkMetricGates } from '../metrics/watch.js'
 import type { V1Deployment } from '../kube/client.js'
 import type { FailureReason, Logger, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
 import { diffLines } from '../report/diff.js'
 import type { ErrorSummary, PhaseName, PhaseTiming, ProgressSample, ReleaseResult, RollbackReport } from '../result.js'
-import type { WatchOutcome } from '../watch/judge-loop.js'
+import type { JudgeRequest, WatchOutcome } from '../watch/judge-loop.js'
+import type { MetricGateReport } from '../metrics/gates.js'
 import type { StagePlan } from '../plan/parse.js'
 import { Target, type TargetContext } from './target.js'
 import { manualRestoreCommand } from '../workloads/template.js'
@@ -136,6 +138,8 @@ class Release {
   private lock?: ReleaseLock
   /** The release's dependencies, checked before the patch and watched until the verdict. */
   private dependencies?: DependencyWatch
+  /** Each patched workload's metric gates, evaluated from its patch until its verdict. */
+  private readonly metricWatches = new Map<Target, MetricGateWatch>()
 
   constructor(
     private readonly config: Config,
@@ -269,6 +273,24 @@ class Release {
           })
         }
       }
+      const metrics = this.config.metrics
+      if (this.changing && metrics) {
+        // Bad PromQL is an input error (Prometheus' own words); a Prometheus that cannot answer stops the release
+        // before anything changes, as a dependency that is down does.
+        for (const namespace of new Set(this.targets.map((t) => t.ref.namespace))) {
+          const checked = await checkMetricGates(metrics, namespace)
+          if (!checked.ok) {
+            throw new Finish({
+              result: 'failed',
+              reason: 'metrics-unavailable',
+              message: `${checked.detail}. Nothing was changed; release again once Prometheus answers`
+            })
+          }
+        }
+        this.log.info(
+          `metric gates: ${metrics.gates.map((g) => g.name).join(', ')} (Prometheus ${metrics.prometheusUrl} answered)`
+        )
+      }
       if (this.locking && this.deps.lockHolder) {
         this.lock = new ReleaseLock({
           holder: this.deps.lockHolder,
@@ -363,6 +385,10 @@ class Release {
     const canary = this.config.canary
     const t = this.targets[0]
     if (!canary || !t || !t.changes || t.ref.kind !== 'Deployment') return
+    // The canary's pods get the metric gates too (their {{pods}}), from the canary's creation.
+    const gates = this.metricGates(t.ref.namespace, 'canary: ')
+    this.canaryGates = gates
+    gates?.start()
     const outcome = await this.phases.run(
       'canary',
       this.log,
@@ -380,20 +406,27 @@ class Release {
           clock: this.clock,
           log: this.log,
           progressEveryMs: this.ctx.progressEveryMs,
-          dependencyDown: this.dependencyDown
-        }),
+          dependencyDown: this.dependencyDown,
+          metrics: gates && metricHook(gates)
+        }).finally(() => gates?.stop()),
       (o) => (o.kind === 'failed' ? `failed: ${o.reason}` : o.kind)
     )
     if (outcome.kind === 'done') return
     const untouched = `the canary was deleted; ${t.label} was never touched`
-    if (outcome.kind === 'failed' && outcome.reason === 'dependency-down') {
+    if (
+      outcome.kind === 'failed' &&
+      (outcome.reason === 'dependency-down' || outcome.reason === 'metrics-unavailable')
+    ) {
       throw new Finish({
         result: 'failed',
-        reason: 'dependency-down',
+        reason: outcome.reason,
         message: `canary: ${outcome.message}; ${untouched}`
       })
     }
-    if (outcome.kind === 'failed' && (isFailureReason(outcome.reason) || outcome.reason === 'error-logs')) {
+    if (
+      outcome.kind === 'failed' &&
+      (isFailureReason(outcome.reason) || outcome.reason === 'error-logs' || outcome.reason === 'metric-gate')
+    ) {
       throw new Finish({
         result: 'rolled-back',
         reason: `canary: ${outcome.reason}`,
@@ -421,11 +454,42 @@ class Release {
         const containers = t.plan?.changes.map((c) => c.container).join(', ')
         const who = this.multi ? `${t.label}: ` : ''
         this.log.info(`${who}patched ${containers} to ${t.image} (generation ${t.patched?.generation})`)
+        this.startMetricGates(t, who)
       }
     })
   }
 
   private watchingDependencies = false
+
+  /** The metric gates of `t` start counting at its patch (initial-delay from now). */
+  private startMetricGates(t: Target, who: string): void {
+    const watch = this.metricGates(t.ref.namespace, who, () => t.wake())
+    if (!watch) return
+    this.metricWatches.set(t, watch)
+    watch.start()
+  }
+
+  /** A gate watch of the metric-gates input for pods in `namespace`; undefined without gates. */
+  private metricGates(namespace: string, who: string, onChange: () => void = () => undefined) {
+    const metrics = this.config.metrics
+    if (!metrics) return undefined
+    return new MetricGateWatch({
+      config: metrics,
+      namespace,
+      clock: this.clock,
+      log: (m) => this.log.info(`${who}${m}`),
+      onChange
+    })
+  }
+
+  /** The canary's gates, for the summary. */
+  private canaryGates?: MetricGateWatch
+
+  /** The judge loop's view of `t`'s metric gates: the new pods' names in, the verdict now out. */
+  private metricHook(t: Target): JudgeRequest['metrics'] {
+    const watch = this.metricWatches.get(t)
+    return watch && metricHook(watch)
+  }
 
   /** Watch ⇄ judge a stage's workloads together; the first that fails stops the others. Returns it, if any. */
   private async watch(stage: Stage): Promise<Target | undefined> {
@@ -440,7 +504,8 @@ class Release {
         Promise.all(
           changing.map(async (t) => {
             try {
-              let outcome = await t.judge(this.ctx, this.judging.signal, this.dependencyDown)
+              let outcome = await t.judge(this.ctx, this.judging.signal, this.dependencyDown, this.metricHook(t))
+              this.metricWatches.get(t)?.stop()
               if (outcome.kind === 'failed' && outcome.reason !== 'dependency-down') {
                 outcome = await this.blameDependency(t, outcome)
               } else if (outcome.kind === 'failed' && t.errors && t.errors.total > 0) {
@@ -525,12 +590,14 @@ class Release {
       []
     )
     const message = label + outcome.message + stageNote
-    if (outcome.reason === 'dependency-down' && this.config.onDependencyDown === 'hold') {
+    const inconclusive = outcome.reason === 'dependency-down' || outcome.reason === 'metrics-unavailable'
+    if (inconclusive && this.config.onDependencyDown === 'hold') {
       const what = this.multi ? 'the workloads stay' : `the ${culprit.ref.kind} stays`
+      const back = outcome.reason === 'dependency-down' ? 'the dependency is back' : 'Prometheus answers again'
       return this.result({
         result: 'failed',
-        reason: 'dependency-down',
-        message: `${message}. on-dependency-down is hold: ${what} on ${this.newImage}; release again once the dependency is back`,
+        reason: outcome.reason,
+        message: `${message}. on-dependency-down is hold: ${what} on ${this.newImage}; release again once ${back}`,
         diagnostics,
         rollback: { outcome: 'disabled', message: 'on-dependency-down: hold' }
       })
@@ -649,12 +716,26 @@ class Release {
   private async settle(): Promise<void> {
     this.judging.abort()
     this.dependencies?.stop()
+    for (const w of this.metricWatches.values()) w.stop()
     for (const t of this.targets) t.stop()
     // A failed restore stays armed: the post step (or the CLI's signal handler) tries once more, under the same
     // precondition (only while the workload still has our template).
     const restoreFailed = this.targets.some((t) => t.rollback?.outcome === 'failed')
     if (this.targets.some((t) => t.patched) && !restoreFailed) this.deps.onSettled?.()
     await this.lock?.release()
+  }
+
+  /** Every metric gate's evaluations (prefixed by workload when several were gated); absent without gates. */
+  private metricReports(): MetricGateReport[] | undefined {
+    if (this.metricWatches.size === 0 && !this.canaryGates) return undefined
+    const several = this.metricWatches.size > 1
+    const canary = (this.canaryGates?.reports() ?? []).map((r) => ({ ...r, name: `canary: ${r.name}` }))
+    return [
+      ...canary,
+      ...[...this.metricWatches].flatMap(([t, w]) =>
+        w.reports().map((r) => (several ? { ...r, name: `${t.ref.name}: ${r.name}` } : r))
+      )
+    ]
   }
 
   /** Which workloads may still run the new image, and the command that restores each by hand. */
@@ -687,9 +768,19 @@ class Release {
       errors: mergeErrors(this.targets.map((t) => t.errors)),
       workloads: this.targets.map((t) => t.result()),
       dependencies: this.dependencies?.current(),
+      metrics: this.metricReports(),
       ...fields,
       durationMs: this.clock() - this.startedMs
     }
+  }
+}
+
+/** The judge loop's view of a gate watch: the new pods' names in, the verdict now out (never waits). */
+function metricHook(watch: MetricGateWatch): NonNullable<JudgeRequest['metrics']> {
+  return (pods) => {
+    watch.setPods(pods)
+    const v = watch.verdict()
+    return v && { reason: v.reason, message: v.message }
   }
 }
 

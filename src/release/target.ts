@@ -8,7 +8,7 @@ import type { LogGate } from '../logs/gate.js'
 import type { Logger, PendingRestore } from '../model/index.js'
 import type { WorkloadPlan } from '../plan/parse.js'
 import type { ErrorSummary, ProgressSample, RollbackReport, WorkloadResult } from '../result.js'
-import { JudgeLoop, type WatchOutcome } from '../watch/judge-loop.js'
+import { type JudgeRequest, JudgeLoop, type WatchOutcome } from '../watch/judge-loop.js'
 import { WORKLOAD_KINDS } from '../workloads/index.js'
 import {
   type ContainerTarget,
@@ -176,7 +176,8 @@ export class Target {
   async judge(
     ctx: TargetContext,
     signal: AbortSignal,
-    dependencyDown?: () => string | undefined
+    dependencyDown?: () => string | undefined,
+    metrics?: JudgeRequest['metrics']
   ): Promise<WatchOutcome> {
     if (!this.patched || !this.watch || !this.loop) throw new Error(`${this.label} was not patched`)
     this.outcome = await this.loop.until({
@@ -188,7 +189,8 @@ export class Target {
       soakMs: this.ref.soakMs,
       prefix: '',
       signal,
-      dependencyDown
+      dependencyDown,
+      metrics
     })
     this.errors = this.gate?.summary()
     this.gate?.stop()

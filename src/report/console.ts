@@ -3,6 +3,7 @@
 // never obeyed. Each returned string is exactly one line: the runner splits on \n, \r\n and a bare \r, so text is
 // split the same way before it is neutralised and nothing can smuggle a second line past the check.
 
+import { formatValue } from '../metrics/gates.js'
 import type { PodDiagnostic, ReleaseResult } from '../result.js'
 import { neutraliseWorkflowCommands } from './safe-text.js'
 
@@ -46,6 +47,13 @@ export function formatDiagnostics(result: ReleaseResult): string[] {
   if (down.length > 0) {
     lines.push('Dependencies down:')
     for (const d of down) lines.push(`  ${d.spec}: ${d.detail}`)
+  }
+  for (const g of result.metrics ?? []) {
+    if (g.samples.length === 0) continue
+    const values = g.samples
+      .slice(-10)
+      .map((x) => (x.values === null ? '—' : x.values.map((v) => formatValue(v.value)).join('/')))
+    lines.push(`Metric gate ${g.name}: ${g.status} (${g.detail}); last values: ${values.join(', ')}`)
   }
   return lines.flatMap(splitLines).map((line) => neutraliseWorkflowCommands(clip(line)))
 }

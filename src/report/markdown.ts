@@ -4,6 +4,7 @@
 // would show as stray backslashes, and in fenced code blocks only the fence has to be out of its reach.
 
 import type { DependencyState } from '../dependencies/judge.js'
+import { type MetricGateReport, formatValue } from '../metrics/gates.js'
 import type {
   PhaseTiming,
   PodDiagnostic,
@@ -53,6 +54,7 @@ export function renderSummary(result: ReleaseResult, opts: SummaryOptions = {}):
   if (phases) blocks.push('### Timeline', phases)
   const chart = renderMermaidChart(result.timeline, result.startedMs)
   if (chart) blocks.push('### Replicas and error lines', chart, legend())
+  if (result.metrics && result.metrics.length > 0) blocks.push('### Metric gates', metricGatesTable(result))
   if (result.diagnostics.length > 0 || result.errors.samples.length > 0) {
     blocks.push('### Diagnostics', ...diagnosticsBlocks(result))
   }
@@ -216,6 +218,38 @@ function errorCell(result: ReleaseResult): string {
 /** Each dependency as last observed: up or DOWN, and what was seen. */
 function dependenciesCell(states: readonly DependencyState[]): string {
   return states.map((d) => `${d.up ? '✅' : '🔻 DOWN'} ${code(d.spec)}: ${escapeMarkdown(d.detail)}`).join('<br>')
+}
+
+const GATE_ICONS: Record<MetricGateReport['status'], string> = {
+  pending: '⏳',
+  passing: '✅',
+  failing: '⚠️',
+  failed: '❌',
+  unavailable: '❔'
+}
+/** The last evaluations shown per gate. */
+const GATE_SAMPLES = 20
+
+/** Each gate: its bounds, its verdict, and the query's values over time (seconds since the release started). */
+function metricGatesTable(result: ReleaseResult): string {
+  const rows = ['| Gate | Bounds | Verdict | Values (+time: value) |', '|---|---|---|---|']
+  for (const g of result.metrics ?? []) {
+    const bounds = [g.min !== undefined ? `≥ ${g.min}` : '', g.max !== undefined ? `≤ ${g.max}` : '']
+      .filter(Boolean)
+      .join(', ')
+    const shown = g.samples.slice(-GATE_SAMPLES)
+    const values = shown.map((s) => {
+      const at = `+${round((s.atMs - result.startedMs) / 1000)}s`
+      if (s.values === null) return `${at}: —`
+      const v = s.values.map((x) => (s.values!.length > 1 ? `${x.series} ` : '') + formatValue(x.value)).join(', ')
+      return `${at}: ${s.status === 'failing' || s.status === 'failed' ? `**${escapeMarkdown(v)}**` : escapeMarkdown(v)}`
+    })
+    const more = g.samples.length > shown.length ? [`(${g.samples.length - shown.length} earlier not shown)`] : []
+    rows.push(
+      `| ${code(g.name)}<br>${code(g.query)} | ${bounds} | ${GATE_ICONS[g.status]} ${g.status}: ${escapeMarkdown(g.detail)} | ${[...more, ...values].join('<br>') || 'not evaluated'} |`
+    )
+  }
+  return rows.join('\n')
 }
 
 function rollbackCell(rollback: NonNullable<ReleaseResult['rollback']>): string {

@@ -70,6 +70,11 @@ export interface JudgeRequest {
    * verdicts, so errors caused by a dependency never read as a bad release.
    */
   dependencyDown?: () => string | undefined
+  /**
+   * The metric gates (src/metrics): told the new pods' names, answer their verdict now (never waits). Checked after
+   * the pod and log verdicts.
+   */
+  metrics?: (pods: readonly string[]) => { reason: ReasonCode; message: string } | undefined
 }
 
 export class JudgeLoop {
@@ -137,6 +142,8 @@ export class JudgeLoop {
         if (errorVerdict?.kind === 'failed') {
           return { kind: 'failed', reason: 'error-logs', message: errorVerdict.message, verdict }
         }
+        const metricVerdict = req.metrics?.(judged.pods.filter((p) => !p.deleting).map((p) => p.name))
+        if (metricVerdict) return { kind: 'failed', ...metricVerdict, verdict }
         if (verdict.kind === 'done') {
           doneAtMs ??= clock()
           const left = soakMs - (clock() - doneAtMs)

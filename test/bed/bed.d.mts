@@ -1,6 +1,15 @@
 // Types for the parts of bed.mjs the TypeScript e2e tests import (fault injection on one component).
 export type Component =
-  'etcd' | 'apiserver' | 'controller-manager' | 'scheduler' | 'kwok' | 'registry' | 'dockerd' | 'controller'
+  | 'etcd'
+  | 'apiserver'
+  | 'controller-manager'
+  | 'scheduler'
+  | 'kwok'
+  | 'registry'
+  | 'dockerd'
+  | 'controller'
+  | 'prometheus'
+  | 'exporter'
 
 /** SIGKILLs the component's process group and waits until it is gone. */
 export function kill(name: Component): Promise<void>
@@ -12,3 +21,5 @@ export function freeze(name: Component): Promise<void>
 export function thaw(name: Component): Promise<void>
 /** Thaws the component, and restarts it when it is gone. */
 export function ensureRunning(name: Component): Promise<void>
+/** Starts the bed's Prometheus and its metrics exporter on first ask; resolves with Prometheus' base URL. */
+export function prometheus(): Promise<string>

@@ -5,6 +5,9 @@
 //   up()    builds the binaries once (cached outside the checkout), starts everything, writes bed.json; idempotent:
 //           a healthy running bed is reused.
 //   down()  stops every recorded process (by PID, whole process group) and removes the bed folder.
+//   prometheus()  starts (once, on first ask: most tests do not need it) a metrics exporter (exporter.mjs) and a real
+//           Prometheus (Debian's `prometheus`) scraping it every second, both on 127.0.0.1 only, data in the bed
+//           folder; resolves with Prometheus' URL. Recorded like every component ('exporter', 'prometheus').
 //   kill(name) / restart(name) / freeze(name) / thaw(name): fault injection on one component (e.g. 'apiserver',
 //           'registry'): SIGKILL it, start it again with the very command it was started with (same flags, ports,
 //           data), SIGSTOP / SIGCONT it. bed.json records each component's command and its current PID.
@@ -660,6 +663,8 @@ async function serving(state, name) {
       const url = state.commands.etcd.args.find((a) => a.startsWith('--listen-client-urls=')).split('=')[1]
       return (await fetch(`${url}/health`)).ok
     }
+    case 'prometheus':
+      return (await fetch(`${state.prometheus.url}/-/ready`)).ok
     case 'registry':
       return (await fetch(`http://${state.registry}/v2/`)).status === 401
     case 'dockerd':
@@ -721,6 +726,72 @@ export async function thaw(name) {
   const { pid } = await component(name)
   log(`fault: thawing ${name} (pid ${pid})`)
   signalGroup(pid, 'SIGCONT')
+}
+
+/**
+ * The bed's Prometheus (started on first ask, with the exporter it scrapes): its base URL once it has scraped the
+ * exporter at least once. Loopback only; no remote read/write, no other listener; its data in the bed folder.
+ */
+export async function prometheus() {
+  const state = await readState()
+  if (!state) throw new Error(`no bed in ${BED_DIR}; start one first`)
+  if (state.prometheus && alive(state.pids.prometheus) && alive(state.pids.exporter)) return state.prometheus.url
+  if (state.pids.prometheus) await stop('prometheus', state.pids.prometheus, 10000)
+  if (state.pids.exporter) await stop('exporter', state.pids.exporter, 10000)
+  const bin = await run('sh', ['-c', 'command -v prometheus']).catch(() => '')
+  if (!bin.trim()) throw new Error('prometheus is not installed (apt-get install prometheus; .ci/run installs it)')
+  const [exporterPort, promPort] = await freePorts(2)
+  const dir = join(BED_DIR, 'prometheus')
+  await mkdir(join(dir, 'data'), { recursive: true })
+  const config = join(dir, 'prometheus.yml')
+  await writeFile(
+    config,
+    [
+      'global:',
+      '  scrape_interval: 1s',
+      '  scrape_timeout: 900ms',
+      '  evaluation_interval: 1s',
+      'scrape_configs:',
+      '  - job_name: bed',
+      '    honor_labels: true',
+      '    static_configs:',
+      `      - targets: ['127.0.0.1:${exporterPort}']`,
+      ''
+    ].join('\n')
+  )
+  log(`starting the metrics exporter on 127.0.0.1:${exporterPort} and prometheus on 127.0.0.1:${promPort}`)
+  const exporter = startProcess('bed-exporter', process.execPath, [
+    join(here, 'exporter.mjs'),
+    STATE_FILE,
+    String(exporterPort)
+  ])
+  const server = startProcess('prometheus', bin.trim(), [
+    `--config.file=${config}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`,
+    '--storage.tsdb.retention.time=2h',
+    `--web.listen-address=127.0.0.1:${promPort}`,
+    // Queries about pods gone for 30s are stale anyway; keep the default lookback from outliving the test.
+    '--query.lookback-delta=30s'
+  ])
+  const url = `http://127.0.0.1:${promPort}`
+  const next = {
+    ...state,
+    pids: { ...state.pids, exporter: exporter.pid, prometheus: server.pid },
+    commands: { ...state.commands, exporter: exporter.command, prometheus: server.command },
+    prometheus: { url, exporter: `127.0.0.1:${exporterPort}` }
+  }
+  await writeFile(STATE_FILE, JSON.stringify(next, null, 2), { mode: 0o600 })
+  await waitFor(
+    'prometheus scraping the bed exporter',
+    async () => {
+      const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent('up{job="bed"}')}`)
+      const body = await res.json()
+      return body?.data?.result?.[0]?.value?.[1] === '1'
+    },
+    60000,
+    join(BED_DIR, 'logs/prometheus.log')
+  )
+  return url
 }
 
 export async function down() {

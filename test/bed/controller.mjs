@@ -11,6 +11,8 @@
 //   dev.rollout-guard.bed.log              a line the container writes when it starts (may repeat, `\n`-separated)
 //   dev.rollout-guard.bed.log-after        write the `log` lines this long after the start instead (e.g. 20s)
 //   dev.rollout-guard.bed.errors-per-minute  the container keeps writing `ERROR …` lines at this rate
+//   dev.rollout-guard.bed.5xx-ratio / latency-ms / requests-per-second  what the pod's metrics say (exporter.mjs):
+//                                          copied to the pod annotations bed.rollout-guard.dev/<same name>
 // An image the registry does not have (or a registry the bed does not run) becomes `image-pull` (ErrImagePull).
 // A pod label `bed.rollout-guard.dev/behaviour` overrides all of this (used by the bed's own tests only).
 //
@@ -22,6 +24,8 @@ import { join } from 'node:path'
 
 const ANNOTATION = 'bed.rollout-guard.dev/behaviour'
 const LABEL_PREFIX = 'dev.rollout-guard.bed.'
+/** Image labels that say what the pod's metrics show (served by exporter.mjs from the pod annotations). */
+const METRIC_LABELS = ['5xx-ratio', 'latency-ms', 'requests-per-second']
 const PRIORITY = ['image-pull', 'crash-loop', 'crash-after', 'fail', 'never-ready', 'flaky-pull', 'ready']
 
 const state = JSON.parse(await readFile(process.argv[2], 'utf8'))
@@ -140,6 +144,10 @@ async function handlePod(pod) {
         annotations['bed.rollout-guard.dev/pull-error-for'] = labels[`${LABEL_PREFIX}pull-error-for`]
       if (labels?.[`${LABEL_PREFIX}crash-after`])
         annotations['bed.rollout-guard.dev/crash-after'] = labels[`${LABEL_PREFIX}crash-after`]
+      for (const metric of METRIC_LABELS) {
+        if (labels?.[`${LABEL_PREFIX}${metric}`])
+          annotations[`bed.rollout-guard.dev/${metric}`] = labels[`${LABEL_PREFIX}${metric}`]
+      }
     }
     if (override) behaviour = override
     if (!PRIORITY.includes(behaviour)) behaviour = 'ready'

@@ -396,7 +396,8 @@ describe('INPUT_DOCS', () => {
         'notify-dingtalk-secret',
         'notify-slack-webhook',
         'notify-webhook-url',
-        'github-token'
+        'github-token',
+        'prometheus-authorization'
       ].sort()
     )
   })

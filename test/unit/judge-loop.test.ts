@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals'
 import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node'
 import type { LogGate } from '../../src/logs/gate.js'
 import type { ProgressSample } from '../../src/result.js'
-import { JudgeLoop } from '../../src/watch/judge-loop.js'
+import { JudgeLoop, type JudgeRequest } from '../../src/watch/judge-loop.js'
 import type { RolloutObserver } from '../../src/watch/observer.js'
 import { deploymentView } from '../../src/workloads/deployment.js'
 import type { ObservedState } from '../../src/model/index.js'
@@ -102,7 +102,14 @@ function scripted(steps: Step[], stepMs = 1000) {
     timeline,
     tickMs: 1
   })
-  const run = (opts: { soakMs?: number; gate?: LogGate; dependencyDown?: () => string | undefined } = {}) =>
+  const run = (
+    opts: {
+      soakMs?: number
+      gate?: LogGate
+      dependencyDown?: () => string | undefined
+      metrics?: JudgeRequest['metrics']
+    } = {}
+  ) =>
     loop.until({
       workload: deploymentView(observer as unknown as RolloutObserver),
       template: OURS,
@@ -111,7 +118,8 @@ function scripted(steps: Step[], stepMs = 1000) {
       gate: opts.gate,
       soakMs: opts.soakMs ?? 0,
       prefix: '',
-      dependencyDown: opts.dependencyDown
+      dependencyDown: opts.dependencyDown,
+      metrics: opts.metrics
     })
   return { run, timeline, lines, judged: () => observed }
 }
@@ -227,5 +235,47 @@ describe('JudgeLoop', () => {
     })
     expect(outcome).toMatchObject({ kind: 'failed', reason: 'dependency-down' })
     expect(rounds).toBe(5)
+  })
+
+  test.each([
+    ['metric-gate', 'metric-gate: error-ratio: 0.5 outside max 0.05 (3 intervals in a row)'],
+    ['metrics-unavailable', 'Metrics unavailable: gate "error-ratio": ECONNREFUSED (3 intervals in a row)']
+  ] as const)('a metric gate verdict during the soak ends it with %s', async (reason, message) => {
+    let rounds = 0
+    const seen: string[][] = []
+    const s = scripted([{ generation: 2 }])
+    const outcome = await s.run({
+      soakMs: 60_000,
+      metrics: (pods) => {
+        seen.push([...pods])
+        return ++rounds >= 4 ? { reason, message } : undefined
+      }
+    })
+    expect(outcome).toMatchObject({ kind: 'failed', reason, message })
+    expect(rounds).toBe(4)
+    expect(seen.every((p) => p.length === 0)).toBe(true)
+  })
+
+  test('the pod verdict wins over a metric verdict of the same moment', async () => {
+    const seen: string[][] = []
+    const s = scripted([{ generation: 2, crash: true, available: 2 }])
+    const outcome = await s.run({
+      metrics: (pods) => {
+        seen.push([...pods])
+        return { reason: 'metric-gate', message: 'metric-gate: x' }
+      }
+    })
+    expect(outcome).toMatchObject({ kind: 'failed', reason: 'crash-loop' })
+    expect(seen).toEqual([])
+  })
+
+  test('a dependency down wins over a metric verdict', async () => {
+    const s = scripted([{ generation: 2 }])
+    const outcome = await s.run({
+      soakMs: 60_000,
+      dependencyDown: () => 'Dependency down: x',
+      metrics: () => ({ reason: 'metrics-unavailable', message: 'm' })
+    })
+    expect(outcome).toMatchObject({ kind: 'failed', reason: 'dependency-down' })
   })
 })

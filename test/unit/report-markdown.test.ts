@@ -497,3 +497,36 @@ describe('writeJobSummary', () => {
     }
   })
 })
+
+describe('metric gates table', () => {
+  const gate = (status: 'failed' | 'passing', values: (number | null)[]) => ({
+    name: 'error-ratio',
+    query: 'sum(rate(x{pod=~"{{pods}}",code=~"5..|429"}[1m])) / sum(rate(x{pod=~"{{pods}}"}[1m]))',
+    max: 0.05,
+    status,
+    detail: status === 'failed' ? '0.5 outside max 0.05 (3 intervals in a row)' : '0.01 (max 0.05)',
+    samples: values.map((v, i) => ({
+      atMs: T0 + (i + 1) * 2000,
+      values: v === null ? null : [{ series: '{}', value: v }],
+      status: v === null ? ('pending' as const) : v > 0.05 ? ('failing' as const) : ('passing' as const)
+    }))
+  })
+
+  test.each([
+    ['failed', [null, 0.01, 0.5, 0.5, 0.5], ['❌ failed', '+2s: —', '+4s: 0.01', '+6s: **0.5**', '+10s: **0.5**']],
+    ['passing', [0.01, 0.02], ['✅ passing', '+2s: 0.01', '+4s: 0.02']]
+  ] as const)('%s gate: its bounds, verdict and values over time', (status, values, expected) => {
+    const md = renderSummary(succeededResult({ metrics: [gate(status, [...values])] }))
+    expect(md).toContain('### Metric gates')
+    expect(md).toContain('| Gate | Bounds | Verdict | Values (+time: value) |')
+    expect(md).toContain('≤ 0.05')
+    for (const text of expected) expect(md).toContain(text)
+    // The query's pipes are escaped: the table keeps its four columns.
+    const row = md.split('\n').find((l) => l.includes('error-ratio'))!
+    expect(row.replace(/\\\|/g, '').split('|').length).toBe(6)
+  })
+
+  test('no table without gates', () => {
+    expect(renderSummary(succeededResult())).not.toContain('Metric gates')
+  })
+})

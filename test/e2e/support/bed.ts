@@ -130,6 +130,10 @@ export interface ImageBehaviour {
   /** Write the `log` lines this long after the start instead of at once, e.g. `20s`. */
   logAfter?: string
   errorsPerMinute?: number
+  /** What the pod's metrics say (the bed's exporter): the share of requests answered 500, e.g. 0.3. */
+  errorRatio?: number
+  latencyMs?: number
+  requestsPerSecond?: number
 }
 
 /** Writes a FROM-scratch build context whose image behaves as asked. Returns the context folder. */
@@ -149,6 +153,11 @@ export async function imageContext(
   if (behaviour.logAfter) labels.push(`dev.rollout-guard.bed.log-after=${behaviour.logAfter}`)
   if (behaviour.log) labels.push(`dev.rollout-guard.bed.log=${JSON.stringify(behaviour.log)}`)
   if (behaviour.errorsPerMinute) labels.push(`dev.rollout-guard.bed.errors-per-minute=${behaviour.errorsPerMinute}`)
+  if (behaviour.errorRatio !== undefined) labels.push(`dev.rollout-guard.bed.5xx-ratio=${behaviour.errorRatio}`)
+  if (behaviour.latencyMs !== undefined) labels.push(`dev.rollout-guard.bed.latency-ms=${behaviour.latencyMs}`)
+  if (behaviour.requestsPerSecond !== undefined) {
+    labels.push(`dev.rollout-guard.bed.requests-per-second=${behaviour.requestsPerSecond}`)
+  }
   const labelLines = labels.map((l) => `LABEL ${l}\n`).join('')
   // The marker file makes every build a distinct image (and digest), as a real code change would.
   await writeFile(join(dir, 'marker.txt'), `${marker}\n`)
