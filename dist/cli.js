@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-G45Q5RYT.js";
+} from "./chunks/chunk-3NYPDAC7.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,
