@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-3NYPDAC7.js";
+} from "./chunks/chunk-B6FZMQV3.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,

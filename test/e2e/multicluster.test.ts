@@ -63,7 +63,7 @@ const read = (c: Clients, ns: string, name: string) => c.apps.readNamespacedDepl
  * on v1. The plan releases `api` in bed-1 and `web` in bed-2; the other two are decoys that prove each stage went to
  * its own cluster.
  */
-async function fixture(prefix: string) {
+async function fixture(prefix: string, stage1Context = '    context: bed-1') {
   const ns = await freshNamespace(one, prefix)
   await freshNamespace(two, prefix, ns)
   const repo = `${state.registry}/${ns}/app`
@@ -92,7 +92,7 @@ async function fixture(prefix: string) {
     [
       'stages:',
       '  - name: staging',
-      '    context: bed-1',
+      ...(stage1Context ? [stage1Context] : []),
       '    workloads: [api]',
       '  - name: production',
       '    context: bed-2',
@@ -172,8 +172,9 @@ describe('a train across two clusters', () => {
     }
   })
 
-  test('a good release → succeeded in both clusters', async () => {
-    const f = await fixture('multi-good')
+  test('a good release → succeeded in both clusters (stage 1 in the current context, named in the results)', async () => {
+    // Stage 1 names no context: it runs in the kubeconfig's current one (bed-1), and the results say so.
+    const f = await fixture('multi-good', '')
     const before = await snapshot(f.ns)
     const v2 = await pushImage(state, `${f.ns}/app`, 'v2')
     const run = await runAction(state, { ...f.inputs, plan: f.plan, tag: 'v2' })
@@ -190,7 +191,9 @@ describe('a train across two clusters', () => {
     expect(after['bed-1/web']?.metadata?.resourceVersion).toBe(before['bed-1/web']?.metadata?.resourceVersion)
     expect(after['bed-2/api']?.metadata?.resourceVersion).toBe(before['bed-2/api']?.metadata?.resourceVersion)
     for (const pod of await podsOf(two, f.ns, 'web')) expect(pod.spec?.containers[0]?.image).toBe(newImage)
+    expect(run.summary).toMatch(/\| staging · bed-1 \| `deployment\/api` \| ✅ succeeded \|/)
     expect(run.summary).toMatch(/\| production · bed-2 \| `deployment\/web` \| ✅ succeeded \|/)
+    expect(run.stdout).toMatch(/Deployment [a-z0-9-]+\/api \(context bed-1\): /)
   })
 
   test('a stage on a context the kubeconfig does not have → refused with the line, nothing changed', async () => {
