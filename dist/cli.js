@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-B6FZMQV3.js";
+} from "./chunks/chunk-HKXF7UYC.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,

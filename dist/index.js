@@ -15,7 +15,7 @@ async function entry() {
     return;
   }
   saveState(IS_POST, "true");
-  const { run } = await import("./chunks/main-4AKNACWJ.js");
+  const { run } = await import("./chunks/main-TFA3GUR6.js");
   await run();
 }
 entry().catch((e) => setFailed(e instanceof Error ? e.message : String(e)));

@@ -332,14 +332,21 @@ function apiserverArgs(etcdPort, apiPort, pki, extra = []) {
   ]
 }
 
-function controllerManagerArgs(kubeconfig, port, pki) {
+/** The flags kube-controller-manager and kube-scheduler share: their kubeconfig, a loopback port, no leader election. */
+function componentArgs(kubeconfig, port) {
   return [
     `--kubeconfig=${kubeconfig}`,
     `--authentication-kubeconfig=${kubeconfig}`,
     `--authorization-kubeconfig=${kubeconfig}`,
     '--bind-address=127.0.0.1',
     `--secure-port=${port}`,
-    '--leader-elect=false',
+    '--leader-elect=false'
+  ]
+}
+
+function controllerManagerArgs(kubeconfig, port, pki) {
+  return [
+    ...componentArgs(kubeconfig, port),
     '--use-service-account-credentials=true',
     `--service-account-private-key-file=${join(pki, 'sa.key')}`,
     `--root-ca-file=${join(pki, 'ca.crt')}`,
@@ -349,15 +356,7 @@ function controllerManagerArgs(kubeconfig, port, pki) {
 }
 
 function schedulerArgs(kubeconfig, port) {
-  return [
-    `--kubeconfig=${kubeconfig}`,
-    `--authentication-kubeconfig=${kubeconfig}`,
-    `--authorization-kubeconfig=${kubeconfig}`,
-    '--bind-address=127.0.0.1',
-    `--secure-port=${port}`,
-    '--leader-elect=false',
-    '--v=1'
-  ]
+  return [...componentArgs(kubeconfig, port), '--v=1']
 }
 
 /** KWOK's configuration: its options (log server on 127.0.0.1:`port`) and the node and pod stages. */
@@ -407,8 +406,11 @@ status:
   ).join('---\n')
 }
 
-/** Waits until `count` nodes of the cluster behind `state.kubeconfig` are Ready. */
-async function waitForNodes(state, count, logFile) {
+/**
+ * Waits until `count` nodes of the cluster behind `state.kubeconfig` are Ready and its controller-manager made the
+ * default ServiceAccount (`suffix`: whose logs to show on a timeout, '' or '-2').
+ */
+async function waitForCluster(state, count, suffix) {
   await waitFor(
     `${count} Ready nodes`,
     async () => {
@@ -421,8 +423,98 @@ async function waitForNodes(state, count, logFile) {
       return out.split('\n').filter((s) => s === 'True').length >= count
     },
     60000,
-    logFile
+    join(BED_DIR, `logs/kwok${suffix}.log`)
   )
+  await waitFor(
+    'the default ServiceAccount',
+    async () => {
+      await kubectl(state, ['get', 'serviceaccount', 'default', '-n', 'default'])
+      return true
+    },
+    60000,
+    join(BED_DIR, `logs/kube-controller-manager${suffix}.log`)
+  )
+}
+
+/**
+ * One control plane on the bed's etcd: kube-apiserver (storing under `etcdPrefix`, default /registry), its kubeconfigs
+ * in `dir`, kube-controller-manager, kube-scheduler, the KWOK Logs CRD, KWOK and its fake `nodes`. Components are
+ * recorded with `remember` under their names plus `suffix` ('' for the first cluster, '-2' for the second).
+ */
+async function startControlPlane({
+  dir,
+  suffix,
+  binDir,
+  assetsDir,
+  pki,
+  etcdPort,
+  etcdPrefix,
+  ports,
+  nodes,
+  remember
+}) {
+  const { apiPort, cmPort, schedPort, kwokPort } = ports
+  const apiServer = `https://127.0.0.1:${apiPort}`
+  log(`starting kube-apiserver${suffix} on ${apiServer}`)
+  await remember(
+    `apiserver${suffix}`,
+    startProcess(
+      `kube-apiserver${suffix}`,
+      join(binDir, 'kube-apiserver'),
+      apiserverArgs(etcdPort, apiPort, pki, etcdPrefix ? [`--etcd-prefix=${etcdPrefix}`] : [])
+    )
+  )
+  const kubeconfig = join(dir, 'kubeconfig')
+  await writeKubeconfig(kubeconfig, apiServer, pki, 'admin')
+  for (const user of ['controller-manager', 'scheduler', 'kwok']) {
+    await writeKubeconfig(join(dir, `${user}.kubeconfig`), apiServer, pki, user)
+  }
+  const cluster = { binDir, kubeconfig }
+  await waitFor(
+    `kube-apiserver${suffix}`,
+    async () => {
+      await kubectl(cluster, ['get', '--raw', '/readyz'], { timeout: 5000 })
+      return true
+    },
+    90000,
+    join(BED_DIR, `logs/kube-apiserver${suffix}.log`)
+  )
+
+  log(`starting kube-controller-manager${suffix} and kube-scheduler${suffix}`)
+  await remember(
+    `controller-manager${suffix}`,
+    startProcess(
+      `kube-controller-manager${suffix}`,
+      join(binDir, 'kube-controller-manager'),
+      controllerManagerArgs(join(dir, 'controller-manager.kubeconfig'), cmPort, pki)
+    )
+  )
+  await remember(
+    `scheduler${suffix}`,
+    startProcess(
+      `kube-scheduler${suffix}`,
+      join(binDir, 'kube-scheduler'),
+      schedulerArgs(join(dir, 'scheduler.kubeconfig'), schedPort)
+    )
+  )
+
+  log('installing the KWOK Logs CRD')
+  await kubectl(cluster, ['apply', '-f', join(assetsDir, 'logs-crd.yaml')])
+  await kubectl(cluster, ['wait', '--for=condition=Established', 'crd/logs.kwok.x-k8s.io', '--timeout=30s'])
+
+  log(`starting kwok${suffix} (simulated kubelets, log server on 127.0.0.1:${kwokPort})`)
+  const kwokConfig = join(dir, 'kwok.yaml')
+  await writeFile(kwokConfig, await kwokConfiguration(assetsDir, kwokPort, pki))
+  await remember(
+    `kwok${suffix}`,
+    startProcess(`kwok${suffix}`, join(binDir, 'kwok'), [
+      `--kubeconfig=${join(dir, 'kwok.kubeconfig')}`,
+      `--config=${kwokConfig}`,
+      '--v=INFO'
+    ])
+  )
+  await kubectlApply(cluster, nodes)
+  return { apiServer, kubeconfig }
 }
 
 /**
@@ -499,63 +591,17 @@ export async function up() {
     join(BED_DIR, 'logs/etcd.log')
   )
 
-  log(`starting kube-apiserver on ${apiServer}`)
-  await remember(
-    'apiserver',
-    startProcess('kube-apiserver', join(binDir, 'kube-apiserver'), apiserverArgs(etcdPort, apiPort, pki))
-  )
-  const kubeconfig = join(BED_DIR, 'kubeconfig')
-  await writeKubeconfig(kubeconfig, apiServer, pki, 'admin')
-  for (const user of ['controller-manager', 'scheduler', 'kwok']) {
-    await writeKubeconfig(join(BED_DIR, `${user}.kubeconfig`), apiServer, pki, user)
-  }
-  const partial = { binDir, kubeconfig }
-  await waitFor(
-    'kube-apiserver',
-    async () => {
-      await kubectl(partial, ['get', '--raw', '/readyz'], { timeout: 5000 })
-      return true
-    },
-    90000,
-    join(BED_DIR, 'logs/kube-apiserver.log')
-  )
-
-  log('starting kube-controller-manager and kube-scheduler')
-  await remember(
-    'controller-manager',
-    startProcess(
-      'kube-controller-manager',
-      join(binDir, 'kube-controller-manager'),
-      controllerManagerArgs(join(BED_DIR, 'controller-manager.kubeconfig'), cmPort, pki)
-    )
-  )
-  await remember(
-    'scheduler',
-    startProcess(
-      'kube-scheduler',
-      join(binDir, 'kube-scheduler'),
-      schedulerArgs(join(BED_DIR, 'scheduler.kubeconfig'), schedPort)
-    )
-  )
-
-  log('installing the KWOK Logs CRD')
-  await kubectl(partial, ['apply', '-f', join(assetsDir, 'logs-crd.yaml')])
-  await kubectl(partial, ['wait', '--for=condition=Established', 'crd/logs.kwok.x-k8s.io', '--timeout=30s'])
-
-  log(`starting kwok (simulated kubelets, log server on 127.0.0.1:${kwokPort})`)
-  const kwokConfig = join(BED_DIR, 'kwok.yaml')
-  await writeFile(kwokConfig, await kwokConfiguration(assetsDir, kwokPort, pki))
-  await remember(
-    'kwok',
-    startProcess('kwok', join(binDir, 'kwok'), [
-      `--kubeconfig=${join(BED_DIR, 'kwok.kubeconfig')}`,
-      `--config=${kwokConfig}`,
-      '--v=INFO'
-    ])
-  )
-
-  const nodes = nodeManifests('bed-node', NODE_COUNT)
-  await kubectlApply(partial, nodes)
+  const { kubeconfig } = await startControlPlane({
+    dir: BED_DIR,
+    suffix: '',
+    binDir,
+    assetsDir,
+    pki,
+    etcdPort,
+    ports: { apiPort, cmPort, schedPort, kwokPort },
+    nodes: nodeManifests('bed-node', NODE_COUNT),
+    remember
+  })
 
   log(`starting the registry on 127.0.0.1:${registryPort} (htpasswd auth)`)
   const registryPassword = randomBytes(12).toString('hex')
@@ -653,16 +699,7 @@ auth:
     startProcess('bed-controller', process.execPath, [join(here, 'controller.mjs'), STATE_FILE])
   )
 
-  await waitForNodes(state, NODE_COUNT, join(BED_DIR, 'logs/kwok.log'))
-  await waitFor(
-    'the default ServiceAccount',
-    async () => {
-      await kubectl(state, ['get', 'serviceaccount', 'default', '-n', 'default'])
-      return true
-    },
-    60000,
-    join(BED_DIR, 'logs/kube-controller-manager.log')
-  )
+  await waitForCluster(state, NODE_COUNT, '')
   await writeFile(STATE_FILE, JSON.stringify(state, null, 2), { mode: 0o600 })
   log(`bed is up in ${Math.round((Date.now() - started) / 1000)}s: kubeconfig ${kubeconfig}, registry ${registry}`)
   return state
@@ -717,66 +754,25 @@ export async function startSecondCluster() {
 
   log('second cluster: generating certificates')
   await makeCerts(pki)
-  log(`second cluster: starting kube-apiserver on ${apiServer} (etcd prefix ${etcdPrefix})`)
-  await remember(
-    'apiserver-2',
-    startProcess(
-      'kube-apiserver-2',
-      join(binDir, 'kube-apiserver'),
-      apiserverArgs(etcdPort, apiPort, pki, [`--etcd-prefix=${etcdPrefix}`])
-    )
-  )
-  const kubeconfig = join(dir, 'kubeconfig')
-  await writeKubeconfig(kubeconfig, apiServer, pki, 'admin')
-  for (const user of ['controller-manager', 'scheduler', 'kwok']) {
-    await writeKubeconfig(join(dir, `${user}.kubeconfig`), apiServer, pki, user)
-  }
+  log(`second cluster: etcd prefix ${etcdPrefix}`)
+  const { kubeconfig } = await startControlPlane({
+    dir,
+    suffix: '-2',
+    binDir,
+    assetsDir,
+    pki,
+    etcdPort,
+    etcdPrefix,
+    ports: { apiPort, cmPort, schedPort, kwokPort },
+    nodes: nodeManifests('bed-2-node', SECOND_NODE_COUNT),
+    remember
+  })
+  const cluster = { binDir, kubeconfig }
   const kubeconfigBoth = join(BED_DIR, 'kubeconfig-both')
   await writeKubeconfigOf(kubeconfigBoth, [
     { name: 'bed-1', server: state.apiServer, pki: join(BED_DIR, 'pki'), user: 'admin' },
     { name: 'bed-2', server: apiServer, pki, user: 'admin' }
   ])
-  const cluster = { binDir, kubeconfig }
-  await waitFor(
-    'the second kube-apiserver',
-    async () => {
-      await kubectl(cluster, ['get', '--raw', '/readyz'], { timeout: 5000 })
-      return true
-    },
-    90000,
-    join(BED_DIR, 'logs/kube-apiserver-2.log')
-  )
-
-  log('second cluster: starting kube-controller-manager, kube-scheduler and kwok')
-  await remember(
-    'controller-manager-2',
-    startProcess(
-      'kube-controller-manager-2',
-      join(binDir, 'kube-controller-manager'),
-      controllerManagerArgs(join(dir, 'controller-manager.kubeconfig'), cmPort, pki)
-    )
-  )
-  await remember(
-    'scheduler-2',
-    startProcess(
-      'kube-scheduler-2',
-      join(binDir, 'kube-scheduler'),
-      schedulerArgs(join(dir, 'scheduler.kubeconfig'), schedPort)
-    )
-  )
-  await kubectl(cluster, ['apply', '-f', join(assetsDir, 'logs-crd.yaml')])
-  await kubectl(cluster, ['wait', '--for=condition=Established', 'crd/logs.kwok.x-k8s.io', '--timeout=30s'])
-  const kwokConfig = join(dir, 'kwok.yaml')
-  await writeFile(kwokConfig, await kwokConfiguration(assetsDir, kwokPort, pki))
-  await remember(
-    'kwok-2',
-    startProcess('kwok-2', join(binDir, 'kwok'), [
-      `--kubeconfig=${join(dir, 'kwok.kubeconfig')}`,
-      `--config=${kwokConfig}`,
-      '--v=INFO'
-    ])
-  )
-  await kubectlApply(cluster, nodeManifests('bed-2-node', SECOND_NODE_COUNT))
 
   // The bed controller reads its cluster, the registry and where pod logs go from a state file of its own.
   const controllerState = join(dir, 'controller.json')
@@ -806,16 +802,7 @@ export async function startSecondCluster() {
     30000,
     controllerLog
   )
-  await waitForNodes(cluster, SECOND_NODE_COUNT, join(BED_DIR, 'logs/kwok-2.log'))
-  await waitFor(
-    'the default ServiceAccount of the second cluster',
-    async () => {
-      await kubectl(cluster, ['get', 'serviceaccount', 'default', '-n', 'default'])
-      return true
-    },
-    60000,
-    join(BED_DIR, 'logs/kube-controller-manager-2.log')
-  )
+  await waitForCluster(cluster, SECOND_NODE_COUNT, '-2')
   const second = { apiServer, kubeconfig, kubeconfigBoth, contexts: ['bed-1', 'bed-2'], logsDir }
   current = await readState()
   await writeFile(STATE_FILE, JSON.stringify({ ...current, second }, null, 2), { mode: 0o600 })

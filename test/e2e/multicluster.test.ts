@@ -3,11 +3,10 @@
 // the first is `bed-1`; one kubeconfig holds both. Stage 1 releases in bed-1, stage 2 in bed-2.
 import * as k8s from '@kubernetes/client-node'
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import { startSecondCluster, stopSecondCluster } from '../bed/bed.mjs'
 import { baseInputs, expectVerdict, runAction } from './support/action.js'
+import { type WorkloadVerdict, planFile } from './support/plan.js'
 import {
   type BedState,
   type Clients,
@@ -38,23 +37,6 @@ afterAll(async () => {
   // Other test files do not pay for a second cluster they do not use (a kept bed keeps it for the next run).
   if (process.env.ROLLOUT_GUARD_KEEP_BED !== '1') await stopSecondCluster()
 })
-
-interface Verdict {
-  stage: string
-  context?: string
-  kind: string
-  name: string
-  verdict: string
-  reason?: string
-  rollback?: { outcome: string; restoredAtMs?: number }
-}
-
-async function planFile(text: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'rg-plan-'))
-  const file = join(dir, 'release.yaml')
-  await writeFile(file, text)
-  return file
-}
 
 const read = (c: Clients, ns: string, name: string) => c.apps.readNamespacedDeployment({ name, namespace: ns })
 
@@ -129,7 +111,7 @@ describe('a train across two clusters', () => {
     const run = await runAction(state, { ...f.inputs, plan: f.plan, tag: 'v2' })
     expectVerdict(run, 'rolled-back', 'crash-loop')
 
-    const verdicts = JSON.parse(run.outputs.workloads ?? '[]') as Verdict[]
+    const verdicts = JSON.parse(run.outputs.workloads ?? '[]') as WorkloadVerdict[]
     expect(verdicts.map((v) => [v.stage, v.context, v.name, v.verdict])).toEqual([
       ['staging', 'bed-1', 'api', 'rolled-back'],
       ['production', 'bed-2', 'web', 'rolled-back']
@@ -179,7 +161,7 @@ describe('a train across two clusters', () => {
     const v2 = await pushImage(state, `${f.ns}/app`, 'v2')
     const run = await runAction(state, { ...f.inputs, plan: f.plan, tag: 'v2' })
     expectVerdict(run, 'succeeded')
-    const verdicts = JSON.parse(run.outputs.workloads ?? '[]') as Verdict[]
+    const verdicts = JSON.parse(run.outputs.workloads ?? '[]') as WorkloadVerdict[]
     expect(verdicts.map((v) => [v.context, v.name, v.verdict])).toEqual([
       ['bed-1', 'api', 'succeeded'],
       ['bed-2', 'web', 'succeeded']
