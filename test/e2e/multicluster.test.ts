@@ -31,7 +31,7 @@ beforeAll(async () => {
   second = await startSecondCluster()
   one = clientsOf(kubeConfigFile(second.kubeconfigBoth, 'bed-1'))
   two = clientsOf(kubeConfigFile(second.kubeconfigBoth, 'bed-2'))
-}, 180_000)
+}, 300_000)
 
 afterAll(async () => {
   // Other test files do not pay for a second cluster they do not use (a kept bed keeps it for the next run).
