@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-KHUTALSR.js";
+} from "./chunks/chunk-YARPK6CG.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,

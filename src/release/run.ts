@@ -157,14 +157,20 @@ class Release {
       return known
     }
     let first = true
-    this.stages = stagesOf(config).map((plan) => ({
-      plan,
-      targets: plan.workloads.map((w) => {
-        const t = new Target(w, plan, clientsOf(plan.context), first ? this.timeline : [])
-        first = false
-        return t
-      })
-    }))
+    const plans = stagesOf(config)
+    // In a train that names contexts, a stage without one runs in the release's context: say which, everywhere.
+    const releaseContext = plans.some((p) => p.context) ? deps.clients.kc.getCurrentContext() : undefined
+    this.stages = plans.map((given) => {
+      const plan = given.context || !releaseContext ? given : { ...given, context: releaseContext }
+      return {
+        plan,
+        targets: plan.workloads.map((w) => {
+          const t = new Target(w, plan, clientsOf(given.context), first ? this.timeline : [])
+          first = false
+          return t
+        })
+      }
+    })
     this.targets = this.stages.flatMap((s) => s.targets)
     this.ctx = {
       origin: config.origin,

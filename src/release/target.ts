@@ -73,7 +73,8 @@ export class Target {
     readonly timeline: ProgressSample[] = []
   ) {
     this.kind = WORKLOAD_KINDS[ref.kind]
-    this.label = `${ref.kind} "${ref.name}"`
+    // A workload of a stage on another kubeconfig context says which cluster it is in.
+    this.label = `${ref.kind} "${ref.name}"` + (stage.context ? ` (context ${stage.context})` : '')
   }
 
   /** Preflight for this workload: read, refuse what cannot be released safely, snapshot, choose the containers. */
@@ -84,8 +85,9 @@ export class Target {
     if (refused) throw new PreflightError(refused)
     this.snapshot = snapshotOf(this.object, this.ref.kind)
     this.containers = selectContainers(this.snapshot, this.ref.containers, this.ref.image ?? image)
+    const where = this.stage.context ? ` (context ${this.stage.context})` : ''
     log.info(
-      `${this.ref.kind} ${this.ref.namespace}/${this.ref.name}: ${this.kind.describe(this.object, this.snapshot)}`
+      `${this.ref.kind} ${this.ref.namespace}/${this.ref.name}${where}: ${this.kind.describe(this.object, this.snapshot)}`
     )
     this.traps = this.kind.traps(
       this.object,

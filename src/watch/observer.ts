@@ -4,7 +4,7 @@ import type { KubeClients, V1Deployment, V1Pod, V1PodTemplateSpec, V1ReplicaSet 
 import { labelSelectorString } from '../kube/client.js'
 import { rolloutBudget } from '../judge/strategy.js'
 import { templateKey } from '../workloads/template.js'
-import { Reflector } from './reflector.js'
+import { Reflector, type ReflectorOptions } from './reflector.js'
 import type {
   Condition,
   ContainerObservation,
@@ -103,6 +103,23 @@ export class PodTracker {
   }
 }
 
+/** The pods of a workload (by its selector) in `namespace`, listed and watched. */
+export function podReflector(
+  clients: KubeClients,
+  namespace: string,
+  selector: string,
+  opts: Pick<ReflectorOptions<V1Pod>, 'onChange' | 'log'>
+): Reflector<V1Pod> {
+  return new Reflector<V1Pod>({
+    watch: clients.watch,
+    path: `/api/v1/namespaces/${namespace}/pods`,
+    query: { labelSelector: selector },
+    list: () => clients.core.listNamespacedPod({ namespace, labelSelector: selector }),
+    onChange: opts.onChange,
+    log: opts.log
+  })
+}
+
 export class RolloutObserver {
   readonly deployments: Reflector<V1Deployment>
   readonly replicaSets: Reflector<V1ReplicaSet>
@@ -129,14 +146,7 @@ export class RolloutObserver {
       onChange: opts.onChange,
       log: opts.log
     })
-    this.pods = new Reflector<V1Pod>({
-      watch: clients.watch,
-      path: `/api/v1/namespaces/${namespace}/pods`,
-      query: { labelSelector: selector },
-      list: () => clients.core.listNamespacedPod({ namespace, labelSelector: selector }),
-      onChange: opts.onChange,
-      log: opts.log
-    })
+    this.pods = podReflector(clients, namespace, selector, opts)
   }
 
   async start(): Promise<void> {

@@ -6,7 +6,7 @@ import { labelSelectorString } from '../kube/client.js'
 import type { PodObservation } from '../model/index.js'
 import type { WorkloadObject } from '../workloads/template.js'
 import { templateKey } from '../workloads/template.js'
-import { PodTracker } from './observer.js'
+import { PodTracker, podReflector } from './observer.js'
 import { Reflector } from './reflector.js'
 
 export const REVISION_LABEL = 'controller-revision-hash'
@@ -70,14 +70,7 @@ export class RevisionObserver<T extends WorkloadObject> {
       onChange: opts.onChange,
       log: opts.log
     })
-    this.pods = new Reflector<V1Pod>({
-      watch: clients.watch,
-      path: `/api/v1/namespaces/${namespace}/pods`,
-      query: { labelSelector: selector },
-      list: () => clients.core.listNamespacedPod({ namespace, labelSelector: selector }),
-      onChange: opts.onChange,
-      log: opts.log
-    })
+    this.pods = podReflector(clients, namespace, selector, opts)
   }
 
   async start(): Promise<void> {

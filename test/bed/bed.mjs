@@ -34,6 +34,9 @@ const NODE_COUNT = 3
 const SERVICE_CIDR = '198.18.0.0/16'
 const POD_CIDR = '198.19.0.0/16'
 
+/** The second cluster's components, by their key in `pids` / `commands`. */
+const SECOND = ['apiserver-2', 'controller-manager-2', 'scheduler-2', 'kwok-2', 'controller-2']
+
 const log = (msg) => process.stderr.write(`[bed] ${msg}\n`)
 
 /** @returns {Promise<BedState | undefined>} */
@@ -62,7 +65,8 @@ function alive(pid) {
 async function healthy(state) {
   // A bed from before commands were recorded cannot restart its components: start a fresh one.
   if (!state?.commands) return false
-  if (!Object.values(state.pids).every(alive)) return false
+  // The second cluster (startSecondCluster) is not part of the bed's health: a test that needs it starts it again.
+  if (!Object.entries(state.pids).every(([name, pid]) => SECOND.includes(name) || alive(pid))) return false
   try {
     await kubectl(state, ['get', '--raw', '/readyz'], { timeout: 5000 })
     return true
@@ -267,28 +271,253 @@ async function makeCerts(pki) {
 }
 
 async function writeKubeconfig(file, server, pki, user) {
-  const b64 = async (f) => (await readFile(join(pki, f))).toString('base64')
+  await writeKubeconfigOf(file, [{ name: 'bed', server, pki, user }])
+}
+
+/** A kubeconfig with one context per entry (cluster, user and context all named `name`); the first is current. */
+async function writeKubeconfigOf(file, entries) {
+  const b64 = async (pki, f) => (await readFile(join(pki, f))).toString('base64')
+  const clusters = []
+  const users = []
+  const contexts = []
+  for (const { name, server, pki, user } of entries) {
+    clusters.push(`- name: ${name}
+  cluster:
+    server: ${server}
+    certificate-authority-data: ${await b64(pki, 'ca.crt')}`)
+    users.push(`- name: ${name}
+  user:
+    client-certificate-data: ${await b64(pki, `${user}.crt`)}
+    client-key-data: ${await b64(pki, `${user}.key`)}`)
+    contexts.push(`- name: ${name}
+  context: { cluster: ${name}, user: ${name} }`)
+  }
   await writeFile(
     file,
     `apiVersion: v1
 kind: Config
 clusters:
-- name: bed
-  cluster:
-    server: ${server}
-    certificate-authority-data: ${await b64('ca.crt')}
+${clusters.join('\n')}
 users:
-- name: ${user}
-  user:
-    client-certificate-data: ${await b64(`${user}.crt`)}
-    client-key-data: ${await b64(`${user}.key`)}
+${users.join('\n')}
 contexts:
-- name: bed
-  context: { cluster: bed, user: ${user} }
-current-context: bed
+${contexts.join('\n')}
+current-context: ${entries[0].name}
 `,
     { mode: 0o600 }
   )
+}
+
+function apiserverArgs(etcdPort, apiPort, pki, extra = []) {
+  const p = (f) => join(pki, f)
+  return [
+    `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${apiPort}`,
+    // Endpoints may not hold loopback addresses; nothing in the bed routes to the kubernetes Service anyway.
+    '--endpoint-reconciler-type=none',
+    `--tls-cert-file=${p('apiserver.crt')}`,
+    `--tls-private-key-file=${p('apiserver.key')}`,
+    `--client-ca-file=${p('ca.crt')}`,
+    `--service-account-key-file=${p('sa.pub')}`,
+    `--service-account-signing-key-file=${p('sa.key')}`,
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-cluster-ip-range=${SERVICE_CIDR}`,
+    '--authorization-mode=Node,RBAC',
+    '--enable-admission-plugins=NodeRestriction',
+    `--kubelet-client-certificate=${p('admin.crt')}`,
+    `--kubelet-client-key=${p('admin.key')}`,
+    '--kubelet-preferred-address-types=InternalIP',
+    '--allow-privileged=true',
+    ...extra,
+    '--v=1'
+  ]
+}
+
+/** The flags kube-controller-manager and kube-scheduler share: their kubeconfig, a loopback port, no leader election. */
+function componentArgs(kubeconfig, port) {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${port}`,
+    '--leader-elect=false'
+  ]
+}
+
+function controllerManagerArgs(kubeconfig, port, pki) {
+  return [
+    ...componentArgs(kubeconfig, port),
+    '--use-service-account-credentials=true',
+    `--service-account-private-key-file=${join(pki, 'sa.key')}`,
+    `--root-ca-file=${join(pki, 'ca.crt')}`,
+    `--service-cluster-ip-range=${SERVICE_CIDR}`,
+    '--v=1'
+  ]
+}
+
+function schedulerArgs(kubeconfig, port) {
+  return [...componentArgs(kubeconfig, port), '--v=1']
+}
+
+/** KWOK's configuration: its options (log server on 127.0.0.1:`port`) and the node and pod stages. */
+async function kwokConfiguration(assetsDir, port, pki) {
+  const stages = [
+    await readFile(join(assetsDir, 'node-initialize.yaml'), 'utf8'),
+    await readFile(join(assetsDir, 'node-heartbeat-with-lease.yaml'), 'utf8'),
+    await readFile(join(here, 'pod-stages.yaml'), 'utf8')
+  ]
+  return [
+    `apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options:
+  cidr: ${POD_CIDR}
+  nodeIP: 127.0.0.1
+  nodePort: ${port}
+  serverAddress: 127.0.0.1:${port}
+  tlsCertFile: ${join(pki, 'kwok-server.crt')}
+  tlsPrivateKeyFile: ${join(pki, 'kwok-server.key')}
+  manageNodesWithAnnotationSelector: kwok.x-k8s.io/node=fake
+  nodeLeaseDurationSeconds: 40
+  nodeLeaseParallelism: 4
+  podPlayStageParallelism: 4
+  nodePlayStageParallelism: 4
+  podsOnNodeSyncParallelism: 4
+  enableCRDs: [Logs]
+  enableDebuggingHandlers: true
+`,
+    ...stages
+  ].join('\n---\n')
+}
+
+/** `count` fake nodes `<prefix>-0`, `<prefix>-1`, … that KWOK manages. */
+function nodeManifests(prefix, count) {
+  return Array.from(
+    { length: count },
+    (_, i) => `apiVersion: v1
+kind: Node
+metadata:
+  name: ${prefix}-${i}
+  annotations: { kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0" }
+  labels: { kubernetes.io/hostname: ${prefix}-${i}, kubernetes.io/os: linux, kubernetes.io/arch: amd64, type: kwok }
+status:
+  allocatable: { cpu: "32", memory: 256Gi, pods: "110" }
+  capacity: { cpu: "32", memory: 256Gi, pods: "110" }
+`
+  ).join('---\n')
+}
+
+/**
+ * Waits until `count` nodes of the cluster behind `state.kubeconfig` are Ready and its controller-manager made the
+ * default ServiceAccount (`suffix`: whose logs to show on a timeout, '' or '-2').
+ */
+async function waitForCluster(state, count, suffix) {
+  await waitFor(
+    `${count} Ready nodes`,
+    async () => {
+      const out = await kubectl(state, [
+        'get',
+        'nodes',
+        '-o',
+        'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'
+      ])
+      return out.split('\n').filter((s) => s === 'True').length >= count
+    },
+    60000,
+    join(BED_DIR, `logs/kwok${suffix}.log`)
+  )
+  await waitFor(
+    'the default ServiceAccount',
+    async () => {
+      await kubectl(state, ['get', 'serviceaccount', 'default', '-n', 'default'])
+      return true
+    },
+    60000,
+    join(BED_DIR, `logs/kube-controller-manager${suffix}.log`)
+  )
+}
+
+/**
+ * One control plane on the bed's etcd: kube-apiserver (storing under `etcdPrefix`, default /registry), its kubeconfigs
+ * in `dir`, kube-controller-manager, kube-scheduler, the KWOK Logs CRD, KWOK and its fake `nodes`. Components are
+ * recorded with `remember` under their names plus `suffix` ('' for the first cluster, '-2' for the second).
+ */
+async function startControlPlane({
+  dir,
+  suffix,
+  binDir,
+  assetsDir,
+  pki,
+  etcdPort,
+  etcdPrefix,
+  ports,
+  nodes,
+  remember
+}) {
+  const { apiPort, cmPort, schedPort, kwokPort } = ports
+  const apiServer = `https://127.0.0.1:${apiPort}`
+  log(`starting kube-apiserver${suffix} on ${apiServer}`)
+  await remember(
+    `apiserver${suffix}`,
+    startProcess(
+      `kube-apiserver${suffix}`,
+      join(binDir, 'kube-apiserver'),
+      apiserverArgs(etcdPort, apiPort, pki, etcdPrefix ? [`--etcd-prefix=${etcdPrefix}`] : [])
+    )
+  )
+  const kubeconfig = join(dir, 'kubeconfig')
+  await writeKubeconfig(kubeconfig, apiServer, pki, 'admin')
+  for (const user of ['controller-manager', 'scheduler', 'kwok']) {
+    await writeKubeconfig(join(dir, `${user}.kubeconfig`), apiServer, pki, user)
+  }
+  const cluster = { binDir, kubeconfig }
+  await waitFor(
+    `kube-apiserver${suffix}`,
+    async () => {
+      await kubectl(cluster, ['get', '--raw', '/readyz'], { timeout: 5000 })
+      return true
+    },
+    90000,
+    join(BED_DIR, `logs/kube-apiserver${suffix}.log`)
+  )
+
+  log(`starting kube-controller-manager${suffix} and kube-scheduler${suffix}`)
+  await remember(
+    `controller-manager${suffix}`,
+    startProcess(
+      `kube-controller-manager${suffix}`,
+      join(binDir, 'kube-controller-manager'),
+      controllerManagerArgs(join(dir, 'controller-manager.kubeconfig'), cmPort, pki)
+    )
+  )
+  await remember(
+    `scheduler${suffix}`,
+    startProcess(
+      `kube-scheduler${suffix}`,
+      join(binDir, 'kube-scheduler'),
+      schedulerArgs(join(dir, 'scheduler.kubeconfig'), schedPort)
+    )
+  )
+
+  log('installing the KWOK Logs CRD')
+  await kubectl(cluster, ['apply', '-f', join(assetsDir, 'logs-crd.yaml')])
+  await kubectl(cluster, ['wait', '--for=condition=Established', 'crd/logs.kwok.x-k8s.io', '--timeout=30s'])
+
+  log(`starting kwok${suffix} (simulated kubelets, log server on 127.0.0.1:${kwokPort})`)
+  const kwokConfig = join(dir, 'kwok.yaml')
+  await writeFile(kwokConfig, await kwokConfiguration(assetsDir, kwokPort, pki))
+  await remember(
+    `kwok${suffix}`,
+    startProcess(`kwok${suffix}`, join(binDir, 'kwok'), [
+      `--kubeconfig=${join(dir, 'kwok.kubeconfig')}`,
+      `--config=${kwokConfig}`,
+      '--v=INFO'
+    ])
+  )
+  await kubectlApply(cluster, nodes)
+  return { apiServer, kubeconfig }
 }
 
 /**
@@ -296,7 +525,9 @@ current-context: bed
  *   registryPassword: string, dockerHost: string, dockerConfig: string, buildxPlugin: string, logsDir: string,
  *   pids: Record<string, number>,
  *   commands: Record<string, { logName: string, cmd: string, args: string[], env: Record<string, string> }>,
- *   dir: string }} BedState
+ *   dir: string, second?: SecondCluster }} BedState
+ * @typedef {{ apiServer: string, kubeconfig: string, kubeconfigBoth: string, contexts: string[], logsDir: string }}
+ *   SecondCluster
  */
 
 /** @returns {Promise<BedState>} */
@@ -363,137 +594,17 @@ export async function up() {
     join(BED_DIR, 'logs/etcd.log')
   )
 
-  log(`starting kube-apiserver on ${apiServer}`)
-  const p = (f) => join(pki, f)
-  await remember(
-    'apiserver',
-    startProcess('kube-apiserver', join(binDir, 'kube-apiserver'), [
-      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      `--secure-port=${apiPort}`,
-      // Endpoints may not hold loopback addresses; nothing in the bed routes to the kubernetes Service anyway.
-      '--endpoint-reconciler-type=none',
-      `--tls-cert-file=${p('apiserver.crt')}`,
-      `--tls-private-key-file=${p('apiserver.key')}`,
-      `--client-ca-file=${p('ca.crt')}`,
-      `--service-account-key-file=${p('sa.pub')}`,
-      `--service-account-signing-key-file=${p('sa.key')}`,
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
-      '--authorization-mode=Node,RBAC',
-      '--enable-admission-plugins=NodeRestriction',
-      `--kubelet-client-certificate=${p('admin.crt')}`,
-      `--kubelet-client-key=${p('admin.key')}`,
-      '--kubelet-preferred-address-types=InternalIP',
-      '--allow-privileged=true',
-      '--v=1'
-    ])
-  )
-  const kubeconfig = join(BED_DIR, 'kubeconfig')
-  await writeKubeconfig(kubeconfig, apiServer, pki, 'admin')
-  for (const user of ['controller-manager', 'scheduler', 'kwok']) {
-    await writeKubeconfig(join(BED_DIR, `${user}.kubeconfig`), apiServer, pki, user)
-  }
-  const partial = { binDir, kubeconfig }
-  await waitFor(
-    'kube-apiserver',
-    async () => {
-      await kubectl(partial, ['get', '--raw', '/readyz'], { timeout: 5000 })
-      return true
-    },
-    90000,
-    join(BED_DIR, 'logs/kube-apiserver.log')
-  )
-
-  log('starting kube-controller-manager and kube-scheduler')
-  await remember(
-    'controller-manager',
-    startProcess('kube-controller-manager', join(binDir, 'kube-controller-manager'), [
-      `--kubeconfig=${join(BED_DIR, 'controller-manager.kubeconfig')}`,
-      `--authentication-kubeconfig=${join(BED_DIR, 'controller-manager.kubeconfig')}`,
-      `--authorization-kubeconfig=${join(BED_DIR, 'controller-manager.kubeconfig')}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${cmPort}`,
-      '--leader-elect=false',
-      '--use-service-account-credentials=true',
-      `--service-account-private-key-file=${p('sa.key')}`,
-      `--root-ca-file=${p('ca.crt')}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
-      '--v=1'
-    ])
-  )
-  await remember(
-    'scheduler',
-    startProcess('kube-scheduler', join(binDir, 'kube-scheduler'), [
-      `--kubeconfig=${join(BED_DIR, 'scheduler.kubeconfig')}`,
-      `--authentication-kubeconfig=${join(BED_DIR, 'scheduler.kubeconfig')}`,
-      `--authorization-kubeconfig=${join(BED_DIR, 'scheduler.kubeconfig')}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${schedPort}`,
-      '--leader-elect=false',
-      '--v=1'
-    ])
-  )
-
-  log('installing the KWOK Logs CRD')
-  await kubectl(partial, ['apply', '-f', join(assetsDir, 'logs-crd.yaml')])
-  await kubectl(partial, ['wait', '--for=condition=Established', 'crd/logs.kwok.x-k8s.io', '--timeout=30s'])
-
-  log(`starting kwok (simulated kubelets, log server on 127.0.0.1:${kwokPort})`)
-  const kwokConfig = join(BED_DIR, 'kwok.yaml')
-  const stages = [
-    await readFile(join(assetsDir, 'node-initialize.yaml'), 'utf8'),
-    await readFile(join(assetsDir, 'node-heartbeat-with-lease.yaml'), 'utf8'),
-    await readFile(join(here, 'pod-stages.yaml'), 'utf8')
-  ]
-  await writeFile(
-    kwokConfig,
-    [
-      `apiVersion: config.kwok.x-k8s.io/v1alpha1
-kind: KwokConfiguration
-options:
-  cidr: ${POD_CIDR}
-  nodeIP: 127.0.0.1
-  nodePort: ${kwokPort}
-  serverAddress: 127.0.0.1:${kwokPort}
-  tlsCertFile: ${p('kwok-server.crt')}
-  tlsPrivateKeyFile: ${p('kwok-server.key')}
-  manageNodesWithAnnotationSelector: kwok.x-k8s.io/node=fake
-  nodeLeaseDurationSeconds: 40
-  nodeLeaseParallelism: 4
-  podPlayStageParallelism: 4
-  nodePlayStageParallelism: 4
-  podsOnNodeSyncParallelism: 4
-  enableCRDs: [Logs]
-  enableDebuggingHandlers: true
-`,
-      ...stages
-    ].join('\n---\n')
-  )
-  await remember(
-    'kwok',
-    startProcess('kwok', join(binDir, 'kwok'), [
-      `--kubeconfig=${join(BED_DIR, 'kwok.kubeconfig')}`,
-      `--config=${kwokConfig}`,
-      '--v=INFO'
-    ])
-  )
-
-  const nodes = Array.from(
-    { length: NODE_COUNT },
-    (_, i) => `apiVersion: v1
-kind: Node
-metadata:
-  name: bed-node-${i}
-  annotations: { kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0" }
-  labels: { kubernetes.io/hostname: bed-node-${i}, kubernetes.io/os: linux, kubernetes.io/arch: amd64, type: kwok }
-status:
-  allocatable: { cpu: "32", memory: 256Gi, pods: "110" }
-  capacity: { cpu: "32", memory: 256Gi, pods: "110" }
-`
-  ).join('---\n')
-  await kubectlApply(partial, nodes)
+  const { kubeconfig } = await startControlPlane({
+    dir: BED_DIR,
+    suffix: '',
+    binDir,
+    assetsDir,
+    pki,
+    etcdPort,
+    ports: { apiPort, cmPort, schedPort, kwokPort },
+    nodes: nodeManifests('bed-node', NODE_COUNT),
+    remember
+  })
 
   log(`starting the registry on 127.0.0.1:${registryPort} (htpasswd auth)`)
   const registryPassword = randomBytes(12).toString('hex')
@@ -591,32 +702,135 @@ auth:
     startProcess('bed-controller', process.execPath, [join(here, 'controller.mjs'), STATE_FILE])
   )
 
-  await waitFor(
-    `${NODE_COUNT} Ready nodes`,
-    async () => {
-      const out = await kubectl(state, [
-        'get',
-        'nodes',
-        '-o',
-        'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'
-      ])
-      return out.split('\n').filter((s) => s === 'True').length >= NODE_COUNT
-    },
-    60000,
-    join(BED_DIR, 'logs/kwok.log')
-  )
-  await waitFor(
-    'the default ServiceAccount',
-    async () => {
-      await kubectl(state, ['get', 'serviceaccount', 'default', '-n', 'default'])
-      return true
-    },
-    60000,
-    join(BED_DIR, 'logs/kube-controller-manager.log')
-  )
+  await waitForCluster(state, NODE_COUNT, '')
   await writeFile(STATE_FILE, JSON.stringify(state, null, 2), { mode: 0o600 })
   log(`bed is up in ${Math.round((Date.now() - started) / 1000)}s: kubeconfig ${kubeconfig}, registry ${registry}`)
   return state
+}
+
+const SECOND_NODE_COUNT = 2
+
+/**
+ * A second control plane beside the running bed, for releases that span kubeconfig contexts: its own kube-apiserver
+ * (own port, own certificate authority and service-account keys) storing under its own etcd prefix (`/registry-2-…`,
+ * fresh per start) in the bed's etcd, its own kube-controller-manager, kube-scheduler and KWOK with its own fake nodes (`bed-2-node-*`),
+ * and its own bed controller, so its pods behave by their images' labels as in the first cluster (same registry).
+ * Writes `kubeconfig-both` with the contexts `bed-1` (the first cluster) and `bed-2`. Started only by the tests that
+ * need it; idempotent (a healthy second cluster is reused); stopped by down() with the rest of the bed.
+ * @returns {Promise<SecondCluster>}
+ */
+export async function startSecondCluster() {
+  const state = await readState()
+  if (!(await healthy(state))) throw new Error(`no healthy bed in ${BED_DIR}: start it first (npm run bed:up)`)
+  if (state.second && SECOND.every((n) => state.pids[n] && alive(state.pids[n]))) {
+    try {
+      await kubectl({ binDir: state.binDir, kubeconfig: state.second.kubeconfig }, ['get', '--raw', '/readyz'], {
+        timeout: 5000
+      })
+      log('reusing the running second cluster')
+      return state.second
+    } catch {
+      /* started again below */
+    }
+  }
+  await stopSecondCluster()
+  const started = Date.now()
+  const { binDir } = state
+  const assetsDir = join(dirname(binDir), 'kwok')
+  const dir = join(BED_DIR, 'cluster-2')
+  const pki = join(dir, 'pki')
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(join(dir, 'pod-logs'), { recursive: true })
+  const etcdPort = new URL(state.commands.etcd.args.find((a) => a.startsWith('--listen-client-urls=')).split('=')[1])
+    .port
+  const [apiPort, cmPort, schedPort, kwokPort] = await freePorts(4)
+  const apiServer = `https://127.0.0.1:${apiPort}`
+  // A fresh prefix per start: nothing a stopped second cluster stored is seen by the next.
+  const etcdPrefix = `/registry-2-${randomBytes(3).toString('hex')}`
+  let current = state
+  const remember = async (name, { pid, command }) => {
+    current = await readState()
+    current.pids[name] = pid
+    current.commands[name] = command
+    await writeFile(STATE_FILE, JSON.stringify(current, null, 2), { mode: 0o600 })
+  }
+
+  log('second cluster: generating certificates')
+  await makeCerts(pki)
+  log(`second cluster: etcd prefix ${etcdPrefix}`)
+  const { kubeconfig } = await startControlPlane({
+    dir,
+    suffix: '-2',
+    binDir,
+    assetsDir,
+    pki,
+    etcdPort,
+    etcdPrefix,
+    ports: { apiPort, cmPort, schedPort, kwokPort },
+    nodes: nodeManifests('bed-2-node', SECOND_NODE_COUNT),
+    remember
+  })
+  const cluster = { binDir, kubeconfig }
+  const kubeconfigBoth = join(BED_DIR, 'kubeconfig-both')
+  await writeKubeconfigOf(kubeconfigBoth, [
+    { name: 'bed-1', server: state.apiServer, pki: join(BED_DIR, 'pki'), user: 'admin' },
+    { name: 'bed-2', server: apiServer, pki, user: 'admin' }
+  ])
+
+  // The bed controller reads its cluster, the registry and where pod logs go from a state file of its own.
+  const controllerState = join(dir, 'controller.json')
+  const logsDir = join(dir, 'pod-logs')
+  await writeFile(
+    controllerState,
+    JSON.stringify({
+      kubeconfig,
+      registry: state.registry,
+      registryUser: state.registryUser,
+      registryPassword: state.registryPassword,
+      logsDir
+    }),
+    { mode: 0o600 }
+  )
+  await remember(
+    'controller-2',
+    startProcess('bed-controller-2', process.execPath, [join(here, 'controller.mjs'), controllerState])
+  )
+  const controllerLog = join(BED_DIR, 'logs/bed-controller-2.log')
+  await waitFor(
+    'the second bed controller',
+    async () => {
+      if (!alive(current.pids['controller-2'])) throw new Error('it exited')
+      return (await readFile(controllerLog, 'utf8')).includes('bed controller watching pods')
+    },
+    30000,
+    controllerLog
+  )
+  await waitForCluster(cluster, SECOND_NODE_COUNT, '-2')
+  const second = { apiServer, kubeconfig, kubeconfigBoth, contexts: ['bed-1', 'bed-2'], logsDir }
+  current = await readState()
+  await writeFile(STATE_FILE, JSON.stringify({ ...current, second }, null, 2), { mode: 0o600 })
+  log(
+    `second cluster is up in ${Math.round((Date.now() - started) / 1000)}s: ${apiServer}, both contexts in ${kubeconfigBoth}`
+  )
+  return second
+}
+
+/** Stops the second cluster's processes (by PID) and forgets them; the first cluster keeps running. */
+export async function stopSecondCluster() {
+  const state = await readState()
+  if (!state?.pids) return
+  const apiserver = state.pids['apiserver-2']
+  await Promise.all(
+    SECOND.filter((n) => n !== 'apiserver-2' && state.pids[n]).map((n) => stop(n, state.pids[n], 10000))
+  )
+  if (apiserver) await stop('apiserver-2', apiserver, 10000)
+  const next = await readState()
+  for (const n of SECOND) {
+    delete next.pids[n]
+    delete next.commands?.[n]
+  }
+  delete next.second
+  await writeFile(STATE_FILE, JSON.stringify(next, null, 2), { mode: 0o600 })
 }
 
 /** Signals a component's whole process group (dockerd's containerd too), else the process alone. */
@@ -799,9 +1013,12 @@ export async function down() {
   if (state?.pids) {
     // Everything that talks to the apiserver first, then the apiserver, then etcd: an apiserver whose etcd is gone
     // hangs in its graceful shutdown.
-    const { etcd, apiserver, ...rest } = state.pids
-    await Promise.all(Object.entries(rest).map(([name, pid]) => stop(name, pid, 10000)))
-    if (apiserver) await stop('apiserver', apiserver, 10000)
+    // (The second cluster's apiserver, `apiserver-2`, shares the etcd.)
+    const { etcd, ...rest } = state.pids
+    const apiservers = Object.entries(rest).filter(([name]) => name.startsWith('apiserver'))
+    const others = Object.entries(rest).filter(([name]) => !name.startsWith('apiserver'))
+    await Promise.all(others.map(([name, pid]) => stop(name, pid, 10000)))
+    await Promise.all(apiservers.map(([name, pid]) => stop(name, pid, 10000)))
     if (etcd) await stop('etcd', etcd, 10000)
   }
   // dockerd leaves mounts under its data root when it is killed; unmount before removing.

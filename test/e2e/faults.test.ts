@@ -12,6 +12,7 @@ import { type Server, type Socket, createServer } from 'node:net'
 import { join } from 'node:path'
 import { ensureRunning, freeze, kill, restart, thaw } from '../bed/bed.mjs'
 import { type ActionRun, baseInputs, explain, expectVerdict, runAction } from './support/action.js'
+import { serviceAccountKubeconfig } from './support/rbac.js'
 import {
   type BedState,
   type Clients,
@@ -308,33 +309,12 @@ describe('RBAC revoked mid-release', () => {
         verbs: ['get', 'create', 'update', 'patch', 'delete']
       }
     ]
-    await c.core.createNamespacedServiceAccount({ namespace: f.ns, body: { metadata: { name: 'deployer' } } })
-    await c.rbac.createNamespacedRole({
-      namespace: f.ns,
-      body: { metadata: { name: 'deployer' }, rules: rules(['get', 'list', 'watch', 'patch']) }
-    })
-    await c.rbac.createNamespacedRoleBinding({
-      namespace: f.ns,
-      body: {
-        metadata: { name: 'deployer' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'deployer' },
-        subjects: [{ kind: 'ServiceAccount', name: 'deployer', namespace: f.ns }]
-      }
-    })
-    const token = await c.core.createNamespacedServiceAccountToken({
-      name: 'deployer',
-      namespace: f.ns,
-      body: { spec: { audiences: [] } }
-    })
-    const cluster = c.kc.getCurrentCluster()!
-    const kubeconfig = [
-      'apiVersion: v1',
-      'kind: Config',
-      `clusters: [{ name: bed, cluster: { server: "${cluster.server}", certificate-authority-data: "${cluster.caData}" } }]`,
-      `users: [{ name: deployer, user: { token: "${token.status!.token}" } }]`,
-      'contexts: [{ name: deployer, context: { cluster: bed, user: deployer } }]',
-      'current-context: deployer'
-    ].join('\n')
+    const { kubeconfig, token } = await serviceAccountKubeconfig(
+      c,
+      f.ns,
+      'deployer',
+      rules(['get', 'list', 'watch', 'patch'])
+    )
 
     const run = await runAction(
       state,
@@ -362,7 +342,7 @@ describe('RBAC revoked mid-release', () => {
     expect(line.endsWith(command)).toBe(true)
     expect(run.outputs.image).toBe(newImage)
     expect(run.outputs['previous-image']).toBe(f.oldImage)
-    expect(run.stdout).not.toContain(token.status!.token!)
+    expect(run.stdout).not.toContain(token)
     // As the outcome says: the Deployment stays on the new template.
     expect((await deployment(f.ns)).spec?.template?.spec?.containers[0]?.image).toBe(newImage)
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { baseInputs, runAction, expectVerdict } from './support/action.js'
 import { startProxy, viaProxy } from './support/proxy.js'
+import { serviceAccountKubeconfig } from './support/rbac.js'
 import {
   type BedState,
   type Clients,
@@ -439,44 +440,14 @@ describe('bad inputs are rejected before anything changes', () => {
   })
 
   test('RBAC without patch rights', async () => {
-    await c.core.createNamespacedServiceAccount({ namespace: f.ns, body: { metadata: { name: 'viewer' } } })
-    const rbac = c.rbac
-    await rbac.createNamespacedRole({
-      namespace: f.ns,
-      body: {
-        metadata: { name: 'viewer' },
-        rules: [
-          { apiGroups: ['apps'], resources: ['deployments', 'replicasets'], verbs: ['get', 'list', 'watch'] },
-          { apiGroups: [''], resources: ['pods', 'pods/log', 'events'], verbs: ['get', 'list', 'watch'] }
-        ]
-      }
-    })
-    await rbac.createNamespacedRoleBinding({
-      namespace: f.ns,
-      body: {
-        metadata: { name: 'viewer' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'viewer' },
-        subjects: [{ kind: 'ServiceAccount', name: 'viewer', namespace: f.ns }]
-      }
-    })
-    const token = await c.core.createNamespacedServiceAccountToken({
-      name: 'viewer',
-      namespace: f.ns,
-      body: { spec: { audiences: [] } }
-    })
-    const cluster = c.kc.getCurrentCluster()!
-    const kubeconfig = [
-      'apiVersion: v1',
-      'kind: Config',
-      `clusters: [{ name: bed, cluster: { server: "${cluster.server}", certificate-authority-data: "${cluster.caData}" } }]`,
-      `users: [{ name: viewer, user: { token: "${token.status!.token}" } }]`,
-      'contexts: [{ name: viewer, context: { cluster: bed, user: viewer } }]',
-      'current-context: viewer'
-    ].join('\n')
+    const { kubeconfig, token } = await serviceAccountKubeconfig(c, f.ns, 'viewer', [
+      { apiGroups: ['apps'], resources: ['deployments', 'replicasets'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['pods', 'pods/log', 'events'], verbs: ['get', 'list', 'watch'] }
+    ])
     const run = await runAction(state, { ...f.inputs, tag: 'v2', kubeconfig })
     expect(run.exitCode).not.toBe(0)
     expect(run.stdout).toMatch(/may not patch deployments\.apps/)
-    expect(run.stdout).not.toContain(token.status!.token!)
+    expect(run.stdout).not.toContain(token)
     expect((await deployment(f.ns)).metadata?.resourceVersion).toBe(resourceVersion)
   })
 })

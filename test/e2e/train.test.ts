@@ -2,10 +2,8 @@
 // untouched later stages), bad plan files, and the release lock (two runs 1 s apart, a run killed mid-release).
 import * as k8s from '@kubernetes/client-node'
 import { beforeAll, describe, expect, test } from '@jest/globals'
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { baseInputs, expectVerdict, runAction } from './support/action.js'
+import { type WorkloadVerdict, planFile } from './support/plan.js'
 import {
   type BedState,
   type Clients,
@@ -25,22 +23,6 @@ beforeAll(async () => {
   state = await bed()
   c = clients(state)
 })
-
-interface Verdict {
-  stage: string
-  kind: string
-  name: string
-  verdict: string
-  reason?: string
-  rollback?: { outcome: string; restoredAtMs?: number }
-}
-
-async function planFile(text: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'rg-plan-'))
-  const file = join(dir, 'release.yaml')
-  await writeFile(file, text)
-  return file
-}
 
 const read = (ns: string, name: string) => c.apps.readNamespacedDeployment({ name, namespace: ns })
 
@@ -88,7 +70,7 @@ describe('plan file', () => {
     const run = await runAction(state, { ...f.inputs, plan, tag: 'v2' })
     expectVerdict(run, 'rolled-back', 'crash-loop')
     expect(run.outputs.workloads).toBeDefined()
-    const verdicts = JSON.parse(run.outputs.workloads!) as Verdict[]
+    const verdicts = JSON.parse(run.outputs.workloads!) as WorkloadVerdict[]
     expect(verdicts.map((v) => [v.stage, v.name, v.verdict])).toEqual([
       ['data', 'db-api', 'rolled-back'],
       ['backends', 'orders', 'rolled-back'],

@@ -5,6 +5,9 @@ import { randomBytes } from 'node:crypto'
 import { appendFile, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { SecondCluster } from '../../bed/bed.mjs'
+
+export type { SecondCluster }
 
 export interface BedState {
   dir: string
@@ -19,6 +22,8 @@ export interface BedState {
   /** `<dockerConfig>/cli-plugins/docker-buildx`, a link to buildx built from its Go module (build-buildx.sh). */
   buildxPlugin: string
   logsDir: string
+  /** The second control plane, once a test started it (startSecondCluster in test/bed/bed.mjs). */
+  second?: SecondCluster
 }
 
 const BED_DIR = process.env.ROLLOUT_GUARD_BED_DIR ?? join(tmpdir(), 'rollout-guard-bed')
@@ -28,8 +33,14 @@ export async function bed(): Promise<BedState> {
 }
 
 export function kubeConfig(state: BedState): k8s.KubeConfig {
+  return kubeConfigFile(state.kubeconfig)
+}
+
+/** The kubeconfig in `file`, on `context` (default: its current context). */
+export function kubeConfigFile(file: string, context?: string): k8s.KubeConfig {
   const kc = new k8s.KubeConfig()
-  kc.loadFromFile(state.kubeconfig)
+  kc.loadFromFile(file)
+  if (context) kc.setCurrentContext(context)
   return kc
 }
 
@@ -41,7 +52,10 @@ export interface Clients {
 }
 
 export function clients(state: BedState): Clients {
-  const kc = kubeConfig(state)
+  return clientsOf(kubeConfig(state))
+}
+
+export function clientsOf(kc: k8s.KubeConfig): Clients {
   return {
     kc,
     core: kc.makeApiClient(k8s.CoreV1Api),
@@ -50,9 +64,15 @@ export function clients(state: BedState): Clients {
   }
 }
 
-/** A fresh namespace per test, so tests never see each other's objects. Waits for its default ServiceAccount. */
-export async function freshNamespace(c: Clients, prefix: string): Promise<string> {
-  const name = `${prefix}-${randomBytes(3).toString('hex')}`
+/**
+ * A fresh namespace per test, so tests never see each other's objects (`name`: this exact one, e.g. the same namespace in
+ * a second cluster). Waits for its default ServiceAccount.
+ */
+export async function freshNamespace(
+  c: Clients,
+  prefix: string,
+  name = `${prefix}-${randomBytes(3).toString('hex')}`
+): Promise<string> {
   await c.core.createNamespace({ body: { metadata: { name } } })
   await waitUntil(`ServiceAccount default in ${name}`, 30000, async () => {
     try {
