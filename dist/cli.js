@@ -7,5 +7,5 @@ import{J as d,K as f,b as p}from"./chunks/chunk-YUYVNR5U.js";import{a as i}from"
 ${$()}
 `),2}if(n.command==="help")return process.stdout.write(`${$()}
 `),0;if(n.command==="version")return process.stdout.write(`${T}
-`),0;let{deploy:t}=await import("./chunks/cli-deploy-TLSYCOLP.js");return t(n,o)}i(v,"main");v(process.argv.slice(2),process.env).then(e=>process.exit(e),e=>{process.stderr.write(`rollout-guard: ${e.message}
+`),0;let{deploy:t}=await import("./chunks/cli-deploy-AMITNX2W.js");return t(n,o)}i(v,"main");v(process.argv.slice(2),process.env).then(e=>process.exit(e),e=>{process.stderr.write(`rollout-guard: ${e.message}
 `),process.exit(2)});export{v as main};
