@@ -2,6 +2,7 @@
 // Human-readable progress goes to stderr; with --json the result object goes to stdout.
 // Only argument parsing is loaded up front: `help` and `version` answer without loading the engine (client-node,
 // execa, …); `deploy` loads it from ./cli-deploy.js once the arguments are known to be good.
+import { enableCompileCache } from 'node:module'
 import { parseCliArgs, cliUsage } from './cli-args.js'
 
 const VERSION = '0.1.0'
@@ -22,6 +23,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     process.stdout.write(`${VERSION}\n`)
     return 0
   }
+  // Node's on-disk compile cache (in the temp dir) spares later runs most of the work of compiling the engine
+  // before the first API request; nothing breaks when it cannot be written.
+  enableCompileCache()
   const { deploy } = await import('./cli-deploy.js')
   return deploy(args, env)
 }
