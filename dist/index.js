@@ -1,21 +1,2 @@
 import { createRequire as __rgCreateRequire } from 'node:module';const require = __rgCreateRequire(import.meta.url);
-import {
-  getState,
-  saveState,
-  setFailed
-} from "./chunks/chunk-P5G7GDGT.js";
-import "./chunks/chunk-OJCWM4JT.js";
-
-// src/index.ts
-var IS_POST = "isPost";
-async function entry() {
-  if (getState(IS_POST) === "true") {
-    const { post } = await import("./chunks/post-CEISTW7N.js");
-    await post();
-    return;
-  }
-  saveState(IS_POST, "true");
-  const { run } = await import("./chunks/main-REBARMW4.js");
-  await run();
-}
-entry().catch((e) => setFailed(e instanceof Error ? e.message : String(e)));
+import{f as r,j as a,k as e}from"./chunks/chunk-YXIGANQN.js";import{a as o}from"./chunks/chunk-XOKAOISC.js";var i="isPost";async function s(){if(e(i)==="true"){let{post:n}=await import("./chunks/post-CNGZU7ST.js");await n();return}a(i,"true");let{run:t}=await import("./chunks/main-SPHX76WS.js");await t()}o(s,"entry");s().catch(t=>r(t instanceof Error?t.message:String(t)));

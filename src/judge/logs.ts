@@ -159,15 +159,43 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))
 
 /** Splits `2026-11-24T20:01:02.123456789Z message` into timestamp and message; `{ text }` when there is none. */
 export function splitTimestamp(line: string): TimestampedText {
-  // Cheap reject before the regex: most lines of a non-timestamped stream do not start with a digit.
-  const first = line.charCodeAt(0)
-  if (!(first >= 0x30 && first <= 0x39)) return { text: line }
-  const match = RFC3339.exec(line)
-  if (match === null) return { text: line }
-  const end = match[0].length
-  if (end === line.length) return { timestamp: match[0], text: '' }
+  // Runs on every line: a scan by character codes, no regex match object (same result as `RFC3339.exec`).
+  const end = timestampEnd(line)
+  if (end === -1) return { text: line }
+  if (end === line.length) return { timestamp: line, text: '' }
   if (line.charCodeAt(end) !== 0x20) return { text: line }
-  return { timestamp: match[0], text: line.slice(end + 1) }
+  return { timestamp: line.slice(0, end), text: line.slice(end + 1) }
+}
+
+const isDigit = (code: number): boolean => code >= 0x30 && code <= 0x39
+
+/** Where the RFC3339 timestamp at the start of `line` ends (what `RFC3339` would match), or -1. */
+function timestampEnd(line: string): number {
+  // YYYY-MM-DDTHH:MM:SS: digits everywhere but at 4, 7 (-), 10 (T), 13, 16 (:).
+  if (line.length < 20) return -1
+  for (let i = 0; i < 19; i++) {
+    const code = line.charCodeAt(i)
+    const want = i === 4 || i === 7 ? 0x2d : i === 10 ? 0x54 : i === 13 || i === 16 ? 0x3a : -1
+    if (want === -1 ? !isDigit(code) : code !== want) return -1
+  }
+  let i = 19
+  if (line.charCodeAt(i) === 0x2e) {
+    // `.` and 1–9 digits; a 10th digit makes the zone below fail, as the regex does.
+    let digits = 0
+    while (digits < 9 && isDigit(line.charCodeAt(i + 1 + digits))) digits++
+    if (digits === 0) return -1
+    i += 1 + digits
+  }
+  const zone = line.charCodeAt(i)
+  if (zone === 0x5a) return i + 1
+  if (zone !== 0x2b && zone !== 0x2d) return -1
+  return isDigit(line.charCodeAt(i + 1)) &&
+    isDigit(line.charCodeAt(i + 2)) &&
+    line.charCodeAt(i + 3) === 0x3a &&
+    isDigit(line.charCodeAt(i + 4)) &&
+    isDigit(line.charCodeAt(i + 5))
+    ? i + 6
+    : -1
 }
 
 /**

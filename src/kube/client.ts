@@ -4,6 +4,7 @@ import * as k8s from '@kubernetes/client-node'
 import { existsSync } from 'node:fs'
 import type { KubeconfigSource } from '../config.js'
 import { InputError } from '../errors.js'
+import { type LogStreams, logStreams } from './log-stream.js'
 
 export type {
   CoreV1Event,
@@ -26,7 +27,8 @@ export interface KubeClients {
   coordination: k8s.CoordinationV1Api
   discovery: k8s.DiscoveryV1Api
   watch: k8s.Watch
-  log: k8s.Log
+  /** Follow streams of container logs (HTTP/2, shared connections). */
+  logs: LogStreams
 }
 
 /** Loads the kubeconfig the way kubectl users expect: inline input, a file, or KUBECONFIG / ~/.kube/config / in-cluster. */
@@ -71,7 +73,7 @@ export function makeClients(kc: k8s.KubeConfig): KubeClients {
     coordination: kc.makeApiClient(k8s.CoordinationV1Api),
     discovery: kc.makeApiClient(k8s.DiscoveryV1Api),
     watch: new k8s.Watch(kc),
-    log: new k8s.Log(kc)
+    logs: logStreams(kc, () => new k8s.Log(kc))
   }
 }
 

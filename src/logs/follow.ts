@@ -1,8 +1,7 @@
-// Follows the logs of every new pod's containers through the Kubernetes API (client-node Log, follow + timestamps)
+// Follows the logs of every new pod's containers through the Kubernetes API (kube/log-stream.ts, follow + timestamps)
 // and feeds the pure error counter. A dropped stream is resumed from the last timestamp seen, skipping lines already
 // counted, so a reconnect neither counts a line twice nor loses one. Before the patch it measures the old pods' error
 // rate over `baseline-window` from their recent logs (no waiting: the logs already exist).
-import { Writable } from 'node:stream'
 import type { Config } from '../config.js'
 import {
   ErrorLineCounter,
@@ -85,7 +84,7 @@ export class LineSink {
 
 class ContainerFollower {
   private stopped = false
-  private abort?: AbortController
+  private abort?: { abort(): void }
   private readonly position: Position = { atTimestamp: 0 }
   private failures = 0
   reconnects = 0
@@ -141,30 +140,21 @@ class ContainerFollower {
       ended = true
       this.scheduleReconnect()
     }
-    const target = new Writable({
-      write: (chunk: Buffer, _enc, callback) => {
-        this.failures = 0
-        sink.push(chunk)
-        callback()
-      },
-      final: (callback) => {
-        sink.end()
-        callback()
-        finished()
-      }
-    })
-    // client-node pipes the response into `target` but leaves the response stream's errors unhandled: take the
-    // source from the 'pipe' event, so a dropped connection is a reconnect, not an uncaught exception.
-    target.on('pipe', (source: NodeJS.ReadableStream) => source.on('error', finished))
-    target.on('error', finished)
     try {
       const since = this.position.timestamp ? sinceTimeOf(this.position.timestamp) : undefined
-      this.abort = await this.clients.log.log(this.namespace, this.pod, this.container, target, {
-        follow: true,
-        timestamps: true,
-        sinceTime: since
-      })
-      if (this.stopped) this.abort.abort()
+      const stream = await this.clients.logs.follow(
+        { namespace: this.namespace, pod: this.pod, container: this.container, sinceTime: since },
+        {
+          data: (chunk) => {
+            this.failures = 0
+            sink.push(chunk)
+          },
+          // A partial last line is not complete yet; the resumed stream will deliver it again whole.
+          end: () => finished()
+        }
+      )
+      this.abort = stream
+      if (this.stopped) stream.abort()
     } catch (e) {
       // Not ready for logs yet (container creating), or the pod is gone: try again shortly (bounded by stop()).
       if (this.failures === 2)

@@ -144,7 +144,17 @@ describe('splitTimestamp', () => {
     ['2026-11-24 20:01:02 not RFC3339', { text: '2026-11-24 20:01:02 not RFC3339' }],
     ['2026-11-24T20:01:02.1234567891Z ten digits', { text: '2026-11-24T20:01:02.1234567891Z ten digits' }],
     ['2026-11-24T20:01:02Zglued', { text: '2026-11-24T20:01:02Zglued' }],
-    ['', { text: '' }]
+    ['', { text: '' }],
+    // Edges of the character scanner that replaced the regex match on this per-line path.
+    ['2026-11-24T20:01:02.Z dot without digits', { text: '2026-11-24T20:01:02.Z dot without digits' }],
+    ['2026-11-24T20:01:02z lower-case zone', { text: '2026-11-24T20:01:02z lower-case zone' }],
+    ['2026-11-24T20:01:02+0200 offset without colon', { text: '2026-11-24T20:01:02+0200 offset without colon' }],
+    ['2026-11-24T20:01:02-07:30 x', { timestamp: '2026-11-24T20:01:02-07:30', text: 'x' }],
+    ['2026-11-24T20:01:02+02:0', { text: '2026-11-24T20:01:02+02:0' }],
+    ['2026-11-24t20:01:02Z lower-case t', { text: '2026-11-24t20:01:02Z lower-case t' }],
+    ['2026-11-24T20:01:0', { text: '2026-11-24T20:01:0' }],
+    ['2026-11-24T20:01:02.123456789', { text: '2026-11-24T20:01:02.123456789' }],
+    ['٢٠٢٦-11-24T20:01:02Z non-ASCII digits', { text: '٢٠٢٦-11-24T20:01:02Z non-ASCII digits' }]
   ])('%j', (line, expected) => {
     expect(splitTimestamp(line)).toEqual(expected)
   })
