@@ -55,6 +55,7 @@ export function podSignals(pod) {
  */
 export async function observe(kc, namespace, workloads, { newImage, oldImage }) {
   const watch = new k8s.Watch(kc)
+  watch.requestTimeoutMs = 300000
   const now = () => Date.now()
   const stamps = {
     patchedMs: undefined,
@@ -120,19 +121,38 @@ export async function observe(kc, namespace, workloads, { newImage, oldImage }) 
     if (s.running) stamps.firstRunningMs ??= t
   }
 
-  const aborts = []
+  // A watch that ends (client-node ends one after 30 s without events; the apiserver ends them too) is opened again;
+  // its replayed ADDED events change nothing already stamped.
+  const aborts = new Set()
   const errors = []
-  const done = (err) => {
-    if (err && err.name !== 'AbortError') errors.push(String(err.message ?? err))
+  let stopped = false
+  const open = async (path, handler) => {
+    if (stopped) return
+    const again = () => {
+      if (!stopped) setTimeout(() => open(path, handler), 100)
+    }
+    try {
+      const abort = await watch.watch(path, {}, handler, (err) => {
+        aborts.delete(abort)
+        if (err && !['AbortError', 'TimeoutError'].includes(err.name)) errors.push(String(err.message ?? err))
+        again()
+      })
+      aborts.add(abort)
+      if (stopped) abort.abort()
+    } catch (e) {
+      errors.push(String(e.message ?? e))
+      again()
+    }
   }
   for (const kind of new Set(workloads.map((w) => w.kind))) {
-    aborts.push(await watch.watch(`/apis/apps/v1/namespaces/${namespace}/${plural[kind]}`, {}, onWorkload(kind), done))
+    await open(`/apis/apps/v1/namespaces/${namespace}/${plural[kind]}`, onWorkload(kind))
   }
-  aborts.push(await watch.watch(`/api/v1/namespaces/${namespace}/pods`, {}, onPod, done))
+  await open(`/api/v1/namespaces/${namespace}/pods`, onPod)
   return {
     stamps,
     errors,
     stop: () => {
+      stopped = true
       for (const a of aborts) a.abort()
     }
   }
@@ -142,7 +162,7 @@ export async function observe(kc, namespace, workloads, { newImage, oldImage }) 
 export async function until(probe, timeoutMs) {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const v = probe()
+    const v = await probe()
     if (v !== undefined && v !== false) return v
     if (Date.now() > deadline) return undefined
     await new Promise((r) => setTimeout(r, 100))

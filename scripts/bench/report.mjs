@@ -13,7 +13,7 @@ export function stats(values) {
   return { n: v.length, min: v[0], median: v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2, max: v.at(-1) }
 }
 
-const num = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2))
+const num = (x) => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(2))
 /** "median (min–max)", or the one value. */
 export function cell(s, unit = '') {
   if (!s) return '–'
@@ -101,8 +101,8 @@ export function markdown(results, chartPath = 'time-to-verdict.svg') {
     `Measured ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ` +
       `Linux ${m.kernel}, Node ${m.node}; load average ${m.loadavg.join(' / ')} at the start, ` +
       `${(m.loadavgAtEnd ?? []).join(' / ')} at the end (a shared machine). Cluster: the test bed (Kubernetes ` +
-      `${m.kubernetes ?? '?'}, KWOK nodes), kubectl ${m.kubectl ?? '?'}, ${m.helm ?? 'Helm ?'}. ` +
-      `${c.repetitions} repetitions of each release, the three tools at the same time, each on its own fresh copy ` +
+      `${m.kubernetes ?? '?'}, KWOK nodes), kubectl ${m.kubectl ?? '?'}, Helm ${m.helm ?? '?'}. ` +
+      `${c.repetitions} repetitions of each release, the three tools${c.repetitionsAtOnce ? ' and the repetitions' : ''} at the same time, each on its own fresh copy ` +
       `(namespace) of the same workload (3 replicas, maxSurge 1, maxUnavailable 0); ` +
       `progressDeadlineSeconds ${c.progressDeadlineSeconds}, \`helm upgrade --rollback-on-failure --wait=watcher ` +
       `--timeout ${c.helmTimeoutSeconds}s\`, \`kubectl rollout status\` (with \`--timeout=${c.statefulSetRolloutStatusTimeoutSeconds}s\` ` +
@@ -218,8 +218,10 @@ export function svgChart(results) {
   const plotH = H - top - bottom
   const lo = 0.1
   const hi = 1000
-  const y = (s) =>
-    top + plotH * (1 - (Math.log10(Math.max(lo, Math.min(hi, s))) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)))
+  const y = (s) => {
+    const f = (Math.log10(Math.max(lo, Math.min(hi, s))) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))
+    return Math.round((top + plotH * (1 - f)) * 10) / 10
+  }
   const groupW = (W - left - right) / Math.max(1, scenarios.length)
   const barW = Math.min(28, (groupW - 16) / tools.length)
   const esc = (t) => String(t).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
@@ -265,6 +267,9 @@ export function svgChart(results) {
         out.push(
           `<rect x="${x + 1}" y="${y(hi)}" width="${barW - 2}" height="${y(lo) - y(hi)}" fill="url(#nd)" opacity="0.6"/>`
         )
+        out.push(
+          `<text x="${x + barW / 2}" y="${y(hi) - 4}" text-anchor="middle" font-size="9" fill="#dc2626">n.d.</text>`
+        )
         continue
       }
       const s = r.patchToVerdict
@@ -276,7 +281,7 @@ export function svgChart(results) {
       out.push(`<line x1="${cx}" x2="${cx}" y1="${y(s.max)}" y2="${y(s.min)}" stroke="#111827"/>`)
       out.push(`<text x="${cx}" y="${y(s.max) - 4}" text-anchor="middle" font-size="9">${num(s.median)}</text>`)
     }
-    const label = esc(sc.title.replace(/ \(.*\)$/, ''))
+    const label = esc(sc.short ?? sc.title)
     out.push(`<text x="${left + g * groupW + groupW / 2}" y="${top + plotH + 18}" text-anchor="middle">${label}</text>`)
   }
   out.push(

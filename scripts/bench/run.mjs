@@ -11,7 +11,8 @@
 // and writes bench/results.json, bench/results.md (printed too), bench/time-to-verdict.svg and the README section.
 //
 // Environment: ROLLOUT_GUARD_BED_DIR (bed folder), ROLLOUT_GUARD_KEEP_BED=1 (leave the bed up),
-//   ROLLOUT_GUARD_BENCH_REPS (default 3), ROLLOUT_GUARD_BENCH_PARTS (default api,releases,footprint),
+//   ROLLOUT_GUARD_BENCH_REPS (default 3), ROLLOUT_GUARD_BENCH_SEQUENTIAL_REPS=1 (one repetition at a time),
+//   ROLLOUT_GUARD_BENCH_PARTS (default api,releases,footprint),
 //   ROLLOUT_GUARD_BENCH_SCENARIOS (comma list, default all), ROLLOUT_GUARD_BENCH_LOG_PODS (default 10,50,200),
 //   ROLLOUT_GUARD_BENCH_LOG_MB (default 200), ROLLOUT_GUARD_BENCH_OUT (default bench/; README only when default).
 import * as k8s from '@kubernetes/client-node'
@@ -27,11 +28,21 @@ import { down, readState, up } from '../../test/bed/bed.mjs'
 import { measureFootprint } from './footprint.mjs'
 import { observe, until } from './observe.mjs'
 import { writeReports } from './report.mjs'
-import { bareRevert, guardRelease, helmRelease, kubectlRelease, must, resourceOf, run } from './tools.mjs'
+import {
+  apiserverRequests,
+  bareRevert,
+  guardRelease,
+  helmRelease,
+  kubectlRelease,
+  must,
+  resourceOf,
+  run
+} from './tools.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const env = process.env
 const REPS = Number(env.ROLLOUT_GUARD_BENCH_REPS ?? 3)
+const SEQUENTIAL_REPS = env.ROLLOUT_GUARD_BENCH_SEQUENTIAL_REPS === '1'
 const PARTS = new Set((env.ROLLOUT_GUARD_BENCH_PARTS ?? 'api,releases,footprint').split(','))
 const ONLY = (env.ROLLOUT_GUARD_BENCH_SCENARIOS ?? '').split(',').filter(Boolean)
 const LOG_PODS = (env.ROLLOUT_GUARD_BENCH_LOG_PODS ?? '10,50,200').split(',').map(Number)
@@ -55,20 +66,38 @@ const deployment = (name = 'web', container = 'app') => ({ kind: 'Deployment', n
  * condition turns ProgressDeadlineExceeded), `running` (the first new pod runs: its error lines start then).
  */
 const SCENARIOS = [
-  { id: 'good', title: 'Good release', image: 'good', bad: false, workloads: [deployment()] },
-  { id: 'crash-loop', title: 'Crash-loop', image: 'crash', bad: true, signal: 'failure', workloads: [deployment()] },
+  { id: 'good', title: 'Good release', short: 'good', image: 'good', bad: false, workloads: [deployment()] },
+  {
+    id: 'crash-loop',
+    title: 'Crash-loop',
+    short: 'crash-loop',
+    image: 'crash',
+    bad: true,
+    signal: 'failure',
+    workloads: [deployment()]
+  },
   {
     id: 'image-pull',
     title: 'Image pull failure',
+    short: 'image pull',
     image: 'missing',
     bad: true,
     signal: 'failure',
     workloads: [deployment()]
   },
-  { id: 'never-ready', title: 'Never ready', image: 'never', bad: true, signal: 'deadline', workloads: [deployment()] },
+  {
+    id: 'never-ready',
+    title: 'Never ready',
+    short: 'never ready',
+    image: 'never',
+    bad: true,
+    signal: 'deadline',
+    workloads: [deployment()]
+  },
   {
     id: 'error-logs',
     title: `Error logs (> ${MAX_ERROR_LINES} lines)`,
+    short: 'error logs',
     image: 'errors',
     bad: true,
     signal: 'running',
@@ -77,6 +106,7 @@ const SCENARIOS = [
   {
     id: 'statefulset',
     title: 'StatefulSet crash-loop',
+    short: 'StatefulSet',
     image: 'crash',
     bad: true,
     signal: 'failure',
@@ -85,6 +115,7 @@ const SCENARIOS = [
   {
     id: 'plan',
     title: 'Two-stage plan (stage 2 crash-loops)',
+    short: 'two-stage plan',
     image: 'worker-crash',
     bad: true,
     signal: 'failure',
@@ -102,13 +133,11 @@ async function machine(state, ctx) {
     kernel: release(),
     node: process.version,
     loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
-    kubernetes: JSON.parse(
-      await version(ctx.kubectl, ['--kubeconfig', state.kubeconfig, 'version', '-o', 'json', '--client=false']).catch(
-        () => '{}'
-      )
-    ).serverVersion?.gitVersion,
-    kubectl: (await run(ctx.kubectl, ['version', '--client', '-o', 'json'])).stdout.match(
-      /"gitVersion":\s*"([^"]+)"/
+    kubernetes: /"serverVersion":\s*\{[^}]*?"gitVersion":\s*"([^"]+)"/s.exec(
+      (await run(ctx.kubectl, ['--kubeconfig', state.kubeconfig, 'version', '-o', 'json'])).stdout
+    )?.[1],
+    kubectl: /"gitVersion":\s*"([^"]+)"/.exec(
+      (await run(ctx.kubectl, ['version', '--client', '-o', 'json'])).stdout
     )?.[1],
     helm: await version(ctx.helm, ['version', '--short'])
   }
@@ -203,20 +232,6 @@ async function deleteNamespace(ctx, ns) {
   await run(ctx.kubectl, ['--kubeconfig', ctx.kubeconfig, 'delete', 'namespace', ns, '--wait=false'])
 }
 
-export async function apiserverRequests(ctx) {
-  const r = await must(ctx.kubectl, ['--kubeconfig', ctx.kubeconfig, 'get', '--raw', '/metrics'], { timeoutMs: 30000 })
-  const byVerb = {}
-  let total = 0
-  for (const line of r.stdout.split('\n')) {
-    if (!line.startsWith('apiserver_request_total{')) continue
-    const verb = /verb="([^"]*)"/.exec(line)?.[1] ?? '?'
-    const n = Number(line.slice(line.lastIndexOf(' ') + 1))
-    total += n
-    byVerb[verb] = (byVerb[verb] ?? 0) + n
-  }
-  return { total, byVerb, atMs: Date.now() }
-}
-
 function diffRequests(a, b) {
   const byVerb = {}
   for (const [verb, n] of Object.entries(b.byVerb)) {
@@ -245,7 +260,16 @@ async function runOne(ctx, scenario, tool, rep, { scrape = false } = {}) {
   const obs = await observe(ctx.kc, ns, scenario.workloads, { newImage, oldImage })
   await sleep(500) // the watches' initial events
   const before = scrape ? await apiserverRequests(ctx) : undefined
-  const r = { namespace: ns, kind: main.kind, name: main.name, container: main.container, newImage, oldImage, planFile }
+  const r = {
+    namespace: ns,
+    kind: main.kind,
+    name: main.name,
+    container: main.container,
+    newImage,
+    oldImage,
+    planFile,
+    signal: scenario.signal
+  }
   const res = await RUNNERS[tool](ctx, r, obs.stamps)
   const requests = scrape ? diffRequests(before, await apiserverRequests(ctx)) : undefined
   if (res.verdict === 'failed' || res.verdict === 'reverted') await until(() => obs.stamps.restoredMs, RESTORE_MAX_MS)
@@ -313,21 +337,31 @@ async function apiPhase(ctx) {
   return out
 }
 
+/**
+ * Per scenario, every tool and every repetition at the same time, each on its own namespace (a 2-core machine cannot
+ * afford 3 × 7 sequential progress deadlines); ROLLOUT_GUARD_BENCH_SEQUENTIAL_REPS=1 runs the repetitions one after
+ * the other.
+ */
 async function releasesPhase(ctx) {
   const runs = []
-  for (let rep = 1; rep <= REPS; rep++) {
-    for (const scenario of SCENARIOS) {
+  const batches = SEQUENTIAL_REPS
+    ? Array.from({ length: REPS }, (_, i) => [i + 1])
+    : [Array.from({ length: REPS }, (_, i) => i + 1)]
+  for (const scenario of SCENARIOS) {
+    for (const reps of batches) {
       const tools = scenario.onlyGuard ? ['guard'] : [...TOOLS]
       if (scenario.bad && !scenario.onlyGuard) tools.push('bare')
-      say(`── ${scenario.title}, repetition ${rep}/${REPS}: ${tools.join(', ')} side by side`)
-      const settled = await Promise.allSettled(tools.map((tool) => runOne(ctx, scenario, tool, rep)))
+      const jobs = reps.flatMap((rep) => tools.map((tool) => ({ tool, rep })))
+      say(`── ${scenario.title}: ${tools.join(', ')} × repetitions ${reps.join(', ')}, side by side`)
+      const settled = await Promise.allSettled(jobs.map(({ tool, rep }) => runOne(ctx, scenario, tool, rep)))
       for (const [i, s] of settled.entries()) {
+        const { tool, rep } = jobs[i]
         if (s.status === 'fulfilled') runs.push(s.value)
         else {
-          say(`${scenario.id} ${tools[i]} #${rep} failed to run: ${s.reason?.message ?? s.reason}`)
+          say(`${scenario.id} ${tool} #${rep} failed to run: ${s.reason?.message ?? s.reason}`)
           runs.push({
             scenario: scenario.id,
-            tool: tools[i],
+            tool,
             rep,
             verdict: 'error',
             outcome: 'bench error',
@@ -380,6 +414,7 @@ async function main() {
     machine: await machine(state, ctx),
     config: {
       repetitions: REPS,
+      repetitionsAtOnce: !SEQUENTIAL_REPS,
       progressDeadlineSeconds: TIMEOUT_S,
       helmTimeoutSeconds: TIMEOUT_S,
       statefulSetRolloutStatusTimeoutSeconds: TIMEOUT_S,
@@ -387,7 +422,14 @@ async function main() {
       restoreMaxSeconds: RESTORE_MAX_MS / 1000,
       replicas: 3
     },
-    scenarios: SCENARIOS.map(({ id, title, bad, signal, onlyGuard }) => ({ id, title, bad, signal, onlyGuard })),
+    scenarios: SCENARIOS.map(({ id, title, short, bad, signal, onlyGuard }) => ({
+      id,
+      title,
+      short,
+      bad,
+      signal,
+      onlyGuard
+    })),
     api: undefined,
     runs: [],
     footprint: undefined
@@ -399,6 +441,11 @@ async function main() {
     if (PARTS.has('api')) results.api = await apiPhase(ctx)
     if (PARTS.has('releases')) results.runs = await releasesPhase(ctx)
     if (PARTS.has('footprint')) {
+      say('waiting for the release namespaces to go (the 200-pod Deployment needs the room)')
+      await until(async () => {
+        const r = await run(ctx.kubectl, ['--kubeconfig', ctx.kubeconfig, 'get', 'namespaces', '-o', 'name'])
+        return !r.stdout.split('\n').some((n) => n.startsWith('namespace/b-'))
+      }, 300000)
       results.footprint = await measureFootprint(ctx, {
         logPods: LOG_PODS,
         logMb: LOG_MB,

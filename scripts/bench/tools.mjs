@@ -146,16 +146,32 @@ export async function guardRelease(ctx, r, stamps) {
 }
 
 /**
- * The floor for a restore: kubectl set image, wait until the cluster shows the failure (or the first new pod runs,
- * for failures only visible later), then put the old image back with one kubectl set image.
+ * The floor for a restore: kubectl set image, wait until the cluster shows the failure (a failing new pod; for never
+ * ready and error logs, the first new pod running), then put the old image back with one kubectl set image. The
+ * restore is timed from when that revert reaches the cluster.
  */
 export async function bareRevert(ctx, r, stamps) {
   const k = (args) => run(ctx.kubectl, ['--kubeconfig', ctx.kubeconfig, '-n', r.namespace, ...args])
   const target = `${resourceOf(r.kind)}/${r.name}`
   const startMs = Date.now()
   await k(['set', 'image', target, `${r.container}=${r.newImage}`])
-  await until(() => stamps.firstFailureMs ?? stamps.firstRunningMs, 90000)
+  await until(() => (r.signal === 'failure' ? stamps.firstFailureMs : stamps.firstRunningMs), 90000)
   const verdictMs = Date.now()
   await k(['set', 'image', target, `${r.container}=${r.oldImage}`])
   return { verdict: 'reverted', verdictMs, startMs, endMs: Date.now() }
+}
+
+/** The apiserver's apiserver_request_total, summed over every series and by verb (the admin client may read /metrics). */
+export async function apiserverRequests(ctx) {
+  const r = await must(ctx.kubectl, ['--kubeconfig', ctx.kubeconfig, 'get', '--raw', '/metrics'], { timeoutMs: 30000 })
+  const byVerb = {}
+  let total = 0
+  for (const line of r.stdout.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue
+    const verb = /verb="([^"]*)"/.exec(line)?.[1] ?? '?'
+    const n = Number(line.slice(line.lastIndexOf(' ') + 1))
+    total += n
+    byVerb[verb] = (byVerb[verb] ?? 0) + n
+  }
+  return { total, byVerb, atMs: Date.now() }
 }
