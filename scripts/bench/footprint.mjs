@@ -161,22 +161,28 @@ async function logScan(ctx, mb) {
   }
 }
 
-export async function measureFootprint(ctx, opts) {
+/** What needs no cluster: dist/ size, `version`, start → first request (a fake apiserver), log scan vs grep. */
+export async function measureLocal(ctx, opts) {
   const out = {}
   out.dist = await distSize(join(ctx.root, 'dist'))
   opts.say(`footprint: dist ${(out.dist.bytes / 1e6).toFixed(2)} MB in ${out.dist.files} files`)
   out.version = await versionCost(ctx)
   out.firstRequest = await startToFirstRequest(ctx)
   opts.say(`footprint: start → first request ${out.firstRequest.map((s) => s.ms?.toFixed(0)).join(', ')} ms`)
-  out.follow = []
-  for (const pods of opts.logPods) {
-    const f = await followRss(ctx, opts, pods)
-    opts.say(`footprint: following ${pods} pods' logs: peak RSS ${f.peakRssMiB.toFixed(0)} MiB (${f.verdict})`)
-    out.follow.push(f)
-  }
   out.logScan = await logScan(ctx, opts.logMb)
   opts.say(
     `footprint: log scan ${out.logScan.counter?.mbPerSecond} MB/s, grep ${out.logScan.grepLocale?.mbPerSecond ?? out.logScan.grepC?.mbPerSecond} MB/s`
   )
   return out
+}
+
+/** Peak RSS of the CLI following 10/50/200 pods' logs on the bed. */
+export async function measureFollow(ctx, opts) {
+  const follow = []
+  for (const pods of opts.logPods) {
+    const f = await followRss(ctx, opts, pods)
+    opts.say(`footprint: following ${pods} pods' logs: peak RSS ${f.peakRssMiB.toFixed(0)} MiB (${f.verdict})`)
+    follow.push(f)
+  }
+  return follow
 }

@@ -20,12 +20,12 @@ import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
+import { cpus, homedir, loadavg, release, tmpdir, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { down, readState, up } from '../../test/bed/bed.mjs'
-import { measureFootprint } from './footprint.mjs'
+import { measureFollow, measureLocal } from './footprint.mjs'
 import { observe, until } from './observe.mjs'
 import { writeReports } from './report.mjs'
 import {
@@ -51,6 +51,7 @@ const OUT = env.ROLLOUT_GUARD_BENCH_OUT ?? join(root, 'bench')
 /** progressDeadlineSeconds of every Deployment, Helm's --timeout, and rollout status' --timeout for a StatefulSet. */
 const TIMEOUT_S = 60
 const MAX_ERROR_LINES = 5
+const HELM_VERSION = env.HELM_VERSION ?? 'v4.3.1'
 /** How long a restore may take before the run is recorded as not restored. */
 const RESTORE_MAX_MS = 90000
 const TOOLS = ['kubectl', 'helm', 'guard']
@@ -376,14 +377,18 @@ async function releasesPhase(ctx) {
 
 async function main() {
   const startedMs = Date.now()
+  const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100)
   if (!existsSync(join(root, 'dist', 'cli.js'))) await must(process.execPath, [join(root, 'scripts', 'bundle.mjs')])
-  say('building Helm (cached after the first time)')
-  const helmBin = (
-    await promisify(execFile)('bash', [join(root, 'test/bed/build-helm.sh')], { maxBuffer: 1 << 24 })
-  ).stdout
-    .trim()
-    .split('\n')
-    .pop()
+  say('building Helm (cached after the first time; the bed and the local measurements go on meanwhile)')
+  const helmBuild = promisify(execFile)('bash', [join(root, 'test/bed/build-helm.sh')], { maxBuffer: 1 << 24 }).then(
+    (r) => r.stdout.trim().split('\n').pop()
+  )
+  helmBuild.catch(() => undefined)
+  const helmBin = join(
+    env.ROLLOUT_GUARD_CACHE ?? join(homedir(), '.cache', 'rollout-guard'),
+    `helm-${HELM_VERSION}`,
+    'bin'
+  )
   const before = await readState()
   const state = await up()
   const startedBed = before?.apiServer !== state.apiServer
@@ -411,7 +416,7 @@ async function main() {
   }
   const results = {
     startedAt: new Date(startedMs).toISOString(),
-    machine: await machine(state, ctx),
+    machine: undefined,
     config: {
       repetitions: REPS,
       repetitionsAtOnce: !SEQUENTIAL_REPS,
@@ -434,25 +439,46 @@ async function main() {
     runs: [],
     footprint: undefined
   }
+  const save = async () => {
+    await mkdir(OUT, { recursive: true })
+    await writeFile(join(OUT, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
+  }
+  /** A phase that fails is recorded and the bench goes on, so the rest still gets measured and written. */
+  const phase = async (name, fn) => {
+    try {
+      return await fn()
+    } catch (e) {
+      say(`${name} failed: ${e.stack ?? e}`)
+      results.errors = [...(results.errors ?? []), `${name}: ${e.message ?? e}`]
+      return undefined
+    } finally {
+      await save()
+    }
+  }
+  const opts = {
+    logPods: LOG_PODS,
+    logMb: LOG_MB,
+    setup: (prefix, workloads, extra) => setup(ctx, prefix, workloads, 'guard', extra),
+    deleteNamespace: (ns) => deleteNamespace(ctx, ns),
+    say
+  }
   try {
     say('building the test images')
     ctx.images = await buildImages(state)
     results.images = ctx.images
-    if (PARTS.has('api')) results.api = await apiPhase(ctx)
-    if (PARTS.has('releases')) results.runs = await releasesPhase(ctx)
-    if (PARTS.has('footprint')) {
+    if (PARTS.has('footprint')) results.footprint = await phase('footprint', () => measureLocal(ctx, opts))
+    say('waiting for the Helm build')
+    ctx.helm = join(await helmBuild, 'helm')
+    results.machine = { ...(await machine(state, ctx)), loadavg: loadAtStart }
+    if (PARTS.has('api')) results.api = await phase('api', () => apiPhase(ctx))
+    if (PARTS.has('releases')) results.runs = (await phase('releases', () => releasesPhase(ctx))) ?? []
+    if (PARTS.has('footprint') && results.footprint) {
       say('waiting for the release namespaces to go (the 200-pod Deployment needs the room)')
       await until(async () => {
         const r = await run(ctx.kubectl, ['--kubeconfig', ctx.kubeconfig, 'get', 'namespaces', '-o', 'name'])
         return !r.stdout.split('\n').some((n) => n.startsWith('namespace/b-'))
       }, 300000)
-      results.footprint = await measureFootprint(ctx, {
-        logPods: LOG_PODS,
-        logMb: LOG_MB,
-        setup: (prefix, workloads, extra) => setup(ctx, prefix, workloads, 'guard', extra),
-        deleteNamespace: (ns) => deleteNamespace(ctx, ns),
-        say
-      })
+      results.footprint.follow = await phase('follow', () => measureFollow(ctx, opts))
     }
     results.machine.loadavgAtEnd = loadavg().map((l) => Math.round(l * 100) / 100)
     results.durationS = Math.round((Date.now() - startedMs) / 1000)
