@@ -1,7 +1,8 @@
 // Turns the bench's raw results into bench/results.json, bench/results.md (also returned, to print), the
 // time-to-verdict chart (hand-written SVG, log scale) and the README section between the bench markers.
 import { readFile, mkdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 export const TOOL_NAMES = { kubectl: 'kubectl', helm: 'Helm', guard: 'Rollout Guard', bare: 'bare revert' }
 const COLORS = { kubectl: '#6b7280', helm: '#0f62fe', guard: '#16a34a' }
@@ -109,6 +110,11 @@ export function markdown(results, chartPath = 'time-to-verdict.svg') {
       `for the StatefulSet, which has no progress deadline), Rollout Guard with \`--max-error-lines ${c.maxErrorLines}\`. ` +
       `The whole bench took ${Math.round(results.durationS / 60)} min.`
   )
+  const notRun = ['kubectl', 'helm', 'guard'].filter((t) => c.tools && !c.tools.includes(t))
+  if (notRun.length > 0) {
+    lines.push('')
+    lines.push(`**Not run in this measurement: ${notRun.map((t) => TOOL_NAMES[t]).join(', ')}.** ${results.note ?? ''}`)
+  }
   lines.push('')
   if (results.runs.length > 0) {
     lines.push(`![Time to verdict per scenario, log scale](${chartPath})`)
@@ -139,6 +145,14 @@ export function markdown(results, chartPath = 'time-to-verdict.svg') {
         'divided by the median time a bare `kubectl set image` back to the old image takes to restore the same ' +
         'failing workload (reverted as soon as the failure shows). *Not detected*: the tool reported success.'
     )
+    const own = stats(results.runs.filter((r) => r.tool === 'guard').map((r) => r.ownVerdictToRevertS))
+    if (own) {
+      lines.push('')
+      lines.push(
+        `Rollout Guard's own verdict (the end of its watch phase) to its rollback reaching the cluster: ${cell(own, ' s')}; ` +
+          "that time (reading the failing pods' events and logs for the report first) is part of its figures above."
+      )
+    }
     lines.push('')
   }
   if (results.api) {
@@ -314,4 +328,14 @@ export async function writeReports(results, outDir, readme) {
     }
   }
   return md
+}
+
+// `node scripts/bench/report.mjs [dir]`: rewrite results.md, the chart and the README section from results.json.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+  const dir = process.argv[2] ?? join(root, 'bench')
+  const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8'))
+  process.stdout.write(
+    `${await writeReports(results, dir, dir === join(root, 'bench') ? join(root, 'README.md') : undefined)}\n`
+  )
 }

@@ -54,7 +54,8 @@ const MAX_ERROR_LINES = 5
 const HELM_VERSION = env.HELM_VERSION ?? 'v4.3.1'
 /** How long a restore may take before the run is recorded as not restored. */
 const RESTORE_MAX_MS = 90000
-const TOOLS = ['kubectl', 'helm', 'guard']
+/** ROLLOUT_GUARD_BENCH_TOOLS: which of kubectl, helm, guard to run (default all three; Helm's first build is long). */
+const TOOLS = (env.ROLLOUT_GUARD_BENCH_TOOLS ?? 'kubectl,helm,guard').split(',').filter(Boolean)
 if (!(REPS >= 1)) throw new Error('ROLLOUT_GUARD_BENCH_REPS must be ≥ 1')
 
 const say = (m) => process.stderr.write(`[bench] ${m}\n`)
@@ -140,7 +141,7 @@ async function machine(state, ctx) {
     kubectl: /"gitVersion":\s*"([^"]+)"/.exec(
       (await run(ctx.kubectl, ['version', '--client', '-o', 'json'])).stdout
     )?.[1],
-    helm: await version(ctx.helm, ['version', '--short'])
+    helm: TOOLS.includes('helm') ? await version(ctx.helm, ['version', '--short']) : undefined
   }
 }
 
@@ -191,6 +192,44 @@ function chartValues(ctx, w, image, extra = {}) {
   return Object.entries(values).flatMap(([k, v]) => ['--set', `${k}=${v}`])
 }
 
+/** The same manifest bench/chart renders (kept field for field in step with templates/workload.yaml). */
+function manifest(w, image, extra = {}) {
+  const v = { replicas: w.replicas ?? 3, maxSurge: 1, maxUnavailable: 0, ...extra }
+  const strategy =
+    w.kind === 'Deployment'
+      ? `  progressDeadlineSeconds: ${TIMEOUT_S}
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxSurge: ${JSON.stringify(v.maxSurge)}
+      maxUnavailable: ${JSON.stringify(v.maxUnavailable)}
+`
+      : `  serviceName: ${w.name}
+  updateStrategy:
+    type: RollingUpdate
+`
+  return `apiVersion: apps/v1
+kind: ${w.kind}
+metadata:
+  name: ${w.name}
+  labels:
+    app: ${w.name}
+spec:
+  replicas: ${v.replicas}
+  selector:
+    matchLabels:
+      app: ${w.name}
+${strategy}  template:
+    metadata:
+      labels:
+        app: ${w.name}
+    spec:
+      containers:
+        - name: ${w.container}
+          image: ${JSON.stringify(image)}
+`
+}
+
 /** A fresh namespace with the workloads on the old image, all available. Helm's copy is installed by Helm. */
 async function setup(ctx, prefix, workloads, tool, extra) {
   const ns = `${prefix}-${randomBytes(3).toString('hex')}`.slice(0, 63)
@@ -217,10 +256,7 @@ async function setup(ctx, prefix, workloads, tool, extra) {
         { env: ctx.helmEnv, timeoutMs: 240000 }
       )
     } else {
-      const manifest = await must(ctx.helm, ['template', w.name, ctx.chartDir, '-n', ns, ...values], {
-        env: ctx.helmEnv
-      })
-      await k(['apply', '-n', ns, '-f', '-'], { input: manifest.stdout })
+      await k(['apply', '-n', ns, '-f', '-'], { input: manifest(w, ctx.images.v1, extra) })
     }
   }
   for (const w of workloads) {
@@ -351,6 +387,7 @@ async function releasesPhase(ctx) {
   for (const scenario of SCENARIOS) {
     for (const reps of batches) {
       const tools = scenario.onlyGuard ? ['guard'] : [...TOOLS]
+      if (scenario.onlyGuard && !TOOLS.includes('guard')) continue
       if (scenario.bad && !scenario.onlyGuard) tools.push('bare')
       const jobs = reps.flatMap((rep) => tools.map((tool) => ({ tool, rep })))
       say(`── ${scenario.title}: ${tools.join(', ')} × repetitions ${reps.join(', ')}, side by side`)
@@ -380,9 +417,11 @@ async function main() {
   const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100)
   if (!existsSync(join(root, 'dist', 'cli.js'))) await must(process.execPath, [join(root, 'scripts', 'bundle.mjs')])
   say('building Helm (cached after the first time; the bed and the local measurements go on meanwhile)')
-  const helmBuild = promisify(execFile)('bash', [join(root, 'test/bed/build-helm.sh')], { maxBuffer: 1 << 24 }).then(
-    (r) => r.stdout.trim().split('\n').pop()
-  )
+  const helmBuild = TOOLS.includes('helm')
+    ? promisify(execFile)('bash', [join(root, 'test/bed/build-helm.sh')], { maxBuffer: 1 << 24 }).then((r) =>
+        r.stdout.trim().split('\n').pop()
+      )
+    : Promise.resolve(undefined)
   helmBuild.catch(() => undefined)
   const helmBin = join(
     env.ROLLOUT_GUARD_CACHE ?? join(homedir(), '.cache', 'rollout-guard'),
@@ -418,6 +457,7 @@ async function main() {
     startedAt: new Date(startedMs).toISOString(),
     machine: undefined,
     config: {
+      tools: TOOLS,
       repetitions: REPS,
       repetitionsAtOnce: !SEQUENTIAL_REPS,
       progressDeadlineSeconds: TIMEOUT_S,
@@ -435,6 +475,7 @@ async function main() {
       signal,
       onlyGuard
     })),
+    note: env.ROLLOUT_GUARD_BENCH_NOTE,
     api: undefined,
     runs: [],
     footprint: undefined
@@ -468,7 +509,8 @@ async function main() {
     results.images = ctx.images
     if (PARTS.has('footprint')) results.footprint = await phase('footprint', () => measureLocal(ctx, opts))
     say('waiting for the Helm build')
-    ctx.helm = join(await helmBuild, 'helm')
+    const helmDir = await helmBuild
+    if (helmDir) ctx.helm = join(helmDir, 'helm')
     results.machine = { ...(await machine(state, ctx)), loadavg: loadAtStart }
     if (PARTS.has('api')) results.api = await phase('api', () => apiPhase(ctx))
     if (PARTS.has('releases')) results.runs = (await phase('releases', () => releasesPhase(ctx))) ?? []
