@@ -75,10 +75,10 @@ current-context: bench
         { stdio: 'ignore' }
       )
       const closed = new Promise((resolve) => child.on('close', resolve))
-      await until(() => first, 15000)
+      await until(() => first, 60000)
       child.kill('SIGKILL')
       await closed
-      samples.push(first ? { ms: first.atMs - t0, path: first.path } : { ms: undefined, path: 'no request in 15 s' })
+      samples.push(first ? { ms: first.atMs - t0, path: first.path } : { ms: undefined, path: 'no request in 60 s' })
     }
   } finally {
     server.close()
