@@ -208,7 +208,7 @@ export function markdown(results, chartPath = 'time-to-verdict.svg') {
       `dist/: ${fp.dist.files} files, largest ${largest}. Start → first request: \`rollout-guard deploy\` spawned ` +
         `against a kubeconfig whose server is a loopback HTTP server recording the first request's arrival ` +
         `(${(fp.firstRequest ?? []).map((s) => (s.ms === undefined ? 'none' : s.ms.toFixed(0))).join(', ')} ms; first path ` +
-        `\`${fp.firstRequest?.[0]?.path ?? '?'}\`). Peak RSS: VmHWM of the CLI releasing a Deployment of N pods ` +
+        `\`${fp.firstRequest?.[0]?.path ?? '?'}\`${fp.firstRequestNote ? `; ${fp.firstRequestNote}` : ''}). Peak RSS: VmHWM of the CLI releasing a Deployment of N pods ` +
         `(maxSurge/maxUnavailable 25%) with \`--soak 20s\`, following every new pod's log. Log scan: ` +
         `\`scripts/bench-logs.mjs --mb ${fp.logScan?.mb}\` (split + timestamp + ErrorLineCounter on one core vs ` +
         `\`grep -cE\` with the same pattern${fp.logScan?.grepC ? `; with LC_ALL=C grep ran at ${fp.logScan.grepC.mbPerSecond} MB/s` : ''}).`
