@@ -25,9 +25,18 @@ export interface BuildConfig {
   enabled: boolean
   context: string
   dockerfile?: string
+  /** Every full reference to tag and push (`repo:tag`); the first one of `image`'s repository is `Config.tag`. */
+  tags: string[]
   buildArgs: string[]
   platforms: string[]
   labels: string[]
+  /** `--target` build stage. */
+  target?: string
+  /** `--cache-from` / `--cache-to` entries as buildx takes them (`type=gha`, `type=registry,ref=…`). */
+  cacheFrom: string[]
+  cacheTo: string[]
+  /** Build secrets `id=value`, as docker/build-push-action's `secrets`; written to 0600 files, never on argv. */
+  secrets: string[]
   push: boolean
 }
 

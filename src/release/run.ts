@@ -132,7 +132,7 @@ class Release {
   private readonly ctx: TargetContext
   /** Aborted when the release settles, or when one workload's rollout fails: every other judge stops. */
   private readonly judging = new AbortController()
-  private image?: { ref: string; digest?: string }
+  private image?: { ref: string; digest?: string; imageId?: string; metadata?: string }
   private lock?: ReleaseLock
   /** The release's dependencies, checked before the patch and watched until the verdict. */
   private dependencies?: DependencyWatch
@@ -301,7 +301,7 @@ class Release {
       if (config.build.enabled) {
         const built = await buildAndPush(deps.docker, config, (line) => log.info(line))
         log.info(`pushed ${built.ref}`)
-        this.image = { ref: built.ref, digest: built.digest }
+        this.image = { ref: built.ref, digest: built.digest, imageId: built.imageId, metadata: built.metadata }
       } else {
         this.image = await resolve({ ...config.image, tag: config.image.tag ?? config.tag })
       }
@@ -679,6 +679,8 @@ class Release {
       timeline: this.timeline,
       image: this.image?.ref,
       digest: this.image?.digest,
+      imageId: this.image?.imageId,
+      metadata: this.image?.metadata,
       previousImage: first?.containers[0]?.image,
       images: this.targets.flatMap((t) => t.plan?.changes ?? []),
       previousRevision: planned ? first?.snapshot.revision : undefined,

@@ -81,19 +81,31 @@ async function expectAllPodsOn(ns: string, image: string, replicas = 3): Promise
 }
 
 describe('release', () => {
-  test('good release through buildx: build --push, digest from its metadata file, rollout completes → succeeded, revision 2', async () => {
+  test('good release through buildx with three tags: build --push, every tag on the digest from its metadata file, rollout completes → succeeded, revision 2', async () => {
     const f = await fixture('rel-good')
     const context = await imageContext({ behaviour: 'ready' })
     // The bed's DOCKER_CONFIG carries docker-buildx as a CLI plugin, as GitHub's runners do: the probe finds it.
-    const run = await runAction(state, { ...f.inputs, build: 'true', 'build-context': context, tag: 'v2' })
+    // Tags as docker/metadata-action writes them: a list, bare tags and a full reference mixed.
+    const run = await runAction(state, {
+      ...f.inputs,
+      build: 'true',
+      context,
+      tags: `v2, latest\n${f.repo}:sha-abc1234`
+    })
     expectVerdict(run, 'succeeded')
-    expect(run.stdout).toContain(`Building ${f.repo}:v2 with buildx and pushing`)
+    expect(run.stdout).toContain(`Building ${f.repo}:v2 (+2 more tags) with buildx and pushing`)
     // buildx itself recorded a build of this context (its refs store, beside --metadata-file's build ref).
     expect(await buildxBuildsOf(state.dockerConfig, context)).toHaveLength(1)
     const digest = run.outputs.digest!
     expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/)
     // The digest read from the metadata file is the registry's, not the local image ID buildx's docker driver starts with.
-    expect(await registryDigest(state, `${f.ns}/web`, 'v2')).toBe(digest)
+    for (const tag of ['v2', 'latest', 'sha-abc1234']) {
+      expect(await registryDigest(state, `${f.ns}/web`, tag)).toBe(digest)
+    }
+    // build-push-action's outputs: the image ID and buildx's metadata, which names the same digest.
+    expect(run.outputs.imageid).toMatch(/^sha256:[0-9a-f]{64}$/)
+    expect(run.outputs.imageid).not.toBe(digest)
+    expect(JSON.parse(run.outputs.metadata!)['containerimage.digest']).toBe(digest)
     expect(run.outputs.image).toBe(`${f.repo}:v2@${digest}`)
     expect(run.outputs.revision).toBe('2')
     expect(run.outputs['previous-revision']).toBe('1')
@@ -117,15 +129,17 @@ describe('release', () => {
       })
       if (probe.exitCode === 0)
         throw new Error('docker buildx is installed system-wide here: no host without it to test')
-      const run = await runAction(state, { ...f.inputs, build: 'true', 'build-context': context, tag: 'v2' }, { env })
+      const run = await runAction(state, { ...f.inputs, build: 'true', context, tags: 'v2,latest' }, { env })
       expectVerdict(run, 'succeeded')
-      expect(run.stdout).toContain(`Building ${f.repo}:v2 with docker build (buildx not found)`)
+      expect(run.stdout).toContain(`Building ${f.repo}:v2 (+1 more tags) with docker build (buildx not found)`)
       expect(run.stdout).toContain(`Pushing ${f.repo}:v2`)
+      expect(run.stdout).toContain(`Pushing ${f.repo}:latest`)
       expect(await buildxBuildsOf(dockerConfig, context)).toEqual([])
       expect(await buildxBuildsOf(state.dockerConfig, context)).toEqual([])
       const digest = run.outputs.digest!
       expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/)
       expect(await registryDigest(state, `${f.ns}/web`, 'v2')).toBe(digest)
+      expect(await registryDigest(state, `${f.ns}/web`, 'latest')).toBe(digest)
       expect(run.outputs.image).toBe(`${f.repo}:v2@${digest}`)
       await expectAllPodsOn(f.ns, `${f.repo}:v2@${digest}`)
     } finally {
@@ -136,7 +150,7 @@ describe('release', () => {
   test('crash-looping release (progress deadline 600s): rolled-back / crash-loop within seconds, old pods back', async () => {
     const f = await fixture('rel-crash')
     await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'crash-loop', log: 'FATAL: cannot connect to database' })
-    const run = await runAction(state, { ...f.inputs, tag: 'v2' })
+    const run = await runAction(state, { ...f.inputs, tags: 'v2' })
     expectVerdict(run, 'rolled-back', 'crash-loop')
     expect(run.exitCode).not.toBe(0)
     // Judged by pod state, not by the 600 s progress deadline: back-off starts ~3 s after the pod starts.
@@ -161,7 +175,7 @@ describe('release', () => {
   test('a pull error that clears within the grace → succeeded', async () => {
     const f = await fixture('rel-flaky', { replicas: 2 })
     const digest = await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'flaky-pull', pullErrorFor: '3s' })
-    const run = await runAction(state, { ...f.inputs, tag: 'v2', 'image-pull-grace': '20s' })
+    const run = await runAction(state, { ...f.inputs, tags: 'v2', 'image-pull-grace': '20s' })
     expectVerdict(run, 'succeeded')
     await expectAllPodsOn(f.ns, `${f.repo}:v2@${digest}`, 2)
   })
@@ -169,7 +183,7 @@ describe('release', () => {
   test('pods that never become ready, short progress deadline → progress-deadline, rolled back', async () => {
     const f = await fixture('rel-deadline', { replicas: 2, progressDeadlineSeconds: 8 })
     await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'never-ready' })
-    const run = await runAction(state, { ...f.inputs, tag: 'v2' })
+    const run = await runAction(state, { ...f.inputs, tags: 'v2' })
     expectVerdict(run, 'rolled-back', 'progress-deadline')
     await expectAllPodsOn(f.ns, f.oldImage, 2)
   })
@@ -187,7 +201,7 @@ describe('release', () => {
   test('rollback: false → failed, the Deployment stays on the new template', async () => {
     const f = await fixture('rel-norollback', { replicas: 1 })
     const digest = await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'crash-loop' })
-    const run = await runAction(state, { ...f.inputs, tag: 'v2', rollback: 'false' })
+    const run = await runAction(state, { ...f.inputs, tags: 'v2', rollback: 'false' })
     expectVerdict(run, 'failed', 'crash-loop')
     expect(run.exitCode).not.toBe(0)
     const d = await deployment(f.ns)
@@ -200,7 +214,7 @@ describe('release', () => {
     const theirImage = f.oldImage
     const run = await runAction(
       state,
-      { ...f.inputs, tag: 'v2', timeout: '2m' },
+      { ...f.inputs, tags: 'v2', timeout: '2m' },
       {
         during: async () => {
           // Wait for our patch, then change the template as a colleague would (a hotfix env var).
@@ -255,7 +269,7 @@ describe('release', () => {
       deployment: 'web',
       image: `${state.registry}/${ns}/app`,
       build: 'false',
-      tag: 'v2'
+      tags: 'v2'
     }
     let patchedTemplate: k8s.V1PodTemplateSpec | undefined
     const run = await runAction(state, inputs, {
@@ -286,7 +300,7 @@ describe('resilience', () => {
       let cut = 0
       const run = await runAction(
         state,
-        { ...f.inputs, tag: 'v2', kubeconfig: viaProxy(await readFile(state.kubeconfig, 'utf8'), proxy.port) },
+        { ...f.inputs, tags: 'v2', kubeconfig: viaProxy(await readFile(state.kubeconfig, 'utf8'), proxy.port) },
         {
           during: async () => {
             await waitUntil('our patch', 60000, async () => (await deployment(f.ns)).metadata?.generation === 2)
@@ -309,7 +323,7 @@ describe('resilience', () => {
     const before = (await deployment(f.ns)).spec?.template
     const main = await runAction(
       state,
-      { ...f.inputs, tag: 'v2' },
+      { ...f.inputs, tags: 'v2' },
       {
         during: async (action) => {
           await waitUntil('our patch', 60000, async () => (await deployment(f.ns)).metadata?.generation === 2)
@@ -321,7 +335,7 @@ describe('resilience', () => {
     expect(main.exitCode).not.toBe(0)
     expect(main.state['pending-restore']).toContain('"generation":2')
     expect((await deployment(f.ns)).spec?.template?.spec?.containers[0]?.image).toContain(':v2@')
-    const post = await runAction(state, { ...f.inputs, tag: 'v2' }, { state: main.state })
+    const post = await runAction(state, { ...f.inputs, tags: 'v2' }, { state: main.state })
     expect(post.exitCode).toBe(0)
     expect(post.stdout).toContain('previous template')
     expect((await deployment(f.ns)).spec?.template).toEqual(before)
@@ -334,7 +348,7 @@ describe('resilience', () => {
     const before = (await deployment(f.ns)).spec?.template
     const run = await runAction(
       state,
-      { ...f.inputs, tag: 'v2' },
+      { ...f.inputs, tags: 'v2' },
       {
         during: async () => {
           await waitUntil('our patch', 60000, async () => (await deployment(f.ns)).metadata?.generation === 2)
@@ -369,7 +383,7 @@ describe('resilience', () => {
         'web',
         '--image',
         f.repo,
-        '--tag',
+        '--tags',
         'v2',
         '--no-build',
         '--registry-username',
@@ -391,10 +405,10 @@ describe('resilience', () => {
   test('the post step after a finished release does nothing', async () => {
     const f = await fixture('rel-post-noop', { replicas: 1 })
     await pushImage(state, `${f.ns}/web`, 'v2')
-    const main = await runAction(state, { ...f.inputs, tag: 'v2' })
+    const main = await runAction(state, { ...f.inputs, tags: 'v2' })
     expectVerdict(main, 'succeeded')
     const generationAfter = (await deployment(f.ns)).metadata?.generation
-    const post = await runAction(state, { ...f.inputs, tag: 'v2' }, { state: main.state })
+    const post = await runAction(state, { ...f.inputs, tags: 'v2' }, { state: main.state })
     expect(post.exitCode).toBe(0)
     expect((await deployment(f.ns)).metadata?.generation).toBe(generationAfter)
   })
@@ -416,7 +430,7 @@ describe('bad inputs are rejected before anything changes', () => {
     ['garbled duration', { timeout: '5 minutes' }, /Input "timeout"/],
     ['unreadable kubeconfig', { kubeconfig: 'this: is: not: a kubeconfig' }, /kubeconfig/i]
   ])('%s', async (_name, override, message) => {
-    const run = await runAction(state, { ...f.inputs, tag: 'v2', ...override })
+    const run = await runAction(state, { ...f.inputs, tags: 'v2', ...override })
     expect(run.exitCode).not.toBe(0)
     expect(run.stdout).toMatch(message)
     expect((await deployment(f.ns)).metadata?.resourceVersion).toBe(resourceVersion)
@@ -473,7 +487,7 @@ describe('bad inputs are rejected before anything changes', () => {
       'contexts: [{ name: viewer, context: { cluster: bed, user: viewer } }]',
       'current-context: viewer'
     ].join('\n')
-    const run = await runAction(state, { ...f.inputs, tag: 'v2', kubeconfig })
+    const run = await runAction(state, { ...f.inputs, tags: 'v2', kubeconfig })
     expect(run.exitCode).not.toBe(0)
     expect(run.stdout).toMatch(/may not patch deployments\.apps/)
     expect(run.stdout).not.toContain(token.status!.token!)

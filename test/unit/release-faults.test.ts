@@ -162,7 +162,7 @@ class FakeCluster {
 
 function config(extra: Record<string, string> = {}) {
   return configFromRaw(
-    { deployment: 'web', namespace: 'shop', image: '127.0.0.1:5000/shop/web', tag: 'v2', build: 'false', ...extra },
+    { deployment: 'web', namespace: 'shop', image: '127.0.0.1:5000/shop/web', tags: 'v2', build: 'false', ...extra },
     { sha: 'abc1234' }
   )
 }
