@@ -77,6 +77,9 @@ class Finish {
   constructor(readonly fields: Fields) {}
 }
 
+/** Phases whose lines are the release's progress: printed outside any group, so they stay visible in the log. */
+const VISIBLE_PHASES = new Set<PhaseName>(['canary', 'watch', 'soak', 'rollback'])
+
 class Phases {
   readonly list: PhaseTiming[] = []
   constructor(private readonly clock: () => number) {}
@@ -89,7 +92,8 @@ class Phases {
   ): Promise<T> {
     const startedMs = this.clock()
     try {
-      const value = await log.group(title, fn)
+      // Everything else (docker's step-by-step build output above all) goes into a collapsed group.
+      const value = VISIBLE_PHASES.has(phase) ? (log.info(`── ${title}`), await fn()) : await log.group(title, fn)
       this.list.push({ phase, startedMs, endedMs: this.clock(), outcome: outcome?.(value) ?? 'ok' })
       return value
     } catch (e) {
@@ -300,7 +304,6 @@ class Release {
     await this.phases.run('build', log, config.build.enabled ? 'Build and push' : 'Resolve image', async () => {
       if (config.build.enabled) {
         const built = await buildAndPush(deps.docker, config, (line) => log.info(line))
-        log.info(`pushed ${built.ref}`)
         this.image = { ref: built.ref, digest: built.digest, imageId: built.imageId, metadata: built.metadata }
       } else {
         this.image = await resolve({ ...config.image, tag: config.image.tag ?? config.tag })
@@ -314,6 +317,8 @@ class Release {
         this.ownImages.set(t, (await own.get(key)!).ref)
       }
     })
+    // Outside the folded build output, so the image the release rolls out stays visible.
+    if (config.build.enabled) log.info(`${config.build.push ? 'pushed' : 'built'} ${this.newImage}`)
   }
 
   /** Workloads of a plan that name their own image: the exact reference each gets. */
