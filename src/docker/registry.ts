@@ -1,9 +1,10 @@
 // A minimal registry v2 (OCI distribution) client: resolve a tag to its digest without docker (build: false), and
 // read an image's config labels (the test bed checks OCI labels with it). Handles Basic and Bearer token challenges.
-// Credentials come from the caller or from ~/.docker/config.json `auths`; docker credential helpers (credsStore,
-// credHelpers) are not supported, because running helper binaries is out of scope here: pass registry-username and
-// registry-password instead.
+// Credentials come from the caller, else from the docker config as the docker CLI reads it: `credHelpers[host]`, else
+// `credsStore` (both run `docker-credential-<name> get`), else `auths`. Secrets from a helper are only ever put in
+// request headers, never logged or put in messages (the Action masks only what its inputs carry).
 
+import { execa } from 'execa'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
@@ -26,6 +27,92 @@ export interface RegistryOptions {
   env?: NodeJS.ProcessEnv
   /** Each request (and reading its answer) must finish within this; a registry that hangs must not hang the release. */
   requestTimeoutMs?: number
+  /** Runs `docker-credential-<helper> get` with `serverUrl` on stdin; default: the real binary from PATH. */
+  credentialHelper?: CredentialHelperRunner
+}
+
+/** Runs a docker credential helper's `get`; resolves with its exit code and stdout (never logged). */
+export type CredentialHelperRunner = (
+  helper: string,
+  serverUrl: string,
+  env: NodeJS.ProcessEnv
+) => Promise<{ exitCode: number | undefined; stdout: string; timedOut: boolean }>
+
+const HELPER_TIMEOUT_MS = 15_000
+
+const runCredentialHelper: CredentialHelperRunner = async (helper, serverUrl, env) => {
+  const result = await execa(`docker-credential-${helper}`, ['get'], {
+    input: serverUrl,
+    env,
+    extendEnv: false,
+    reject: false,
+    timeout: HELPER_TIMEOUT_MS,
+    stripFinalNewline: true
+  })
+  return { exitCode: result.exitCode, stdout: String(result.stdout ?? ''), timedOut: result.timedOut === true }
+}
+
+/** Where the docker CLI would take credentials for `host` from, given its config file's content. */
+export type CredentialSource =
+  { kind: 'helper'; helper: string; serverUrl: string } | { kind: 'auths'; auth: RegistryAuth } | { kind: 'none' }
+
+interface DockerConfigFile {
+  auths?: Record<string, { auth?: string; username?: string; password?: string } | null>
+  credsStore?: string
+  credHelpers?: Record<string, string>
+}
+
+/**
+ * docker's lookup order (cli/config/configfile): a `credHelpers` entry for the host, else `credsStore`, else `auths`.
+ * Docker Hub's key is `https://index.docker.io/v1/`, as `docker login` writes it.
+ */
+export function credentialSource(config: unknown, host: string): CredentialSource {
+  if (typeof config !== 'object' || config === null) return { kind: 'none' }
+  const file = config as DockerConfigFile
+  const hub = DOCKER_HUB.has(host.toLowerCase())
+  const serverUrl = hub ? 'https://index.docker.io/v1/' : host
+  const wanted = hub ? DOCKER_HUB : new Set([host.toLowerCase()])
+  for (const [key, helper] of Object.entries(file.credHelpers ?? {})) {
+    if (wanted.has(normaliseHost(key)) && typeof helper === 'string' && helper !== '') {
+      return { kind: 'helper', helper, serverUrl }
+    }
+  }
+  if (typeof file.credsStore === 'string' && file.credsStore !== '') {
+    return { kind: 'helper', helper: file.credsStore, serverUrl }
+  }
+  const auth = authsEntry(file.auths, wanted)
+  return auth ? { kind: 'auths', auth } : { kind: 'none' }
+}
+
+/**
+ * A helper's `get` answer. Exit 0 with JSON {Username, Secret} = credentials; "credentials not found" = none (anonymous,
+ * as docker does); anything else is an error whose message names the helper and never repeats its output.
+ */
+export function parseHelperAnswer(
+  helper: string,
+  host: string,
+  answer: { exitCode: number | undefined; stdout: string; timedOut: boolean }
+): RegistryAuth | undefined {
+  const name = `docker-credential-${helper}`
+  if (answer.timedOut) {
+    throw new BuildError(`Credential helper ${name} did not answer for ${host} within ${HELPER_TIMEOUT_MS / 1000}s`)
+  }
+  if (answer.exitCode !== 0) {
+    if (/credentials not found/i.test(answer.stdout)) return undefined
+    const why = answer.exitCode === undefined ? 'could not be run (is it on PATH?)' : `exited ${answer.exitCode}`
+    throw new BuildError(`Credential helper ${name} ${why} when asked for ${host}`)
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(answer.stdout)
+  } catch {
+    throw new BuildError(`Credential helper ${name} answered for ${host} with something that is not JSON`)
+  }
+  const { Username, Secret } = (parsed ?? {}) as { Username?: unknown; Secret?: unknown }
+  if (typeof Username !== 'string' || typeof Secret !== 'string' || Secret === '') {
+    throw new BuildError(`Credential helper ${name} answered for ${host} without a Username and Secret`)
+  }
+  return { username: Username, password: Secret }
 }
 
 const REQUEST_TIMEOUT_MS = 30_000
@@ -70,17 +157,8 @@ function normaliseHost(key: string): string {
     .toLowerCase()
 }
 
-/** Credentials for `host` from a docker config file's `auths`; undefined when the file or entry is missing. */
-export async function dockerConfigAuth(host: string, path: string): Promise<RegistryAuth | undefined> {
-  let config: unknown
-  try {
-    config = JSON.parse(await readFile(path, 'utf8'))
-  } catch {
-    return undefined
-  }
-  const auths = (config as { auths?: Record<string, { auth?: string; username?: string; password?: string }> }).auths
+function authsEntry(auths: DockerConfigFile['auths'], wanted: Set<string>): RegistryAuth | undefined {
   if (!auths || typeof auths !== 'object') return undefined
-  const wanted = DOCKER_HUB.has(host.toLowerCase()) ? DOCKER_HUB : new Set([host.toLowerCase()])
   for (const [key, entry] of Object.entries(auths)) {
     if (!wanted.has(normaliseHost(key)) || !entry) continue
     if (entry.auth) {
@@ -91,6 +169,28 @@ export async function dockerConfigAuth(host: string, path: string): Promise<Regi
     if (entry.username && entry.password) return { username: entry.username, password: entry.password }
   }
   return undefined
+}
+
+/**
+ * Credentials for `host` from a docker config file, as the docker CLI finds them (`credHelpers`, `credsStore`,
+ * `auths`); undefined when the file is missing or has none for the host.
+ */
+export async function dockerConfigAuth(
+  host: string,
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+  runHelper: CredentialHelperRunner = runCredentialHelper
+): Promise<RegistryAuth | undefined> {
+  let config: unknown
+  try {
+    config = JSON.parse(await readFile(path, 'utf8'))
+  } catch {
+    return undefined
+  }
+  const source = credentialSource(config, host)
+  if (source.kind === 'auths') return source.auth
+  if (source.kind === 'none') return undefined
+  return parseHelperAnswer(source.helper, host, await runHelper(source.helper, source.serverUrl, env))
 }
 
 function challengeParams(header: string): Record<string, string> {
@@ -123,7 +223,8 @@ class RegistryClient {
     if (this.auth === null) {
       const env = this.options.env ?? process.env
       const path = this.options.dockerConfigPath ?? join(env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json')
-      this.auth = this.givenAuth ?? (await dockerConfigAuth(this.endpoint.host, path))
+      this.auth =
+        this.givenAuth ?? (await dockerConfigAuth(this.endpoint.host, path, env, this.options.credentialHelper))
     }
     return this.auth
   }

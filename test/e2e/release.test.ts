@@ -3,7 +3,7 @@
 import * as k8s from '@kubernetes/client-node'
 import { beforeAll, describe, expect, test } from '@jest/globals'
 import { execa } from 'execa'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { baseInputs, runAction, expectVerdict } from './support/action.js'
@@ -144,6 +144,46 @@ describe('release', () => {
       await expectAllPodsOn(f.ns, `${f.repo}:v2@${digest}`)
     } finally {
       await rm(dockerConfig, { recursive: true, force: true })
+    }
+  })
+
+  test('build: false with credentials from a docker credential helper (credHelpers, helper on PATH) → digest resolved, succeeded', async () => {
+    const f = await fixture('rel-helper')
+    const digest = await pushImage(state, `${f.ns}/web`, 'v2', {
+      behaviour: 'ready',
+      log: 'served via a credential helper'
+    })
+    const dir = await mkdtemp(join(tmpdir(), 'rg-credhelper-'))
+    try {
+      // As docker/login-action leaves it with ECR/GCR/ACR: no auths entry, a helper named per registry.
+      await writeFile(join(dir, 'config.json'), JSON.stringify({ credHelpers: { [state.registry]: 'rgtest' } }))
+      const answer = JSON.stringify({
+        ServerURL: state.registry,
+        Username: state.registryUser,
+        Secret: state.registryPassword
+      })
+      const helper = join(dir, 'bin', 'docker-credential-rgtest')
+      await mkdir(join(dir, 'bin'))
+      await writeFile(
+        helper,
+        `#!/bin/sh\n[ "$1" = get ] || exit 3\ncat > '${join(dir, 'asked')}'\nprintf '%s' '${answer}'\n`
+      )
+      await chmod(helper, 0o755)
+      const { 'registry-username': _u, 'registry-password': _p, ...inputs } = f.inputs
+      const run = await runAction(
+        state,
+        { ...inputs, tags: 'v2' },
+        {
+          env: { DOCKER_CONFIG: dir, PATH: `${join(dir, 'bin')}:${process.env.PATH ?? ''}` }
+        }
+      )
+      expectVerdict(run, 'succeeded')
+      expect(await readFile(join(dir, 'asked'), 'utf8')).toBe(state.registry)
+      expect(run.outputs.image).toBe(`${f.repo}:v2@${digest}`)
+      expect(run.stdout).not.toContain(state.registryPassword)
+      await expectAllPodsOn(f.ns, `${f.repo}:v2@${digest}`)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
     }
   })
 

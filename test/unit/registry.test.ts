@@ -2,14 +2,21 @@
 // `bearer/*` (token service). It serves a multi-platform index, per-platform manifests and config blobs.
 
 import { createHash } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals'
 import { parseImageRef } from '../../src/config/parse.js'
-import { dockerConfigAuth, fetchImageConfigLabels, MANIFEST_ACCEPT, resolveDigest } from '../../src/docker/registry.js'
+import {
+  credentialSource,
+  dockerConfigAuth,
+  fetchImageConfigLabels,
+  MANIFEST_ACCEPT,
+  parseHelperAnswer,
+  resolveDigest
+} from '../../src/docker/registry.js'
 import { BuildError } from '../../src/errors.js'
 
 const USER = 'bot'
@@ -163,12 +170,32 @@ describe('resolveDigest', () => {
     try {
       const path = join(dir, 'config.json')
       const auth = Buffer.from(`${USER}:${PASS}`).toString('base64')
-      await writeFile(path, JSON.stringify({ auths: { [`http://${host}`]: { auth } }, credsStore: 'desktop' }))
+      await writeFile(path, JSON.stringify({ auths: { [`http://${host}`]: { auth } } }))
       await expect(
         resolveDigest(parseImageRef(`${host}/bearer/web:v1`), undefined, { dockerConfigPath: path })
       ).resolves.toBe(sha(amd64))
       await expect(dockerConfigAuth(host, path)).resolves.toEqual(creds)
       await expect(dockerConfigAuth('other.example.com', path)).resolves.toBeUndefined()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('credentials from a credential helper on PATH (credHelpers): host on stdin, JSON answer', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rg-registry-'))
+    try {
+      const path = join(dir, 'config.json')
+      const asked = join(dir, 'asked')
+      await writeFile(path, JSON.stringify({ credHelpers: { [host]: 'rgtest' }, auths: { [host]: {} } }))
+      const script = join(dir, 'docker-credential-rgtest')
+      const answer = JSON.stringify({ ServerURL: host, Username: USER, Secret: PASS })
+      await writeFile(script, `#!/bin/sh\n[ "$1" = get ] || exit 3\ncat > '${asked}'\necho '${answer}'\n`)
+      await chmod(script, 0o755)
+      const env = { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` }
+      await expect(
+        resolveDigest(parseImageRef(`${host}/bearer/web:v1`), undefined, { dockerConfigPath: path, env })
+      ).resolves.toBe(sha(amd64))
+      expect(await readFile(asked, 'utf8')).toBe(host)
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
@@ -292,5 +319,104 @@ describe('fetchImageConfigLabels', () => {
     await expect(fetchImageConfigLabels(parseImageRef(`${host}/open/web:nope`), undefined, noConfig)).rejects.toThrow(
       /not found in registry/
     )
+  })
+})
+
+describe('credentialSource: where the docker CLI takes credentials from', () => {
+  const auth = Buffer.from('u:p').toString('base64')
+  test.each<[string, unknown, string, ReturnType<typeof credentialSource>]>([
+    ['no config', null, 'reg.io', { kind: 'none' }],
+    [
+      'auths only',
+      { auths: { 'reg.io': { auth } } },
+      'reg.io',
+      { kind: 'auths', auth: { username: 'u', password: 'p' } }
+    ],
+    [
+      'auths under a URL key',
+      { auths: { 'https://reg.io/v1/': { auth } } },
+      'reg.io',
+      { kind: 'auths', auth: { username: 'u', password: 'p' } }
+    ],
+    [
+      'credsStore wins over auths',
+      { credsStore: 'desktop', auths: { 'reg.io': { auth } } },
+      'reg.io',
+      { kind: 'helper', helper: 'desktop', serverUrl: 'reg.io' }
+    ],
+    [
+      'credHelpers for the host wins over credsStore',
+      { credsStore: 'desktop', credHelpers: { 'reg.io': 'ecr-login' } },
+      'reg.io',
+      { kind: 'helper', helper: 'ecr-login', serverUrl: 'reg.io' }
+    ],
+    [
+      'credHelpers for another host: credsStore',
+      { credsStore: 'desktop', credHelpers: { 'other.io': 'gcloud' } },
+      'reg.io',
+      { kind: 'helper', helper: 'desktop', serverUrl: 'reg.io' }
+    ],
+    [
+      'credHelpers for another host, no store: auths',
+      { credHelpers: { 'other.io': 'gcloud' }, auths: { 'reg.io': { auth } } },
+      'reg.io',
+      { kind: 'auths', auth: { username: 'u', password: 'p' } }
+    ],
+    [
+      'Docker Hub asks the helper for the index URL',
+      { credsStore: 'pass' },
+      'docker.io',
+      { kind: 'helper', helper: 'pass', serverUrl: 'https://index.docker.io/v1/' }
+    ],
+    ['empty credsStore is no store', { credsStore: '' }, 'reg.io', { kind: 'none' }]
+  ])('%s', (_name, config, host, expected) => {
+    expect(credentialSource(config, host)).toEqual(expected)
+  })
+})
+
+describe('parseHelperAnswer', () => {
+  const SECRET = 'hunter2-secret'
+  test.each<[string, { exitCode: number | undefined; stdout: string; timedOut: boolean }, RegExp | object | undefined]>(
+    [
+      [
+        'credentials',
+        { exitCode: 0, stdout: JSON.stringify({ Username: 'AWS', Secret: SECRET }), timedOut: false },
+        { username: 'AWS', password: SECRET }
+      ],
+      [
+        'not found is anonymous, as docker does',
+        { exitCode: 1, stdout: 'credentials not found in native keychain', timedOut: false },
+        undefined
+      ],
+      [
+        'timed out',
+        { exitCode: undefined, stdout: '', timedOut: true },
+        /docker-credential-x did not answer for reg\.io within 15s/
+      ],
+      [
+        'not on PATH',
+        { exitCode: undefined, stdout: '', timedOut: false },
+        /docker-credential-x could not be run \(is it on PATH\?\) when asked for reg\.io/
+      ],
+      [
+        'other failure never repeats the output',
+        { exitCode: 2, stdout: `oops ${SECRET}`, timedOut: false },
+        /^Credential helper docker-credential-x exited 2 when asked for reg\.io$/
+      ],
+      ['not JSON', { exitCode: 0, stdout: SECRET, timedOut: false }, /not JSON$/],
+      [
+        'no Secret',
+        { exitCode: 0, stdout: JSON.stringify({ Username: 'u' }), timedOut: false },
+        /without a Username and Secret/
+      ]
+    ]
+  )('%s', (_name, answer, expected) => {
+    if (expected instanceof RegExp) {
+      expect(() => parseHelperAnswer('x', 'reg.io', answer)).toThrow(BuildError)
+      expect(() => parseHelperAnswer('x', 'reg.io', answer)).toThrow(expected)
+      expect(() => parseHelperAnswer('x', 'reg.io', answer)).not.toThrow(SECRET)
+    } else {
+      expect(parseHelperAnswer('x', 'reg.io', answer)).toEqual(expected)
+    }
   })
 })
