@@ -40,6 +40,12 @@ export interface BuildConfig {
   push: boolean
 }
 
+export interface RegistryTls {
+  ca?: { kind: 'inline'; pem: string } | { kind: 'file'; path: string }
+  /** Plain HTTP for a registry that is not on 127.0.0.1/localhost (those always may). */
+  insecure: boolean
+}
+
 export interface RegistryCredentials {
   /** Registry host to log in to; defaults to the image repository's host. */
   server: string
@@ -102,6 +108,8 @@ export interface Config {
   tag: string
   build: BuildConfig
   registry?: RegistryCredentials
+  /** How our registry calls reach the registry: a private CA (PEM inline or a file path) and/or plain HTTP allowed. */
+  registryTls: RegistryTls
   timeoutMs: number
   failFast: FailFastLimits
   rollback: boolean

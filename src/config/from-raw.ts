@@ -46,6 +46,8 @@ export const INPUT_NAMES = [
   'registry',
   'registry-username',
   'registry-password',
+  'registry-ca',
+  'insecure-registry',
   'timeout',
   'max-restarts',
   'image-pull-grace',
@@ -111,7 +113,8 @@ export const INPUT_DEFAULTS = {
   'lock-timeout': '5m',
   'on-dependency-down': 'rollback',
   'dependency-timeout': '5s',
-  'canary-duration': '60s'
+  'canary-duration': '60s',
+  'insecure-registry': 'false'
 } as const satisfies RawOptions
 
 export interface InputDoc {
@@ -203,6 +206,15 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     description: 'Registry username (with registry-password). Default: the existing docker login.'
   },
   'registry-password': { description: 'Registry password or token (with registry-username).', secret: true },
+  'registry-ca': {
+    description:
+      "CA certificate (PEM, inline or a file path) that signed the registry's TLS certificate, for a registry with a private CA. Used by Rollout Guard's own registry calls (which then always use https; build: false resolves through them). A build's push goes through the docker daemon, which must trust the CA itself (certs.d/<host>/ca.crt)."
+  },
+  'insecure-registry': {
+    description: 'Allow plain HTTP to the registry (127.0.0.1 and localhost always may).',
+    default: INPUT_DEFAULTS['insecure-registry'],
+    boolean: true
+  },
   timeout: { description: 'Overall time limit for the rollout, e.g. 10m.', default: INPUT_DEFAULTS.timeout },
   'max-restarts': {
     description: 'A new pod whose container restarted more than this many times fails the release.',
@@ -396,6 +408,13 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
   }
 
   const registry = registryCredentials(raw, image.repository)
+  const caText = given('registry-ca')
+  const registryTls: Config['registryTls'] = { insecure: bool('insecure-registry') }
+  if (caText !== undefined) {
+    registryTls.ca = caText.includes('-----BEGIN CERTIFICATE-----')
+      ? { kind: 'inline', pem: caText.trim() }
+      : { kind: 'file', path: caText }
+  }
 
   const timeoutMs = duration('timeout')
   if (timeoutMs <= 0) throw new InputError('Input "timeout": must be longer than 0s')
@@ -487,6 +506,7 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
       secrets,
       push
     },
+    registryTls,
     timeoutMs,
     failFast: {
       maxRestarts: parseNonNegativeInt(withDefault('max-restarts'), 'max-restarts'),

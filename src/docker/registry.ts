@@ -5,13 +5,14 @@
 // request headers, never logged or put in messages (the Action masks only what its inputs carry).
 
 import { execa } from 'execa'
+import { Agent } from 'undici'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import type { ImageRef } from '../config.js'
+import type { ImageRef, RegistryTls } from '../config.js'
 import { formatImageRef, registryHost, repositoryPath } from '../config/parse.js'
-import { BuildError } from '../errors.js'
+import { BuildError, InputError } from '../errors.js'
 
 export interface RegistryAuth {
   username: string
@@ -22,8 +23,10 @@ export interface RegistryOptions {
   fetch?: typeof fetch
   /** Default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json. */
   dockerConfigPath?: string
-  /** Use http instead of https (always the case for 127.0.0.1, localhost and [::1]). */
+  /** Use http instead of https (always the case for 127.0.0.1, localhost and [::1] unless `ca` is given). */
   insecure?: boolean
+  /** PEM of the CA that signed the registry's certificate (a private CA); implies https, also for 127.0.0.1. */
+  ca?: string
   env?: NodeJS.ProcessEnv
   /** Each request (and reading its answer) must finish within this; a registry that hangs must not hang the release. */
   requestTimeoutMs?: number
@@ -137,7 +140,7 @@ interface Endpoint {
   name: string
 }
 
-function endpoint(ref: ImageRef, insecure: boolean): Endpoint {
+function endpoint(ref: ImageRef, insecure: boolean, tls = false): Endpoint {
   const host = registryHost(ref.repository)
   let name = repositoryPath(ref.repository)
   let apiHost = host
@@ -146,7 +149,7 @@ function endpoint(ref: ImageRef, insecure: boolean): Endpoint {
     apiHost = 'registry-1.docker.io'
     if (!name.includes('/')) name = `library/${name}`
   }
-  const scheme = insecure || LOCAL_HOST.test(apiHost) ? 'http' : 'https'
+  const scheme = !tls && (insecure || LOCAL_HOST.test(apiHost)) ? 'http' : 'https'
   return { host, base: `${scheme}://${apiHost}`, name }
 }
 
@@ -216,7 +219,14 @@ class RegistryClient {
     private readonly givenAuth: RegistryAuth | undefined,
     private readonly options: RegistryOptions
   ) {
-    this.fetch = options.fetch ?? globalThis.fetch
+    const base = options.fetch ?? globalThis.fetch
+    if (options.ca === undefined) this.fetch = base
+    else {
+      // Our calls trust the given CA (as well as nothing else): undici's Agent verifies against `ca`.
+      const dispatcher = new Agent({ connect: { ca: options.ca } })
+      this.fetch = ((input: Parameters<typeof fetch>[0], init: RequestInit = {}) =>
+        base(input, { ...init, dispatcher } as unknown as RequestInit)) as typeof fetch
+    }
   }
 
   private async credentials(): Promise<RegistryAuth | undefined> {
@@ -313,14 +323,27 @@ class RegistryClient {
   }
 }
 
-function causeOf(error: unknown, timeoutMs: number): string {
-  const e = error as { name?: string; message?: string; cause?: { message?: string } }
+const UNKNOWN_AUTHORITY = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED'
+])
+
+/** What went wrong in one fetch, in words a user can act on. */
+export function causeOf(error: unknown, timeoutMs: number): string {
+  const e = error as { name?: string; message?: string; cause?: { message?: string; code?: string } }
   if (e.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000}s`
+  if (e.cause?.code !== undefined && UNKNOWN_AUTHORITY.has(e.cause.code)) {
+    return `certificate signed by unknown authority (${e.cause.code}); give the registry's CA in registry-ca`
+  }
   return e.cause?.message ?? e.message ?? String(error)
 }
 
 function clientFor(ref: ImageRef, creds: RegistryAuth | undefined, opts: RegistryOptions): RegistryClient {
-  return new RegistryClient(endpoint(ref, opts.insecure === true), creds, opts)
+  return new RegistryClient(endpoint(ref, opts.insecure === true, opts.ca !== undefined), creds, opts)
 }
 
 async function check(response: Response, what: string): Promise<Response> {
@@ -396,4 +419,23 @@ export async function fetchImageConfigLabels(
     what
   )
   return config.config?.Labels ?? {}
+}
+
+/** RegistryOptions for `registry-ca` / `insecure-registry`; reads the CA file when a path was given. */
+export async function registryTlsOptions(tls: RegistryTls): Promise<Pick<RegistryOptions, 'ca' | 'insecure'>> {
+  const options: Pick<RegistryOptions, 'ca' | 'insecure'> = { insecure: tls.insecure }
+  if (tls.ca?.kind === 'inline') options.ca = tls.ca.pem
+  if (tls.ca?.kind === 'file') {
+    let pem: string
+    try {
+      pem = await readFile(tls.ca.path, 'utf8')
+    } catch (error) {
+      throw new InputError(`Input "registry-ca": cannot read ${tls.ca.path} (${(error as Error).message})`)
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new InputError(`Input "registry-ca": ${tls.ca.path} holds no PEM certificate`)
+    }
+    options.ca = pem
+  }
+  return options
 }

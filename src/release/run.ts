@@ -7,7 +7,7 @@ import { stringify } from 'yaml'
 import type { Config, ImageRef } from '../config.js'
 import { formatImageRef } from '../config/parse.js'
 import { type DockerCli, buildAndPush } from '../docker/runner.js'
-import { type RegistryOptions, resolveDigest } from '../docker/registry.js'
+import { type RegistryOptions, registryTlsOptions, resolveDigest } from '../docker/registry.js'
 import {
   BuildError,
   ClusterError,
@@ -295,13 +295,15 @@ class Release {
     const creds = config.registry
       ? { username: config.registry.username, password: config.registry.password }
       : undefined
+    let tls: Pick<RegistryOptions, 'ca' | 'insecure'> = {}
     const resolve = async (ref: ImageRef): Promise<{ ref: string; digest: string }> => {
-      const digest = ref.digest ?? (await resolveDigest(ref, creds, deps.registry))
+      const digest = ref.digest ?? (await resolveDigest(ref, creds, { ...deps.registry, ...tls }))
       const image = formatImageRef({ ...ref, digest })
       log.info(`resolved ${image}`)
       return { ref: image, digest }
     }
     await this.phases.run('build', log, config.build.enabled ? 'Build and push' : 'Resolve image', async () => {
+      tls = await registryTlsOptions(config.registryTls)
       if (config.build.enabled) {
         const built = await buildAndPush(deps.docker, config, (line) => log.info(line))
         this.image = { ref: built.ref, digest: built.digest, imageId: built.imageId, metadata: built.metadata }

@@ -353,6 +353,22 @@ describe('configFromRaw refuses bad input with a message naming the input', () =
   })
 })
 
+describe('registry-ca and insecure-registry', () => {
+  const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'
+  test.each<[string, Record<string, string>, unknown]>([
+    ['default: no CA, no plain HTTP', {}, { insecure: false }],
+    ['inline PEM', { 'registry-ca': `${PEM}\n` }, { ca: { kind: 'inline', pem: PEM }, insecure: false }],
+    [
+      'a path',
+      { 'registry-ca': '/etc/ssl/corp-ca.pem' },
+      { ca: { kind: 'file', path: '/etc/ssl/corp-ca.pem' }, insecure: false }
+    ],
+    ['plain HTTP allowed', { 'insecure-registry': 'true' }, { insecure: true }]
+  ])('%s', (_name, raw, expected) => {
+    expect(config(raw).registryTls).toEqual(expected)
+  })
+})
+
 describe('tags as docker/metadata-action writes them', () => {
   test.each<[string, Record<string, string>, { repository: string; tag: string; tags: string[] }]>([
     [

@@ -32,6 +32,7 @@ function makeConfig(overrides: Partial<Config> = {}, build: Partial<Config['buil
       push: true,
       ...build
     },
+    registryTls: { insecure: false },
     timeoutMs: 600_000,
     failFast: { maxRestarts: 2, imagePullGraceMs: 30_000, unschedulableGraceMs: 60_000 },
     rollback: true,

@@ -4,10 +4,12 @@
 import { createHash } from 'node:crypto'
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals'
+import { execa } from 'execa'
 import { parseImageRef } from '../../src/config/parse.js'
 import {
   credentialSource,
@@ -15,6 +17,7 @@ import {
   fetchImageConfigLabels,
   MANIFEST_ACCEPT,
   parseHelperAnswer,
+  registryTlsOptions,
   resolveDigest
 } from '../../src/docker/registry.js'
 import { BuildError } from '../../src/errors.js'
@@ -418,5 +421,117 @@ describe('parseHelperAnswer', () => {
     } else {
       expect(parseHelperAnswer('x', 'reg.io', answer)).toEqual(expected)
     }
+  })
+})
+
+describe('a registry with a certificate from a private CA (registry-ca)', () => {
+  const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json'
+  let dir: string
+  let server: Server
+  let host: string
+  const body = '{"schemaVersion":2}'
+  const pem = (name: string) => readFile(join(dir, name), 'utf8')
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rg-registry-ca-'))
+    const openssl = (args: string[]) => execa('openssl', args, { cwd: dir })
+    for (const ca of ['ca', 'other-ca']) {
+      await openssl([
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        `/CN=${ca}`,
+        '-keyout',
+        `${ca}.key`,
+        '-out',
+        `${ca}.pem`
+      ])
+    }
+    await openssl([
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-keyout',
+      'srv.key',
+      '-out',
+      'srv.csr'
+    ])
+    await writeFile(join(dir, 'ext'), 'subjectAltName=IP:127.0.0.1\n')
+    await openssl([
+      'x509',
+      '-req',
+      '-in',
+      'srv.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      'ext',
+      '-out',
+      'srv.pem'
+    ])
+    server = createHttpsServer({ key: await pem('srv.key'), cert: await pem('srv.pem') }, (req, res) => {
+      if (req.url === '/v2/shop/web/manifests/v1') {
+        res.writeHead(200, { 'content-type': MANIFEST_TYPE, 'docker-content-digest': sha(body) })
+        res.end(req.method === 'HEAD' ? undefined : body)
+      } else {
+        res.writeHead(404).end()
+      }
+    })
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+    host = `127.0.0.1:${(server.address() as AddressInfo).port}`
+  })
+
+  afterAll(async () => {
+    await new Promise((done) => server.close(done))
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  test('with the CA that signed it: https (also on 127.0.0.1) and the digest resolves', async () => {
+    const ref = parseImageRef(`${host}/shop/web:v1`)
+    await expect(resolveDigest(ref, undefined, { ...noConfig, ca: await pem('ca.pem') })).resolves.toBe(sha(body))
+  })
+
+  test('the CA from a file path, as registry-ca may give it', async () => {
+    const tls = await registryTlsOptions({ ca: { kind: 'file', path: join(dir, 'ca.pem') }, insecure: false })
+    await expect(resolveDigest(parseImageRef(`${host}/shop/web:v1`), undefined, { ...noConfig, ...tls })).resolves.toBe(
+      sha(body)
+    )
+  })
+
+  test('with another CA: "unknown authority", the registry named', async () => {
+    const ref = parseImageRef(`${host}/shop/web:v1`)
+    const attempt = resolveDigest(ref, undefined, { ...noConfig, ca: await pem('other-ca.pem') })
+    await expect(attempt).rejects.toThrow(BuildError)
+    await expect(resolveDigest(ref, undefined, { ...noConfig, ca: await pem('other-ca.pem') })).rejects.toThrow(
+      `Cannot reach registry https://${host}: certificate signed by unknown authority`
+    )
+  })
+
+  test.each([
+    [
+      'a missing file',
+      { kind: 'file' as const, path: '/nonexistent/ca.pem' },
+      /Input "registry-ca": cannot read \/nonexistent\/ca.pem/
+    ],
+    [
+      'a file without a certificate',
+      { kind: 'file' as const, path: '/etc/hostname' },
+      /Input "registry-ca": \/etc\/hostname holds no PEM certificate/
+    ]
+  ])('%s is an input error', async (_name, ca, message) => {
+    await expect(registryTlsOptions({ ca, insecure: false })).rejects.toThrow(message)
   })
 })
