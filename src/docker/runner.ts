@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import type { Config } from '../config.js'
+import { registryHost } from '../config/parse.js'
 import { BuildError } from '../errors.js'
 import {
   buildxBuildArgs,
@@ -115,6 +116,48 @@ export interface BuildAndPushOptions {
   now?: Date
   /** Directory for buildx's metadata file; default: a fresh temp dir, removed afterwards. */
   tmpDir?: string
+  /** `registry-ca` (PEM): installed as `<certsDir>/<host>/ca.crt` for every registry pushed to, so dockerd trusts it. */
+  ca?: string
+  /** Where the docker daemon reads registry CAs; default DOCKER_CERTS_D, else /etc/docker/certs.d. */
+  certsDir?: string
+}
+
+/** The docker daemon's registry CA directory (`certs.d`), as dockerd reads it. */
+export function dockerCertsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DOCKER_CERTS_D?.trim() || '/etc/docker/certs.d'
+}
+
+/**
+ * Installs `registry-ca` where the docker daemon reads it (`certs.d/<host:port>/ca.crt`) for each registry of `refs`.
+ * A CA already there with the same content is left alone; one that cannot be written is a warning (the daemon may
+ * trust the CA already), and a push it still refuses fails with docker's own message.
+ */
+export async function installRegistryCa(
+  ca: string,
+  refs: readonly string[],
+  certsDir: string,
+  log: LogLine
+): Promise<string[]> {
+  const hosts = [...new Set(refs.map((ref) => registryHost(ref)))]
+  const installed: string[] = []
+  for (const host of hosts) {
+    const dir = join(certsDir, host)
+    const file = join(dir, 'ca.crt')
+    try {
+      if ((await readFile(file, 'utf8').catch(() => undefined)) !== ca) {
+        await mkdir(dir, { recursive: true, mode: 0o755 })
+        await writeFile(file, ca, { mode: 0o644 })
+      }
+      installed.push(file)
+      log(`registry-ca installed for the docker daemon: ${file}`)
+    } catch (e) {
+      log(
+        `warning: could not install registry-ca for the docker daemon at ${file} (${(e as Error).message}); ` +
+          `pushes to ${host} work only if the daemon already trusts that CA`
+      )
+    }
+  }
+  return installed
 }
 
 /**
@@ -175,6 +218,9 @@ export async function buildAndPush(
       secrets: secretArgs,
       ...(build.dockerfile !== undefined ? { dockerfile: build.dockerfile } : {}),
       ...(build.target !== undefined ? { target: build.target } : {})
+    }
+    if (options.ca !== undefined && build.push) {
+      await installRegistryCa(options.ca, tags, options.certsDir ?? dockerCertsDir(), log)
     }
     const named = tags.length > 1 ? `${target} (+${tags.length - 1} more tags)` : target
 

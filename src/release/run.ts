@@ -305,7 +305,7 @@ class Release {
     await this.phases.run('build', log, config.build.enabled ? 'Build and push' : 'Resolve image', async () => {
       tls = await registryTlsOptions(config.registryTls)
       if (config.build.enabled) {
-        const built = await buildAndPush(deps.docker, config, (line) => log.info(line))
+        const built = await buildAndPush(deps.docker, config, (line) => log.info(line), tls.ca ? { ca: tls.ca } : {})
         this.image = { ref: built.ref, digest: built.digest, imageId: built.imageId, metadata: built.metadata }
       } else {
         this.image = await resolve({ ...config.image, tag: config.image.tag ?? config.tag })

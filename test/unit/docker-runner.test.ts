@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import type { Config } from '../../src/config.js'
-import { buildAndPush, DockerRunError, execaDocker, type DockerCli } from '../../src/docker/runner.js'
+import {
+  buildAndPush,
+  dockerCertsDir,
+  DockerRunError,
+  execaDocker,
+  installRegistryCa,
+  type DockerCli
+} from '../../src/docker/runner.js'
 import { BuildError } from '../../src/errors.js'
 
 const DIGEST = `sha256:${'d'.repeat(64)}`
@@ -316,5 +323,45 @@ describe('execaDocker', () => {
   test('missing binary → DockerRunError', async () => {
     const docker = execaDocker({ PATH: process.env.PATH }, () => {}, join(dir, 'nope'))
     await expect(docker.run(['version'])).rejects.toThrow(/docker version failed/)
+  })
+})
+
+describe('installRegistryCa: registry-ca where the docker daemon reads it', () => {
+  const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
+
+  test.each([
+    [{}, '/etc/docker/certs.d'],
+    [{ DOCKER_CERTS_D: '/tmp/certs.d' }, '/tmp/certs.d'],
+    [{ DOCKER_CERTS_D: '  ' }, '/etc/docker/certs.d']
+  ])('dockerCertsDir(%j) = %s', (env, dir) => {
+    expect(dockerCertsDir(env)).toBe(dir)
+  })
+
+  test('one ca.crt per registry host (host:port), written once, same bytes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rg-certs-'))
+    try {
+      const lines: string[] = []
+      const refs = ['127.0.0.1:5443/shop/web:v2', '127.0.0.1:5443/shop/web:latest', 'registry.example.com/shop/web:v2']
+      const installed = await installRegistryCa(PEM, refs, dir, (l) => lines.push(l))
+      expect(installed).toEqual([join(dir, '127.0.0.1:5443', 'ca.crt'), join(dir, 'registry.example.com', 'ca.crt')])
+      for (const file of installed) expect(await readFile(file, 'utf8')).toBe(PEM)
+      expect(lines).toHaveLength(2)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a place that cannot be written is a warning naming the file and the registry, not a failure', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rg-certs-'))
+    try {
+      const notADir = join(dir, 'file')
+      await writeFile(notADir, 'x')
+      const lines: string[] = []
+      const installed = await installRegistryCa(PEM, ['127.0.0.1:5443/shop/web:v2'], notADir, (l) => lines.push(l))
+      expect(installed).toEqual([])
+      expect(lines).toEqual([expect.stringMatching(/^warning: could not install registry-ca .*127\.0\.0\.1:5443/)])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
