@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-G45Q5RYT.js";
+} from "./chunks/chunk-JKAQOVVV.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,
@@ -16,8 +16,8 @@ import {
   loadKubeConfig,
   makeClients,
   restorePending
-} from "./chunks/chunk-KSRNNDJD.js";
-import "./chunks/chunk-OJCWM4JT.js";
+} from "./chunks/chunk-LUTOOOFF.js";
+import "./chunks/chunk-WZ44NAQY.js";
 
 // src/cli.ts
 import { hostname } from "node:os";

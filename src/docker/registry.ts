@@ -138,6 +138,12 @@ interface Endpoint {
   host: string
   base: string
   name: string
+  /**
+   * A loopback registry without `registry-ca` or `insecure-registry`: https first and plain http only when the server
+   * does not speak TLS at all, as dockerd treats 127.0.0.0/8. A certificate it cannot verify is an error, not a reason
+   * to fall back.
+   */
+  httpFallback?: string
 }
 
 function endpoint(ref: ImageRef, insecure: boolean, tls = false): Endpoint {
@@ -149,8 +155,11 @@ function endpoint(ref: ImageRef, insecure: boolean, tls = false): Endpoint {
     apiHost = 'registry-1.docker.io'
     if (!name.includes('/')) name = `library/${name}`
   }
-  const scheme = !tls && (insecure || LOCAL_HOST.test(apiHost)) ? 'http' : 'https'
-  return { host, base: `${scheme}://${apiHost}`, name }
+  if (!tls && insecure) return { host, base: `http://${apiHost}`, name }
+  if (!tls && LOCAL_HOST.test(apiHost)) {
+    return { host, base: `https://${apiHost}`, name, httpFallback: `http://${apiHost}` }
+  }
+  return { host, base: `https://${apiHost}`, name }
 }
 
 function normaliseHost(key: string): string {
@@ -257,10 +266,16 @@ class RegistryClient {
     const headers: Record<string, string> = {}
     if (accept) headers.accept = accept
     if (this.authorization) headers.authorization = this.authorization
-    const url = `${this.endpoint.base}${path}`
     try {
-      return await this.fetch(url, { method, headers, signal: this.deadline() })
+      return await this.fetch(`${this.endpoint.base}${path}`, { method, headers, signal: this.deadline() })
     } catch (error) {
+      const fallback = this.endpoint.httpFallback
+      if (fallback !== undefined && speaksNoTls(error)) {
+        // Once: from now on this client talks plain http to the loopback registry.
+        this.endpoint.base = fallback
+        delete this.endpoint.httpFallback
+        return this.send(method, path, accept)
+      }
       throw new BuildError(`Cannot reach registry ${this.endpoint.base}: ${causeOf(error, this.timeoutMs())}`)
     }
   }
@@ -331,6 +346,17 @@ const UNKNOWN_AUTHORITY = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'CERT_UNTRUSTED'
 ])
+
+/** The server answered the TLS handshake with something that is not TLS (a plain-http registry). */
+export function speaksNoTls(error: unknown): boolean {
+  const code = (error as { cause?: { code?: string } }).cause?.code ?? ''
+  return (
+    code === 'ERR_SSL_WRONG_VERSION_NUMBER' ||
+    code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' ||
+    code === 'ERR_SSL_HTTP_REQUEST' ||
+    code === 'EPROTO'
+  )
+}
 
 /** What went wrong in one fetch, in words a user can act on. */
 export function causeOf(error: unknown, timeoutMs: number): string {

@@ -150,7 +150,7 @@ describe('a TLS registry with a certificate from a private CA', () => {
     const before = await webOf(f.ns)
     const run = await runAction(state, f.inputs)
     expectVerdict(run, 'failed')
-    expect(run.outputs.reason).toBe('cluster')
+    expect(run.outputs.reason).toBe('build')
     const annotation = run.stdout + run.stderr
     expect(annotation).toContain('unknown authority')
     expect(annotation).toContain(registry)

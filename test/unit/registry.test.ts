@@ -241,7 +241,7 @@ describe('resolveDigest', () => {
     const port = (closed.address() as AddressInfo).port
     await new Promise<void>((resolve) => closed.close(() => resolve()))
     await expect(resolveDigest(parseImageRef(`127.0.0.1:${port}/open/web:v1`), undefined, noConfig)).rejects.toThrow(
-      /Cannot reach registry http:\/\/127\.0\.0\.1:\d+/
+      /Cannot reach registry https:\/\/127\.0\.0\.1:\d+/
     )
   })
 
@@ -254,7 +254,7 @@ describe('resolveDigest', () => {
     try {
       await expect(
         resolveDigest(parseImageRef(`127.0.0.1:${port}/open/web:v1`), undefined, { ...noConfig, requestTimeoutMs: 200 })
-      ).rejects.toThrow(`Cannot reach registry http://127.0.0.1:${port}: no answer within 0.2s`)
+      ).rejects.toThrow(`Cannot reach registry https://127.0.0.1:${port}: no answer within 0.2s`)
     } finally {
       for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => silent.close(() => resolve()))
@@ -279,7 +279,8 @@ describe('resolveDigest', () => {
       'https://registry.example.com/v2/shop/web/manifests/v1',
       'http://registry.example.com/v2/shop/web/manifests/v1',
       'https://registry-1.docker.io/v2/library/nginx/manifests/1.27',
-      'http://localhost:5000/v2/web/manifests/v1'
+      // Loopback: https first (as dockerd); plain http only when the server does not speak TLS.
+      'https://localhost:5000/v2/web/manifests/v1'
     ])
   })
 })
@@ -492,7 +493,7 @@ describe('a registry with a certificate from a private CA (registry-ca)', () => 
     })
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
     host = `127.0.0.1:${(server.address() as AddressInfo).port}`
-  })
+  }, 60_000)
 
   afterAll(async () => {
     await new Promise((done) => server.close(done))
