@@ -18,7 +18,9 @@ export const OUTPUTS = {
   'error-lines': 'Error events counted in the new pods (a multi-line error, such as a stack trace, counts once)',
   'duration-seconds': 'How long the release took, in seconds',
   workloads:
-    'JSON list of every workload of the release, in order: stage, context, kind, namespace, name, verdict (succeeded, failed, stopped, rolled-back, no-change, untouched, dry-run), reason, message, rollback'
+    'JSON list of every workload of the release, in order: stage, context, kind, namespace, name, verdict (succeeded, failed, stopped, rolled-back, no-change, untouched, dry-run), reason, message, rollback',
+  imageid: 'The built image ID (config digest), as docker/build-push-action reports it',
+  metadata: "The build result as JSON (buildx's --metadata-file), as docker/build-push-action reports it"
 }
 
 try {

@@ -131,7 +131,7 @@ spec:
   ]
   for (const [tag, what, labels] of releases) {
     say(`Release ${tag}: ${what}`)
-    const { result } = await cli([...common, '--tag', tag, '--build-context', await appContext(tag, labels)])
+    const { result } = await cli([...common, '--tags', tag, '--context', await appContext(tag, labels)])
     verdicts.push([tag, what, result])
   }
 
@@ -144,7 +144,7 @@ spec:
     'stages:\n  - name: frontend\n    workloads: [deployment/web]\n  - name: jobs\n    workloads: [deployment/worker]\n'
   )
   const context = await appContext('v5', { log: 'listening on :8080', 'behaviour.worker': 'crash-loop' })
-  const { result } = await cli([...base, '--plan', plan, '--tag', 'v5', '--build-context', context])
+  const { result } = await cli([...base, '--plan', plan, '--tags', 'v5', '--context', context])
   verdicts.push(['v5', what, result])
   for (const w of result?.workloads ?? []) {
     const at = w.rollback?.restoredAtMs

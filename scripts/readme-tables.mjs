@@ -30,23 +30,29 @@ function code(text) {
 export const INPUT_GROUPS = [
   [
     'What to release and where',
-    ['mode', 'namespace', 'deployment', 'workloads', 'plan', 'containers', 'kubeconfig', 'context']
+    ['mode', 'namespace', 'deployment', 'workloads', 'plan', 'containers', 'kubeconfig', 'kube-context']
   ],
   [
     'Image, build and registry',
     [
       'image',
-      'tag',
+      'tags',
       'build',
-      'build-context',
-      'dockerfile',
+      'context',
+      'file',
       'build-args',
-      'platforms',
       'labels',
+      'target',
+      'platforms',
+      'cache-from',
+      'cache-to',
+      'secrets',
       'push',
       'registry',
       'registry-username',
-      'registry-password'
+      'registry-password',
+      'registry-ca',
+      'insecure-registry'
     ]
   ],
   [

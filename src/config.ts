@@ -26,10 +26,25 @@ export interface BuildConfig {
   enabled: boolean
   context: string
   dockerfile?: string
+  /** Every full reference to tag and push (`repo:tag`); the first one of `image`'s repository is `Config.tag`. */
+  tags: string[]
   buildArgs: string[]
   platforms: string[]
   labels: string[]
+  /** `--target` build stage. */
+  target?: string
+  /** `--cache-from` / `--cache-to` entries as buildx takes them (`type=gha`, `type=registry,ref=…`). */
+  cacheFrom: string[]
+  cacheTo: string[]
+  /** Build secrets `id=value`, as docker/build-push-action's `secrets`; written to 0600 files, never on argv. */
+  secrets: string[]
   push: boolean
+}
+
+export interface RegistryTls {
+  ca?: { kind: 'inline'; pem: string } | { kind: 'file'; path: string }
+  /** Plain HTTP for a registry that is not on 127.0.0.1/localhost (those always may). */
+  insecure: boolean
 }
 
 export interface RegistryCredentials {
@@ -94,6 +109,8 @@ export interface Config {
   tag: string
   build: BuildConfig
   registry?: RegistryCredentials
+  /** How our registry calls reach the registry: a private CA (PEM inline or a file path) and/or plain HTTP allowed. */
+  registryTls: RegistryTls
   timeoutMs: number
   failFast: FailFastLimits
   rollback: boolean

@@ -19,6 +19,11 @@ function readRaw(): RawOptions {
     if (INPUT_DOCS[name].secret) maskSecret(value)
   }
   if (raw.kubeconfig !== undefined) maskKubeconfigLines(raw.kubeconfig)
+  // Each build secret's value (after id=) is a secret of its own, on whatever line docker may echo it.
+  for (const entry of (raw.secrets ?? '').split(/\r?\n/)) {
+    const value = entry.slice(entry.indexOf('=') + 1).trim()
+    if (entry.includes('=') && value !== '') core.setSecret(value)
+  }
   return raw
 }
 

@@ -111,6 +111,9 @@ export interface ReleaseResult {
   /** The new image reference with digest (repo:tag@sha256:…). */
   image?: string
   digest?: string
+  /** The build's image ID and buildx metadata JSON (build-push-action's `imageid` and `metadata` outputs). */
+  imageId?: string
+  metadata?: string
   previousImage?: string
   images: ImageChange[]
   revision?: string

@@ -30,19 +30,25 @@ export const INPUT_NAMES = [
   'plan',
   'containers',
   'kubeconfig',
-  'context',
+  'kube-context',
   'image',
-  'tag',
+  'tags',
   'build',
-  'build-context',
-  'dockerfile',
+  'context',
+  'file',
   'build-args',
   'platforms',
   'labels',
+  'target',
+  'cache-from',
+  'cache-to',
+  'secrets',
   'push',
   'registry',
   'registry-username',
   'registry-password',
+  'registry-ca',
+  'insecure-registry',
   'timeout',
   'max-restarts',
   'image-pull-grace',
@@ -97,7 +103,7 @@ export interface RawContext {
 export const INPUT_DEFAULTS = {
   namespace: 'default',
   build: 'true',
-  'build-context': '.',
+  context: '.',
   timeout: '10m',
   'max-restarts': '2',
   'image-pull-grace': '30s',
@@ -111,7 +117,8 @@ export const INPUT_DEFAULTS = {
   'lock-timeout': '5m',
   'on-dependency-down': 'rollback',
   'dependency-timeout': '5s',
-  'canary-duration': '60s'
+  'canary-duration': '60s',
+  'insecure-registry': 'false'
 } as const satisfies RawOptions
 
 export interface InputDoc {
@@ -155,23 +162,23 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
       'Kubeconfig as YAML, base64-encoded YAML, or a file path. Default: KUBECONFIG, ~/.kube/config, then in-cluster.',
     secret: true
   },
-  context: { description: 'Kubeconfig context to use. Default: the current context.' },
+  'kube-context': { description: 'Kubeconfig context to use. Default: the current context.' },
   image: {
     description:
-      'Image repository including the registry host, e.g. registry.example.com/shop/web. May carry a tag; a digest (@sha256:…) means "deploy exactly this" and needs build: false.',
-    required: true
+      'Image repository including the registry host, e.g. registry.example.com/shop/web. May carry a tag; a digest (@sha256:…) means "deploy exactly this" and needs build: false. Default: the repository of the first full reference in `tags`.'
   },
-  tag: {
+  tags: {
     description:
-      'Tag to build and push, or to resolve when build is false. Default: the short commit SHA (the PR head SHA on pull_request).'
+      'Tags to build and push, as docker/metadata-action outputs them (newline or comma separated): bare tags (v2) are added to `image`, full references (registry.example.com/shop/web:v2) are used as written. The Deployment runs the pushed digest; with build: false the first tag of `image` is resolved. Default: the short commit SHA (the PR head SHA on pull_request).',
+    list: true
   },
   build: {
     description: 'Build (and push) the image. false = use an existing image:tag from the registry.',
     default: INPUT_DEFAULTS.build,
     boolean: true
   },
-  'build-context': { description: 'Docker build context.', default: INPUT_DEFAULTS['build-context'] },
-  dockerfile: { description: 'Path to the Dockerfile. Default: Dockerfile in the build context.' },
+  context: { description: 'Build context (a path).', default: INPUT_DEFAULTS.context },
+  file: { description: 'Path to the Dockerfile. Default: Dockerfile in the build context.' },
   'build-args': { description: 'Build arguments KEY=VALUE, one per line.', list: true },
   platforms: {
     description: 'Target platforms, e.g. linux/amd64,linux/arm64 (needs buildx for more than one).',
@@ -180,6 +187,19 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
   labels: {
     description: 'Extra image labels KEY=VALUE, one per line (OCI source/revision/created are added).',
     list: true
+  },
+  target: { description: 'Build stage to build (--target).' },
+  'cache-from': {
+    description:
+      'External cache sources, one per line, e.g. type=gha or type=registry,ref=registry.example.com/shop/web:cache.',
+    list: true
+  },
+  'cache-to': { description: 'Cache export destinations, one per line, e.g. type=gha,mode=max.', list: true },
+  secrets: {
+    description:
+      'Build secrets id=value, one per line (RUN --mount=type=secret,id=…); passed to docker through 0600 files, never on the command line.',
+    list: true,
+    secret: true
   },
   push: {
     description: 'Push the built image. Default: true in deploy mode, false in check mode (set it to push PR builds).',
@@ -190,6 +210,15 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     description: 'Registry username (with registry-password). Default: the existing docker login.'
   },
   'registry-password': { description: 'Registry password or token (with registry-username).', secret: true },
+  'registry-ca': {
+    description:
+      "CA certificate (PEM, inline or a file path) that signed the registry's TLS certificate, for a registry with a private CA. Used by Rollout Guard's own registry calls (which then always use https; build: false resolves through them). A build's push goes through the docker daemon, which must trust the CA itself (certs.d/<host>/ca.crt)."
+  },
+  'insecure-registry': {
+    description: 'Allow plain HTTP to the registry (127.0.0.1 and localhost always may).',
+    default: INPUT_DEFAULTS['insecure-registry'],
+    boolean: true
+  },
   timeout: {
     description: 'How long the rollout may take to be done, e.g. 10m; the soak runs on top of it.',
     default: INPUT_DEFAULTS.timeout
@@ -337,22 +366,32 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
 
   const kubeconfig = parseKubeconfig(raw.kubeconfig ?? '')
 
-  const imageText = given('image')
+  const tagEntries = list('tags').map((entry) => parseTagEntry(entry))
+  const imageText = given('image') ?? tagEntries.find((entry) => entry.repository !== undefined)?.text
   if (imageText === undefined) {
-    throw new InputError('Input "image" is required: the image repository, e.g. registry.example.com/shop/web')
+    throw new InputError(
+      'Input "image" is required (or a full reference in "tags"): the image repository, e.g. registry.example.com/shop/web'
+    )
   }
   const parsedImage = parseImageRef(imageText, 'image')
+  if (given('image') === undefined) delete parsedImage.tag
 
   const sha = isPr && ctx.prHeadSha ? ctx.prHeadSha : ctx.sha
-  const explicitTag = resolveExplicitTag(given('tag'), parsedImage)
+  const ownTags = tagEntries.filter((e) => e.repository === undefined || e.repository === parsedImage.repository)
+  const explicitTag = resolveExplicitTag(ownTags[0]?.tag, parsedImage)
   if (explicitTag === undefined && !parsedImage.digest && sha.trim() === '') {
-    throw new InputError('Input "tag": no commit SHA is known to derive a default tag from; set tag')
+    throw new InputError('Input "tags": no commit SHA is known to derive a default tag from; set tags')
   }
   const tag = explicitTag ?? sha.trim().slice(0, 7)
   const image: ImageRef = { repository: parsedImage.repository }
   // With a digest and no tag the tag is unknown; inventing the SHA tag would name an image that may not exist.
   if (explicitTag !== undefined || !parsedImage.digest) image.tag = tag
   if (parsedImage.digest) image.digest = parsedImage.digest
+  const tags = [`${image.repository}:${tag}`]
+  for (const entry of tagEntries) {
+    const ref = `${entry.repository ?? image.repository}:${entry.tag}`
+    if (!tags.includes(ref)) tags.push(ref)
+  }
 
   const buildEnabled = bool('build')
   if (buildEnabled && image.digest) {
@@ -384,9 +423,24 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
       throw new InputError(`Input "platforms": "${platform}" is not os/arch[/variant], e.g. linux/amd64`)
     }
   }
-  const dockerfile = given('dockerfile')
+  const dockerfile = given('file')
+  const target = given('target')
+  const secrets = list('secrets', false)
+  for (const secret of secrets) {
+    if (!/^[A-Za-z0-9_.-]+=/.test(secret)) {
+      // The value is a secret: the message names the entry by its id part only.
+      throw new InputError(`Input "secrets": an entry is not id=value (id "${secret.split('=')[0]?.slice(0, 40)}")`)
+    }
+  }
 
   const registry = registryCredentials(raw, image.repository)
+  const caText = given('registry-ca')
+  const registryTls: Config['registryTls'] = { insecure: bool('insecure-registry') }
+  if (caText !== undefined) {
+    registryTls.ca = caText.includes('-----BEGIN CERTIFICATE-----')
+      ? { kind: 'inline', pem: caText.trim() }
+      : { kind: 'file', path: caText }
+  }
 
   const timeoutMs = duration('timeout')
   if (timeoutMs <= 0) throw new InputError('Input "timeout": must be longer than 0s')
@@ -470,12 +524,17 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
     tag,
     build: {
       enabled: buildEnabled,
-      context: withDefault('build-context'),
+      context: withDefault('context'),
+      tags,
       buildArgs,
       platforms,
       labels,
+      cacheFrom: list('cache-from', false),
+      cacheTo: list('cache-to', false),
+      secrets,
       push
     },
+    registryTls,
     timeoutMs,
     failFast: {
       maxRestarts: parseNonNegativeInt(withDefault('max-restarts'), 'max-restarts'),
@@ -498,11 +557,12 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
     dependencyTimeoutMs,
     origin: releaseOrigin(ctx, sha)
   }
-  const context = given('context')
-  if (context !== undefined) config.context = context
+  const kubeContext = given('kube-context')
+  if (kubeContext !== undefined) config.context = kubeContext
   if (canary !== undefined) config.canary = canary
   if (metrics !== undefined) config.metrics = metrics
   if (dockerfile !== undefined) config.build.dockerfile = dockerfile
+  if (target !== undefined) config.build.target = target
   if (registry !== undefined) config.registry = registry
   if (ignorePattern !== undefined) config.logs.ignorePattern = ignorePattern
   if (maxErrorLines !== undefined) config.logs.maxErrorLines = maxErrorLines
@@ -560,17 +620,40 @@ function containerNames(name: InputName, names: string[]): string[] {
   return names
 }
 
-/** The tag the user asked for, from `tag` or from the tag written in `image`; they must agree when both are given. */
+interface TagEntry {
+  text: string
+  /** The repository of a full reference; undefined for a bare tag (it goes on `image`). */
+  repository?: string
+  tag: string
+}
+
+/** One `tags` entry, as docker/metadata-action writes them: a bare tag (`v2`) or a full reference (`reg/app:v2`). */
+function parseTagEntry(text: string): TagEntry {
+  if (isValidTag(text)) return { text, tag: text }
+  if (!/[/:]/.test(text)) {
+    throw new InputError(
+      `Input "tags": "${text}" is not a valid tag; use up to 128 letters, digits, _ . - not starting with . or - (or a full reference repo:tag)`
+    )
+  }
+  const ref = parseImageRef(text, 'tags')
+  if (ref.digest !== undefined) {
+    throw new InputError(`Input "tags": "${text}" has a digest; tags name what to push (use image for a digest)`)
+  }
+  // docker tags a reference without a tag as :latest.
+  return { text, repository: ref.repository, tag: ref.tag ?? 'latest' }
+}
+
+/** The tag the user asked for, from `tags` or from the tag written in `image`; they must agree when both are given. */
 function resolveExplicitTag(tagInput: string | undefined, image: ImageRef): string | undefined {
   if (tagInput !== undefined) {
     if (!isValidTag(tagInput)) {
       throw new InputError(
-        `Input "tag": "${tagInput}" is not a valid tag; use up to 128 letters, digits, _ . - not starting with . or -`
+        `Input "tags": "${tagInput}" is not a valid tag; use up to 128 letters, digits, _ . - not starting with . or -`
       )
     }
     if (image.tag !== undefined && image.tag !== tagInput) {
       throw new InputError(
-        `Input "tag": "${tagInput}" contradicts the tag "${image.tag}" written in "image"; give the tag in one place`
+        `Input "tags": "${tagInput}" contradicts the tag "${image.tag}" written in "image"; give the tag in one place`
       )
     }
     return tagInput

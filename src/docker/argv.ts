@@ -11,6 +11,11 @@ export interface BuildOptions {
   platforms: string[]
   buildArgs: string[]
   labels: string[]
+  target?: string
+  cacheFrom?: string[]
+  cacheTo?: string[]
+  /** `--secret` values (`id=NAME,src=FILE`), never the secret itself. */
+  secrets?: string[]
 }
 
 export interface BuildxOptions extends BuildOptions {
@@ -26,7 +31,20 @@ function commonBuildArgs(opts: BuildOptions): string[] {
   for (const label of opts.labels) args.push('--label', label)
   for (const tag of opts.tags) args.push('-t', tag)
   if (opts.dockerfile) args.push('-f', opts.dockerfile)
+  if (opts.target) args.push('--target', opts.target)
+  for (const source of opts.cacheFrom ?? []) args.push('--cache-from', source)
+  for (const secret of opts.secrets ?? []) args.push('--secret', secret)
   return args
+}
+
+/**
+ * A `secrets` entry `id=value` as a `--secret` argument: the value goes to a file (the caller writes it, 0600) and only
+ * `id=…,src=<file>` reaches argv, as docker/build-push-action does.
+ */
+export function secretArg(entry: string, file: string): { id: string; value: string; arg: string } {
+  const eq = entry.indexOf('=')
+  const id = entry.slice(0, eq)
+  return { id, value: entry.slice(eq + 1), arg: `id=${id},src=${file}` }
 }
 
 /** `docker buildx build --push|--load --metadata-file F [--platform a,b] … context` */
@@ -38,7 +56,8 @@ export function buildxBuildArgs(opts: BuildxOptions): string[] {
   else if (opts.platforms.length <= 1) args.push('--load')
   args.push('--metadata-file', opts.metadataFile)
   if (opts.platforms.length > 0) args.push('--platform', opts.platforms.join(','))
-  return [...args, ...commonBuildArgs(opts), opts.context]
+  const cacheTo = (opts.cacheTo ?? []).flatMap((dest) => ['--cache-to', dest])
+  return [...args, ...commonBuildArgs(opts), ...cacheTo, opts.context]
 }
 
 /** `docker build [--platform p] … context` for hosts without buildx (one platform at most). */
@@ -86,6 +105,16 @@ export function parsePushDigest(stdout: string): string | undefined {
 }
 
 const SHA256 = /^sha256:[0-9a-f]{64}$/
+
+/** The image ID (`containerimage.config.digest`) from a buildx `--metadata-file`, as build-push-action's `imageid`. */
+export function parseBuildxImageId(json: string): string | undefined {
+  try {
+    const id = (JSON.parse(json) as Record<string, unknown> | null)?.['containerimage.config.digest']
+    return typeof id === 'string' && SHA256.test(id) ? id : undefined
+  } catch {
+    return undefined
+  }
+}
 
 /**
  * The pushed digest (`containerimage.digest`) from a buildx `--metadata-file`; undefined when absent, not JSON, or not a

@@ -1,16 +1,18 @@
 // A minimal registry v2 (OCI distribution) client: resolve a tag to its digest without docker (build: false), and
 // read an image's config labels (the test bed checks OCI labels with it). Handles Basic and Bearer token challenges.
-// Credentials come from the caller or from ~/.docker/config.json `auths`; docker credential helpers (credsStore,
-// credHelpers) are not supported, because running helper binaries is out of scope here: pass registry-username and
-// registry-password instead.
+// Credentials come from the caller, else from the docker config as the docker CLI reads it: `credHelpers[host]`, else
+// `credsStore` (both run `docker-credential-<name> get`), else `auths`. Secrets from a helper are only ever put in
+// request headers, never logged or put in messages (the Action masks only what its inputs carry).
 
+import { execa } from 'execa'
+import { Agent } from 'undici'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import type { ImageRef } from '../config.js'
+import type { ImageRef, RegistryTls } from '../config.js'
 import { formatImageRef, registryHost, repositoryPath } from '../config/parse.js'
-import { BuildError } from '../errors.js'
+import { BuildError, InputError } from '../errors.js'
 
 export interface RegistryAuth {
   username: string
@@ -21,11 +23,99 @@ export interface RegistryOptions {
   fetch?: typeof fetch
   /** Default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json. */
   dockerConfigPath?: string
-  /** Use http instead of https (always the case for 127.0.0.1, localhost and [::1]). */
+  /** Use http instead of https (always the case for 127.0.0.1, localhost and [::1] unless `ca` is given). */
   insecure?: boolean
+  /** PEM of the CA that signed the registry's certificate (a private CA); implies https, also for 127.0.0.1. */
+  ca?: string
   env?: NodeJS.ProcessEnv
   /** Each request (and reading its answer) must finish within this; a registry that hangs must not hang the release. */
   requestTimeoutMs?: number
+  /** Runs `docker-credential-<helper> get` with `serverUrl` on stdin; default: the real binary from PATH. */
+  credentialHelper?: CredentialHelperRunner
+}
+
+/** Runs a docker credential helper's `get`; resolves with its exit code and stdout (never logged). */
+export type CredentialHelperRunner = (
+  helper: string,
+  serverUrl: string,
+  env: NodeJS.ProcessEnv
+) => Promise<{ exitCode: number | undefined; stdout: string; timedOut: boolean }>
+
+const HELPER_TIMEOUT_MS = 15_000
+
+const runCredentialHelper: CredentialHelperRunner = async (helper, serverUrl, env) => {
+  const result = await execa(`docker-credential-${helper}`, ['get'], {
+    input: serverUrl,
+    env,
+    extendEnv: false,
+    reject: false,
+    timeout: HELPER_TIMEOUT_MS,
+    stripFinalNewline: true
+  })
+  return { exitCode: result.exitCode, stdout: String(result.stdout ?? ''), timedOut: result.timedOut === true }
+}
+
+/** Where the docker CLI would take credentials for `host` from, given its config file's content. */
+export type CredentialSource =
+  { kind: 'helper'; helper: string; serverUrl: string } | { kind: 'auths'; auth: RegistryAuth } | { kind: 'none' }
+
+interface DockerConfigFile {
+  auths?: Record<string, { auth?: string; username?: string; password?: string } | null>
+  credsStore?: string
+  credHelpers?: Record<string, string>
+}
+
+/**
+ * docker's lookup order (cli/config/configfile): a `credHelpers` entry for the host, else `credsStore`, else `auths`.
+ * Docker Hub's key is `https://index.docker.io/v1/`, as `docker login` writes it.
+ */
+export function credentialSource(config: unknown, host: string): CredentialSource {
+  if (typeof config !== 'object' || config === null) return { kind: 'none' }
+  const file = config as DockerConfigFile
+  const hub = DOCKER_HUB.has(host.toLowerCase())
+  const serverUrl = hub ? 'https://index.docker.io/v1/' : host
+  const wanted = hub ? DOCKER_HUB : new Set([host.toLowerCase()])
+  for (const [key, helper] of Object.entries(file.credHelpers ?? {})) {
+    if (wanted.has(normaliseHost(key)) && typeof helper === 'string' && helper !== '') {
+      return { kind: 'helper', helper, serverUrl }
+    }
+  }
+  if (typeof file.credsStore === 'string' && file.credsStore !== '') {
+    return { kind: 'helper', helper: file.credsStore, serverUrl }
+  }
+  const auth = authsEntry(file.auths, wanted)
+  return auth ? { kind: 'auths', auth } : { kind: 'none' }
+}
+
+/**
+ * A helper's `get` answer. Exit 0 with JSON {Username, Secret} = credentials; "credentials not found" = none (anonymous,
+ * as docker does); anything else is an error whose message names the helper and never repeats its output.
+ */
+export function parseHelperAnswer(
+  helper: string,
+  host: string,
+  answer: { exitCode: number | undefined; stdout: string; timedOut: boolean }
+): RegistryAuth | undefined {
+  const name = `docker-credential-${helper}`
+  if (answer.timedOut) {
+    throw new BuildError(`Credential helper ${name} did not answer for ${host} within ${HELPER_TIMEOUT_MS / 1000}s`)
+  }
+  if (answer.exitCode !== 0) {
+    if (/credentials not found/i.test(answer.stdout)) return undefined
+    const why = answer.exitCode === undefined ? 'could not be run (is it on PATH?)' : `exited ${answer.exitCode}`
+    throw new BuildError(`Credential helper ${name} ${why} when asked for ${host}`)
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(answer.stdout)
+  } catch {
+    throw new BuildError(`Credential helper ${name} answered for ${host} with something that is not JSON`)
+  }
+  const { Username, Secret } = (parsed ?? {}) as { Username?: unknown; Secret?: unknown }
+  if (typeof Username !== 'string' || typeof Secret !== 'string' || Secret === '') {
+    throw new BuildError(`Credential helper ${name} answered for ${host} without a Username and Secret`)
+  }
+  return { username: Username, password: Secret }
 }
 
 const REQUEST_TIMEOUT_MS = 30_000
@@ -48,9 +138,15 @@ interface Endpoint {
   host: string
   base: string
   name: string
+  /**
+   * A loopback registry without `registry-ca` or `insecure-registry`: https first and plain http only when the server
+   * does not speak TLS at all, as dockerd treats 127.0.0.0/8. A certificate it cannot verify is an error, not a reason
+   * to fall back.
+   */
+  httpFallback?: string
 }
 
-function endpoint(ref: ImageRef, insecure: boolean): Endpoint {
+function endpoint(ref: ImageRef, insecure: boolean, tls = false): Endpoint {
   const host = registryHost(ref.repository)
   let name = repositoryPath(ref.repository)
   let apiHost = host
@@ -59,8 +155,11 @@ function endpoint(ref: ImageRef, insecure: boolean): Endpoint {
     apiHost = 'registry-1.docker.io'
     if (!name.includes('/')) name = `library/${name}`
   }
-  const scheme = insecure || LOCAL_HOST.test(apiHost) ? 'http' : 'https'
-  return { host, base: `${scheme}://${apiHost}`, name }
+  if (!tls && insecure) return { host, base: `http://${apiHost}`, name }
+  if (!tls && LOCAL_HOST.test(apiHost)) {
+    return { host, base: `https://${apiHost}`, name, httpFallback: `http://${apiHost}` }
+  }
+  return { host, base: `https://${apiHost}`, name }
 }
 
 function normaliseHost(key: string): string {
@@ -70,17 +169,8 @@ function normaliseHost(key: string): string {
     .toLowerCase()
 }
 
-/** Credentials for `host` from a docker config file's `auths`; undefined when the file or entry is missing. */
-export async function dockerConfigAuth(host: string, path: string): Promise<RegistryAuth | undefined> {
-  let config: unknown
-  try {
-    config = JSON.parse(await readFile(path, 'utf8'))
-  } catch {
-    return undefined
-  }
-  const auths = (config as { auths?: Record<string, { auth?: string; username?: string; password?: string }> }).auths
+function authsEntry(auths: DockerConfigFile['auths'], wanted: Set<string>): RegistryAuth | undefined {
   if (!auths || typeof auths !== 'object') return undefined
-  const wanted = DOCKER_HUB.has(host.toLowerCase()) ? DOCKER_HUB : new Set([host.toLowerCase()])
   for (const [key, entry] of Object.entries(auths)) {
     if (!wanted.has(normaliseHost(key)) || !entry) continue
     if (entry.auth) {
@@ -91,6 +181,28 @@ export async function dockerConfigAuth(host: string, path: string): Promise<Regi
     if (entry.username && entry.password) return { username: entry.username, password: entry.password }
   }
   return undefined
+}
+
+/**
+ * Credentials for `host` from a docker config file, as the docker CLI finds them (`credHelpers`, `credsStore`,
+ * `auths`); undefined when the file is missing or has none for the host.
+ */
+export async function dockerConfigAuth(
+  host: string,
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+  runHelper: CredentialHelperRunner = runCredentialHelper
+): Promise<RegistryAuth | undefined> {
+  let config: unknown
+  try {
+    config = JSON.parse(await readFile(path, 'utf8'))
+  } catch {
+    return undefined
+  }
+  const source = credentialSource(config, host)
+  if (source.kind === 'auths') return source.auth
+  if (source.kind === 'none') return undefined
+  return parseHelperAnswer(source.helper, host, await runHelper(source.helper, source.serverUrl, env))
 }
 
 function challengeParams(header: string): Record<string, string> {
@@ -116,14 +228,22 @@ class RegistryClient {
     private readonly givenAuth: RegistryAuth | undefined,
     private readonly options: RegistryOptions
   ) {
-    this.fetch = options.fetch ?? globalThis.fetch
+    const base = options.fetch ?? globalThis.fetch
+    if (options.ca === undefined) this.fetch = base
+    else {
+      // Our calls trust the given CA (as well as nothing else): undici's Agent verifies against `ca`.
+      const dispatcher = new Agent({ connect: { ca: options.ca } })
+      this.fetch = ((input: Parameters<typeof fetch>[0], init: RequestInit = {}) =>
+        base(input, { ...init, dispatcher } as unknown as RequestInit)) as typeof fetch
+    }
   }
 
   private async credentials(): Promise<RegistryAuth | undefined> {
     if (this.auth === null) {
       const env = this.options.env ?? process.env
       const path = this.options.dockerConfigPath ?? join(env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json')
-      this.auth = this.givenAuth ?? (await dockerConfigAuth(this.endpoint.host, path))
+      this.auth =
+        this.givenAuth ?? (await dockerConfigAuth(this.endpoint.host, path, env, this.options.credentialHelper))
     }
     return this.auth
   }
@@ -146,10 +266,16 @@ class RegistryClient {
     const headers: Record<string, string> = {}
     if (accept) headers.accept = accept
     if (this.authorization) headers.authorization = this.authorization
-    const url = `${this.endpoint.base}${path}`
     try {
-      return await this.fetch(url, { method, headers, signal: this.deadline() })
+      return await this.fetch(`${this.endpoint.base}${path}`, { method, headers, signal: this.deadline() })
     } catch (error) {
+      const fallback = this.endpoint.httpFallback
+      if (fallback !== undefined && speaksNoTls(error)) {
+        // Once: from now on this client talks plain http to the loopback registry.
+        this.endpoint.base = fallback
+        delete this.endpoint.httpFallback
+        return this.send(method, path, accept)
+      }
       throw new BuildError(`Cannot reach registry ${this.endpoint.base}: ${causeOf(error, this.timeoutMs())}`)
     }
   }
@@ -212,14 +338,38 @@ class RegistryClient {
   }
 }
 
-function causeOf(error: unknown, timeoutMs: number): string {
-  const e = error as { name?: string; message?: string; cause?: { message?: string } }
+const UNKNOWN_AUTHORITY = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED'
+])
+
+/** The server answered the TLS handshake with something that is not TLS (a plain-http registry). */
+export function speaksNoTls(error: unknown): boolean {
+  const code = (error as { cause?: { code?: string } }).cause?.code ?? ''
+  return (
+    code === 'ERR_SSL_WRONG_VERSION_NUMBER' ||
+    code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' ||
+    code === 'ERR_SSL_HTTP_REQUEST' ||
+    code === 'EPROTO'
+  )
+}
+
+/** What went wrong in one fetch, in words a user can act on. */
+export function causeOf(error: unknown, timeoutMs: number): string {
+  const e = error as { name?: string; message?: string; cause?: { message?: string; code?: string } }
   if (e.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000}s`
+  if (e.cause?.code !== undefined && UNKNOWN_AUTHORITY.has(e.cause.code)) {
+    return `certificate signed by unknown authority (${e.cause.code}); give the registry's CA in registry-ca`
+  }
   return e.cause?.message ?? e.message ?? String(error)
 }
 
 function clientFor(ref: ImageRef, creds: RegistryAuth | undefined, opts: RegistryOptions): RegistryClient {
-  return new RegistryClient(endpoint(ref, opts.insecure === true), creds, opts)
+  return new RegistryClient(endpoint(ref, opts.insecure === true, opts.ca !== undefined), creds, opts)
 }
 
 async function check(response: Response, what: string): Promise<Response> {
@@ -295,4 +445,23 @@ export async function fetchImageConfigLabels(
     what
   )
   return config.config?.Labels ?? {}
+}
+
+/** RegistryOptions for `registry-ca` / `insecure-registry`; reads the CA file when a path was given. */
+export async function registryTlsOptions(tls: RegistryTls): Promise<Pick<RegistryOptions, 'ca' | 'insecure'>> {
+  const options: Pick<RegistryOptions, 'ca' | 'insecure'> = { insecure: tls.insecure }
+  if (tls.ca?.kind === 'inline') options.ca = tls.ca.pem
+  if (tls.ca?.kind === 'file') {
+    let pem: string
+    try {
+      pem = await readFile(tls.ca.path, 'utf8')
+    } catch (error) {
+      throw new InputError(`Input "registry-ca": cannot read ${tls.ca.path} (${(error as Error).message})`)
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new InputError(`Input "registry-ca": ${tls.ca.path} holds no PEM certificate`)
+    }
+    options.ca = pem
+  }
+  return options
 }

@@ -1,11 +1,12 @@
 // Runs the docker CLI: the one I/O room for builds. `DockerCli` is the seam (tests pass a fake); `execaDocker` is the
 // real one; `buildAndPush` turns a Config into login → build → push and returns the pushed digest.
 
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import type { Config } from '../config.js'
+import { registryHost } from '../config/parse.js'
 import { BuildError } from '../errors.js'
 import {
   buildxBuildArgs,
@@ -13,8 +14,10 @@ import {
   dockerLoginArgs,
   dockerPushArgs,
   ociLabels,
+  parseBuildxImageId,
   parseBuildxMetadata,
-  parsePushDigest
+  parsePushDigest,
+  secretArg
 } from './argv.js'
 
 export interface DockerCli {
@@ -31,6 +34,10 @@ export interface BuildResult {
   /** The pushed manifest (or index) digest; undefined when push is off. */
   digest: string | undefined
   builder: 'buildx' | 'docker'
+  /** buildx's metadata file as written (build-push-action's `metadata` output); undefined without buildx. */
+  metadata?: string
+  /** The image ID (config digest), build-push-action's `imageid`; undefined when docker did not report it. */
+  imageId?: string
 }
 
 /** docker exited non-zero. Carries the command and stderr so the message can show what docker said. */
@@ -109,6 +116,48 @@ export interface BuildAndPushOptions {
   now?: Date
   /** Directory for buildx's metadata file; default: a fresh temp dir, removed afterwards. */
   tmpDir?: string
+  /** `registry-ca` (PEM): installed as `<certsDir>/<host>/ca.crt` for every registry pushed to, so dockerd trusts it. */
+  ca?: string
+  /** Where the docker daemon reads registry CAs; default DOCKER_CERTS_D, else /etc/docker/certs.d. */
+  certsDir?: string
+}
+
+/** The docker daemon's registry CA directory (`certs.d`), as dockerd reads it. */
+export function dockerCertsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DOCKER_CERTS_D?.trim() || '/etc/docker/certs.d'
+}
+
+/**
+ * Installs `registry-ca` where the docker daemon reads it (`certs.d/<host:port>/ca.crt`) for each registry of `refs`.
+ * A CA already there with the same content is left alone; one that cannot be written is a warning (the daemon may
+ * trust the CA already), and a push it still refuses fails with docker's own message.
+ */
+export async function installRegistryCa(
+  ca: string,
+  refs: readonly string[],
+  certsDir: string,
+  log: LogLine
+): Promise<string[]> {
+  const hosts = [...new Set(refs.map((ref) => registryHost(ref)))]
+  const installed: string[] = []
+  for (const host of hosts) {
+    const dir = join(certsDir, host)
+    const file = join(dir, 'ca.crt')
+    try {
+      if ((await readFile(file, 'utf8').catch(() => undefined)) !== ca) {
+        await mkdir(dir, { recursive: true, mode: 0o755 })
+        await writeFile(file, ca, { mode: 0o644 })
+      }
+      installed.push(file)
+      log(`registry-ca installed for the docker daemon: ${file}`)
+    } catch (e) {
+      log(
+        `warning: could not install registry-ca for the docker daemon at ${file} (${(e as Error).message}); ` +
+          `pushes to ${host} work only if the daemon already trusts that CA`
+      )
+    }
+  }
+  return installed
 }
 
 /**
@@ -123,6 +172,7 @@ export async function buildAndPush(
 ): Promise<BuildResult> {
   const { build } = config
   const target = `${config.image.repository}:${config.tag}`
+  const tags = build.tags.length > 0 ? build.tags : [target]
 
   if (config.registry) {
     const { server, username, password } = config.registry
@@ -131,25 +181,57 @@ export async function buildAndPush(
   }
 
   const builder = (await hasBuildx(docker)) ? 'buildx' : 'docker'
-  const buildOptions = {
-    context: build.context,
-    tags: [target],
-    platforms: build.platforms,
-    buildArgs: build.buildArgs,
-    // User labels come last so they win over ours (docker keeps the last value of a repeated label).
-    labels: [...ociLabels(config.origin, options.now ?? new Date()), ...build.labels],
-    ...(build.dockerfile !== undefined ? { dockerfile: build.dockerfile } : {})
+  if (builder === 'docker' && build.cacheTo.length > 0) {
+    throw new BuildError(
+      'Input "cache-to" needs docker buildx, which is not installed (docker build cannot export a cache)'
+    )
   }
-
+  if (builder === 'docker' && build.platforms.length > 1) {
+    throw new BuildError(
+      `Building for several platforms (${build.platforms.join(', ')}) needs docker buildx, which is not installed`
+    )
+  }
+  const dir = options.tmpDir ?? (await mkdtemp(join(tmpdir(), 'rollout-guard-')))
+  const metadataFile = join(dir, 'build-metadata.json')
+  const secretsDir = join(dir, 'secrets')
   let digest: string | undefined
-  if (builder === 'buildx') {
-    const dir = options.tmpDir ?? (await mkdtemp(join(tmpdir(), 'rollout-guard-')))
-    const metadataFile = join(dir, 'build-metadata.json')
-    try {
-      log(`Building ${target} with buildx${build.push ? ' and pushing' : ''}`)
+  let metadata: string | undefined
+  let imageId: string | undefined
+  try {
+    // Secret values go to 0600 files; argv carries only id=…,src=<file> (as docker/build-push-action does).
+    const secretArgs: string[] = []
+    if (build.secrets.length > 0) await mkdir(secretsDir, { recursive: true, mode: 0o700 })
+    for (const [i, entry] of build.secrets.entries()) {
+      const secret = secretArg(entry, join(secretsDir, String(i)))
+      await writeFile(join(secretsDir, String(i)), secret.value, { mode: 0o600 })
+      secretArgs.push(secret.arg)
+    }
+    const buildOptions = {
+      context: build.context,
+      tags,
+      platforms: build.platforms,
+      buildArgs: build.buildArgs,
+      // User labels come last so they win over ours (docker keeps the last value of a repeated label).
+      labels: [...ociLabels(config.origin, options.now ?? new Date()), ...build.labels],
+      cacheFrom: build.cacheFrom,
+      cacheTo: build.cacheTo,
+      secrets: secretArgs,
+      ...(build.dockerfile !== undefined ? { dockerfile: build.dockerfile } : {}),
+      ...(build.target !== undefined ? { target: build.target } : {})
+    }
+    if (options.ca !== undefined && build.push) {
+      await installRegistryCa(options.ca, tags, options.certsDir ?? dockerCertsDir(), log)
+    }
+    const named = tags.length > 1 ? `${target} (+${tags.length - 1} more tags)` : target
+
+    if (builder === 'buildx') {
+      log(`Building ${named} with buildx${build.push ? ' and pushing' : ''}`)
       await step('buildx build', () => docker.run(buildxBuildArgs({ ...buildOptions, push: build.push, metadataFile })))
+      const written = await readFile(metadataFile, 'utf8').catch(() => '')
+      if (written !== '') metadata = written
+      imageId = parseBuildxImageId(written)
       if (build.push) {
-        digest = parseBuildxMetadata(await readFile(metadataFile, 'utf8').catch(() => ''))
+        digest = parseBuildxMetadata(written)
         if (digest === undefined) {
           throw new BuildError(
             `docker buildx build pushed ${target} but reported no registry digest (containerimage.digest missing, or ` +
@@ -158,25 +240,33 @@ export async function buildAndPush(
           )
         }
       }
-    } finally {
-      if (options.tmpDir === undefined) await rm(dir, { recursive: true, force: true })
-      else await rm(metadataFile, { force: true })
+    } else {
+      log(`Building ${named} with docker build (buildx not found)`)
+      await step('build', () => docker.run(dockerBuildArgs(buildOptions)))
+      if (build.push) {
+        for (const ref of tags) {
+          log(`Pushing ${ref}`)
+          const pushed = await step('push', () => docker.run(dockerPushArgs(ref)))
+          const pushedDigest = parsePushDigest(pushed.stdout)
+          if (pushedDigest === undefined) throw new BuildError(`docker push ${ref} printed no digest`)
+          // Every tag names the same image; the digest of the first (the one `image` names) is rolled out.
+          digest ??= pushedDigest
+        }
+      }
     }
-  } else {
-    if (build.platforms.length > 1) {
-      throw new BuildError(
-        `Building for several platforms (${build.platforms.join(', ')}) needs docker buildx, which is not installed`
-      )
-    }
-    log(`Building ${target} with docker build (buildx not found)`)
-    await step('build', () => docker.run(dockerBuildArgs(buildOptions)))
-    if (build.push) {
-      log(`Pushing ${target}`)
-      const pushed = await step('push', () => docker.run(dockerPushArgs(target)))
-      digest = parsePushDigest(pushed.stdout)
-      if (digest === undefined) throw new BuildError(`docker push ${target} printed no digest`)
+  } finally {
+    if (options.tmpDir === undefined) await rm(dir, { recursive: true, force: true })
+    else {
+      await rm(metadataFile, { force: true })
+      await rm(secretsDir, { recursive: true, force: true })
     }
   }
   if (digest !== undefined) log(`Image ${target}@${digest}`)
-  return { ref: digest !== undefined ? `${target}@${digest}` : target, digest, builder }
+  return {
+    ref: digest !== undefined ? `${target}@${digest}` : target,
+    digest,
+    builder,
+    ...(metadata !== undefined ? { metadata } : {}),
+    ...(imageId !== undefined ? { imageId } : {})
+  }
 }

@@ -7,7 +7,7 @@ import { stringify } from 'yaml'
 import type { Config, ImageRef } from '../config.js'
 import { formatImageRef } from '../config/parse.js'
 import { type DockerCli, buildAndPush } from '../docker/runner.js'
-import { type RegistryOptions, resolveDigest } from '../docker/registry.js'
+import { type RegistryOptions, registryTlsOptions, resolveDigest } from '../docker/registry.js'
 import {
   BuildError,
   ClusterError,
@@ -79,6 +79,9 @@ class Finish {
   constructor(readonly fields: Fields) {}
 }
 
+/** Phases whose lines are the release's progress: printed outside any group, so they stay visible in the log. */
+const VISIBLE_PHASES = new Set<PhaseName>(['canary', 'watch', 'soak', 'rollback'])
+
 class Phases {
   readonly list: PhaseTiming[] = []
   constructor(private readonly clock: () => number) {}
@@ -91,7 +94,8 @@ class Phases {
   ): Promise<T> {
     const startedMs = this.clock()
     try {
-      const value = await log.group(title, fn)
+      // Everything else (docker's step-by-step build output above all) goes into a collapsed group.
+      const value = VISIBLE_PHASES.has(phase) ? (log.info(`── ${title}`), await fn()) : await log.group(title, fn)
       this.list.push({ phase, startedMs, endedMs: this.clock(), outcome: outcome?.(value) ?? 'ok' })
       return value
     } catch (e) {
@@ -134,7 +138,7 @@ class Release {
   private readonly ctx: TargetContext
   /** Aborted when the release settles, or when one workload's rollout fails: every other judge stops. */
   private readonly judging = new AbortController()
-  private image?: { ref: string; digest?: string }
+  private image?: { ref: string; digest?: string; imageId?: string; metadata?: string }
   private lock?: ReleaseLock
   /** The release's dependencies, checked before the patch and watched until the verdict. */
   private dependencies?: DependencyWatch
@@ -319,17 +323,18 @@ class Release {
     const creds = config.registry
       ? { username: config.registry.username, password: config.registry.password }
       : undefined
+    let tls: Pick<RegistryOptions, 'ca' | 'insecure'> = {}
     const resolve = async (ref: ImageRef): Promise<{ ref: string; digest: string }> => {
-      const digest = ref.digest ?? (await resolveDigest(ref, creds, deps.registry))
+      const digest = ref.digest ?? (await resolveDigest(ref, creds, { ...deps.registry, ...tls }))
       const image = formatImageRef({ ...ref, digest })
       log.info(`resolved ${image}`)
       return { ref: image, digest }
     }
     await this.phases.run('build', log, config.build.enabled ? 'Build and push' : 'Resolve image', async () => {
+      tls = await registryTlsOptions(config.registryTls)
       if (config.build.enabled) {
-        const built = await buildAndPush(deps.docker, config, (line) => log.info(line))
-        log.info(`pushed ${built.ref}`)
-        this.image = { ref: built.ref, digest: built.digest }
+        const built = await buildAndPush(deps.docker, config, (line) => log.info(line), tls.ca ? { ca: tls.ca } : {})
+        this.image = { ref: built.ref, digest: built.digest, imageId: built.imageId, metadata: built.metadata }
       } else {
         this.image = await resolve({ ...config.image, tag: config.image.tag ?? config.tag })
       }
@@ -342,6 +347,8 @@ class Release {
         this.ownImages.set(t, (await own.get(key)!).ref)
       }
     })
+    // Outside the folded build output, so the image the release rolls out stays visible.
+    if (config.build.enabled) log.info(`${config.build.push ? 'pushed' : 'built'} ${this.newImage}`)
   }
 
   /** Workloads of a plan that name their own image: the exact reference each gets. */
@@ -766,6 +773,8 @@ class Release {
       timeline: this.timeline,
       image: this.image?.ref,
       digest: this.image?.digest,
+      imageId: this.image?.imageId,
+      metadata: this.image?.metadata,
       previousImage: first?.containers[0]?.image,
       images: this.targets.flatMap((t) => t.plan?.changes ?? []),
       previousRevision: planned ? first?.snapshot.revision : undefined,

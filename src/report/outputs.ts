@@ -15,6 +15,8 @@ export type OutputName =
   | 'error-lines'
   | 'duration-seconds'
   | 'workloads'
+  | 'imageid'
+  | 'metadata'
 
 export function outputsOf(result: ReleaseResult): Record<OutputName, string> {
   return {
@@ -39,7 +41,9 @@ export function outputsOf(result: ReleaseResult): Record<OutputName, string> {
         message: w.message,
         rollback: w.rollback
       }))
-    )
+    ),
+    imageid: result.imageId ?? '',
+    metadata: result.metadata ?? ''
   }
 }
 
@@ -59,6 +63,8 @@ export function inputFailureOutputs(durationMs: number): Record<OutputName, stri
     'previous-image': '',
     'error-lines': '0',
     'duration-seconds': String(Math.round(Math.max(0, durationMs) / 1000)),
-    workloads: '[]'
+    workloads: '[]',
+    imageid: '',
+    metadata: ''
   }
 }

@@ -37,7 +37,7 @@ async function fixture(prefix: string, behaviour: 'ready' | 'crash-loop') {
     namespace: ns,
     body: { metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } }
   })
-  const inputs = { ...(await baseInputs(state, ns)), deployment: 'web', image: repo, build: 'false', tag: 'v2' }
+  const inputs = { ...(await baseInputs(state, ns)), deployment: 'web', image: repo, build: 'false', tags: 'v2' }
   return { ns, oldImage, newImage: `${repo}:v2@${v2}`, inputs }
 }
 

@@ -57,7 +57,7 @@ async function fixture(prefix: string, dbReplicas: number): Promise<Fixture> {
     body: { metadata: { name: 'db' }, spec: { selector: { app: 'db' }, ports: [{ port: 5432 }] } }
   })
   await createAvailableDeployment(c, { name: 'web', namespace: ns, image: oldImage, replicas: 2 })
-  const inputs = { ...(await baseInputs(state, ns)), deployment: 'web', image: repo, build: 'false', tag: 'v2' }
+  const inputs = { ...(await baseInputs(state, ns)), deployment: 'web', image: repo, build: 'false', tags: 'v2' }
   return { ns, oldImage, newImage: `${repo}:v2@${v2}`, inputs }
 }
 

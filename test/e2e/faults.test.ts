@@ -60,7 +60,7 @@ async function fixture(prefix: string, opts: { replicas?: number; progressDeadli
     replicas: opts.replicas ?? 2,
     progressDeadlineSeconds: opts.progressDeadlineSeconds
   })
-  const inputs = { ...(await baseInputs(state, ns)), deployment: 'web', image: repo, build: 'false', tag: 'v2' }
+  const inputs = { ...(await baseInputs(state, ns)), deployment: 'web', image: repo, build: 'false', tags: 'v2' }
   return { ns, repo, oldImage, inputs } satisfies Fixture
 }
 
@@ -234,7 +234,7 @@ describe('the registry is down', () => {
     const context = await imageContext({ behaviour: 'ready' })
     const run = await runAction(
       state,
-      { ...f.inputs, build: 'true', 'build-context': context },
+      { ...f.inputs, build: 'true', context },
       {
         during: async (action) => {
           // Logged in already; the build needs no registry (FROM scratch); the push does.

@@ -146,7 +146,7 @@ describe('GitHub reporting of a release', () => {
     const newPods = new Set<string>()
     const run = await runAction(
       state,
-      { ...f.inputs, tag: 'v2' },
+      { ...f.inputs, tags: 'v2' },
       {
         env: { GITHUB_API_URL: fake.url },
         during: async () => {
@@ -230,7 +230,7 @@ describe('GitHub reporting of a release', () => {
     const f = await fixture('gh-403', { replicas: 1 })
     await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'crash-loop', log: 'FATAL: cannot connect to database' })
     fake.override((r) => (r.operation === CREATE_DEPLOYMENT ? FORBIDDEN_BY_INTEGRATION : undefined))
-    const run = await runAction(state, { ...f.inputs, tag: 'v2' }, { env: { GITHUB_API_URL: fake.url } })
+    const run = await runAction(state, { ...f.inputs, tags: 'v2' }, { env: { GITHUB_API_URL: fake.url } })
     expectVerdict(run, 'rolled-back', 'crash-loop')
     expect((await deployment(f.ns)).spec?.template?.spec?.containers[0]?.image).toBe(f.oldImage)
 
@@ -255,7 +255,7 @@ describe('PR check mode (pull_request)', () => {
     const newImage = `${f.repo}:v2@${digest}`
     const before = await deployment(f.ns)
     // No `mode`: on pull_request the default is check.
-    const run = await runAction(state, { ...f.inputs, tag: 'v2' }, { env: await pullRequestEnv() })
+    const run = await runAction(state, { ...f.inputs, tags: 'v2' }, { env: await pullRequestEnv() })
     expectVerdict(run, 'dry-run')
     expect(run.exitCode).toBe(0)
     expect(run.outputs.image).toBe(newImage)
@@ -357,7 +357,7 @@ describe('PR check mode (pull_request)', () => {
 
     const run = await runAction(
       state,
-      { ...f.inputs, image: `${state.registry}/${f.ns}/forbidden-web`, tag: 'v1', containers: 'app' },
+      { ...f.inputs, image: `${state.registry}/${f.ns}/forbidden-web`, tags: 'v1', containers: 'app' },
       { env: await pullRequestEnv() }
     )
     expectVerdict(run, 'failed', 'rejected')

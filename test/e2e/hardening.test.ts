@@ -31,7 +31,7 @@ async function fixture(prefix: string) {
   await pushImage(state, `${ns}/web`, 'v2')
   const oldImage = `${repo}:v1@${v1}`
   await createAvailableDeployment(c, { name: 'web', namespace: ns, image: oldImage, replicas: 3 })
-  const inputs = { ...(await baseInputs(state, ns)), deployment: 'web', image: repo, build: 'false', tag: 'v2' }
+  const inputs = { ...(await baseInputs(state, ns)), deployment: 'web', image: repo, build: 'false', tags: 'v2' }
   return { ns, oldImage, inputs }
 }
 

@@ -123,7 +123,7 @@ describe('StatefulSet', () => {
     const f = await fixture('sts-good')
     await createStatefulSet(f.ns, 'cache', f.oldImage)
     const digest = await pushImage(state, `${f.ns}/app`, 'v2')
-    const run = await runAction(state, { ...f.inputs, workloads: 'statefulset/cache', tag: 'v2' })
+    const run = await runAction(state, { ...f.inputs, workloads: 'statefulset/cache', tags: 'v2' })
     expectVerdict(run, 'succeeded')
     await expectPodsOn(f.ns, 'cache', `${f.repo}:v2@${digest}`, 3)
   })
@@ -132,7 +132,7 @@ describe('StatefulSet', () => {
     const f = await fixture('sts-bad')
     const before = await createStatefulSet(f.ns, 'cache', f.oldImage)
     await pushImage(state, `${f.ns}/app`, 'v2', { behaviour: 'crash-loop' })
-    const run = await runAction(state, { ...f.inputs, workloads: 'statefulset/cache', tag: 'v2' })
+    const run = await runAction(state, { ...f.inputs, workloads: 'statefulset/cache', tags: 'v2' })
     expectVerdict(run, 'rolled-back', 'crash-loop')
     expect(run.stdout).toMatch(
       /rollback: deleted pod cache-2 \(still on the bad revision cache-[0-9a-z]+ and not Ready\)/
@@ -200,7 +200,7 @@ describe('StatefulSet', () => {
     )
     const before = await c.apps.readNamespacedStatefulSet({ name: 'cache', namespace: f.ns })
     await pushImage(state, `${f.ns}/app`, 'v2')
-    const run = await runAction(state, { ...f.inputs, workloads: 'statefulset/cache', tag: 'v2' })
+    const run = await runAction(state, { ...f.inputs, workloads: 'statefulset/cache', tags: 'v2' })
     expectVerdict(run, 'failed', 'preflight')
     expect(run.stdout).toContain('uses updateStrategy OnDelete')
     const after = await c.apps.readNamespacedStatefulSet({ name: 'cache', namespace: f.ns })
@@ -213,7 +213,7 @@ describe('DaemonSet', () => {
     const f = await fixture('ds-good')
     await createDaemonSet(f.ns, 'agent', f.oldImage)
     const digest = await pushImage(state, `${f.ns}/app`, 'v2')
-    const run = await runAction(state, { ...f.inputs, workloads: 'daemonset/agent', tag: 'v2' })
+    const run = await runAction(state, { ...f.inputs, workloads: 'daemonset/agent', tags: 'v2' })
     expectVerdict(run, 'succeeded')
     const list = await expectPodsOn(f.ns, 'agent', `${f.repo}:v2@${digest}`, 3)
     expect(new Set(list.map((p) => p.spec?.nodeName)).size).toBe(3)
@@ -223,7 +223,7 @@ describe('DaemonSet', () => {
     const f = await fixture('ds-bad')
     const before = await createDaemonSet(f.ns, 'agent', f.oldImage)
     await pushImage(state, `${f.ns}/app`, 'v2', { behaviour: 'crash-loop' })
-    const run = await runAction(state, { ...f.inputs, workloads: 'daemonset/agent', tag: 'v2' })
+    const run = await runAction(state, { ...f.inputs, workloads: 'daemonset/agent', tags: 'v2' })
     expectVerdict(run, 'rolled-back', 'crash-loop')
     const after = await daemonSetSettled(f.ns, 'agent')
     expect(after.spec?.template).toEqual(before.spec?.template)
@@ -253,7 +253,7 @@ describe('several workloads in one release', () => {
     const run = await runAction(state, {
       ...f.inputs,
       workloads: 'deployment/web\ndeployment/worker\nstatefulset/cache',
-      tag: 'v2'
+      tags: 'v2'
     })
     expectVerdict(run, 'rolled-back', 'crash-loop')
     expect(run.stdout).toMatch(/Deployment "worker": 1 of \d new pods? (is|are) crash-looping: worker-/)

@@ -49,7 +49,7 @@ async function fixture(
   const v2 = await pushImage(state, `${ns}/web`, 'v2', { errorsPerMinute: opts.newErrorsPerMinute })
   const oldImage = `${repo}:v1@${v1}`
   await createAvailableDeployment(c, { name: 'web', namespace: ns, image: oldImage, replicas: opts.replicas ?? 2 })
-  const inputs = { ...(await baseInputs(state, ns)), deployment: 'web', image: repo, build: 'false', tag: 'v2' }
+  const inputs = { ...(await baseInputs(state, ns)), deployment: 'web', image: repo, build: 'false', tags: 'v2' }
   return { ns, repo, oldImage, newImage: `${repo}:v2@${v2}`, inputs }
 }
 

@@ -65,7 +65,7 @@ async function fixture(prefix: string, errorRatio: number): Promise<Fixture> {
     deployment: 'web',
     image: repo,
     build: 'false',
-    tag: 'v2',
+    tags: 'v2',
     'prometheus-url': prometheusUrl
   }
   return { ns, oldImage, newImage: `${repo}:v2@${v2}`, inputs }

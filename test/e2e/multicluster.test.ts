@@ -108,7 +108,7 @@ describe('a train across two clusters', () => {
     const f = await fixture('multi-bad')
     const before = await snapshot(f.ns)
     await pushImage(state, `${f.ns}/app`, 'v2', { behaviourAs: { web: 'crash-loop' } })
-    const run = await runAction(state, { ...f.inputs, plan: f.plan, tag: 'v2' })
+    const run = await runAction(state, { ...f.inputs, plan: f.plan, tags: 'v2' })
     expectVerdict(run, 'rolled-back', 'crash-loop')
 
     const verdicts = JSON.parse(run.outputs.workloads ?? '[]') as WorkloadVerdict[]
@@ -159,7 +159,7 @@ describe('a train across two clusters', () => {
     const f = await fixture('multi-good', '')
     const before = await snapshot(f.ns)
     const v2 = await pushImage(state, `${f.ns}/app`, 'v2')
-    const run = await runAction(state, { ...f.inputs, plan: f.plan, tag: 'v2' })
+    const run = await runAction(state, { ...f.inputs, plan: f.plan, tags: 'v2' })
     expectVerdict(run, 'succeeded')
     const verdicts = JSON.parse(run.outputs.workloads ?? '[]') as WorkloadVerdict[]
     expect(verdicts.map((v) => [v.context, v.name, v.verdict])).toEqual([
@@ -184,7 +184,7 @@ describe('a train across two clusters', () => {
     const plan = await planFile(
       'stages:\n  - context: bed-1\n    workloads: [api]\n  - context: bed-3\n    workloads: [web]\n'
     )
-    const run = await runAction(state, { ...f.inputs, plan, tag: 'v1' })
+    const run = await runAction(state, { ...f.inputs, plan, tags: 'v1' })
     expectVerdict(run, 'failed', 'input')
     expect(run.stdout).toMatch(
       /release\.yaml:4: stage "stage 2" uses context "bed-3", which the kubeconfig does not have \(it has: bed-1, bed-2\)/

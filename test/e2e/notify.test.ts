@@ -81,7 +81,7 @@ test('a rolled-back release sends one signed DingTalk message, one Slack message
     deployment: 'web',
     image: repo,
     build: 'false',
-    tag: 'v2',
+    tags: 'v2',
     'notify-dingtalk-webhook': `${base}/robot/send?access_token=e2e-token`,
     'notify-dingtalk-secret': SECRET,
     'notify-slack-webhook': `${base}/slack`,

@@ -102,7 +102,7 @@ describe('deploy/rbac.yaml and the README kubeconfig recipe', () => {
       const inputs = { ...(await baseInputs(state, ns)), kubeconfig, deployment: 'web', image: repo, build: 'false' }
 
       // Sufficient: a release with exactly this identity goes out.
-      const good = await runAction(state, { ...inputs, tag: 'v2' })
+      const good = await runAction(state, { ...inputs, tags: 'v2' })
       expectVerdict(good, 'succeeded')
 
       // Minimal: each verb removed alone is missed by preflight, by name, before anything changes.
@@ -131,7 +131,7 @@ describe('deploy/rbac.yaml and the README kubeconfig recipe', () => {
         // The authorizer's cache follows the Role within a moment; wait until it says no.
         await waitUntil(`RBAC without ${permission(rule, verb)}`, 15000, async () => !(await canI(rule, verb)))
         const before = await c.apps.readNamespacedDeployment({ name: 'web', namespace: ns })
-        const run = await runAction(state, { ...inputs, tag: 'v1' })
+        const run = await runAction(state, { ...inputs, tags: 'v1' })
         const wanted = `The Kubernetes identity in the kubeconfig may not ${permission(rule, verb)} in namespace "${ns}". Grant these in a Role bound to it; nothing was changed.`
         const verdict = run.stdout.split('\n').find((l) => /^(::error::)?failed\b/.test(l)) ?? ''
         if (run.outputs.result !== 'failed' || run.outputs.reason !== 'preflight' || !verdict.endsWith(wanted)) {
@@ -152,7 +152,7 @@ describe('deploy/rbac.yaml and the README kubeconfig recipe', () => {
         for (const rule of rules) for (const verb of rule.verbs) if (!(await canI(rule, verb))) return false
         return true
       })
-      const again = await runAction(state, { ...inputs, tag: 'v1' })
+      const again = await runAction(state, { ...inputs, tags: 'v1' })
       expectVerdict(again, 'succeeded')
       expect(again.stdout).not.toContain(kubeconfig.match(/token: (\S+)/)![1]!)
     } finally {
@@ -192,13 +192,13 @@ describe('deploy/rbac.yaml and the README kubeconfig recipe', () => {
       const kubeconfig = await readFile(kubeconfigFile, 'utf8')
       const inputs = { ...(await baseInputs(state, ns)), kubeconfig, image: repo, build: 'false' }
 
-      const sts = await runAction(state, { ...inputs, workloads: 'statefulset/cache', tag: 'v2' })
+      const sts = await runAction(state, { ...inputs, workloads: 'statefulset/cache', tags: 'v2' })
       expectVerdict(sts, 'succeeded')
 
       const canary = await runAction(state, {
         ...inputs,
         deployment: 'web',
-        tag: 'v2',
+        tags: 'v2',
         canary: '1',
         'canary-duration': '5s'
       })
@@ -221,7 +221,7 @@ describe('deploy/rbac.yaml and the README kubeconfig recipe', () => {
       config.users[0]!.user = {
         exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, interactiveMode: 'Never' }
       }
-      const back = await runAction(state, { ...inputs, kubeconfig: stringify(config), deployment: 'web', tag: 'v1' })
+      const back = await runAction(state, { ...inputs, kubeconfig: stringify(config), deployment: 'web', tags: 'v1' })
       expectVerdict(back, 'succeeded')
       expect(back.stdout).not.toContain(token)
     } finally {

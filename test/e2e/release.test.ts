@@ -3,7 +3,7 @@
 import * as k8s from '@kubernetes/client-node'
 import { beforeAll, describe, expect, test } from '@jest/globals'
 import { execa } from 'execa'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { baseInputs, runAction, expectVerdict } from './support/action.js'
@@ -82,19 +82,31 @@ async function expectAllPodsOn(ns: string, image: string, replicas = 3): Promise
 }
 
 describe('release', () => {
-  test('good release through buildx: build --push, digest from its metadata file, rollout completes → succeeded, revision 2', async () => {
+  test('good release through buildx with three tags: build --push, every tag on the digest from its metadata file, rollout completes → succeeded, revision 2', async () => {
     const f = await fixture('rel-good')
     const context = await imageContext({ behaviour: 'ready' })
     // The bed's DOCKER_CONFIG carries docker-buildx as a CLI plugin, as GitHub's runners do: the probe finds it.
-    const run = await runAction(state, { ...f.inputs, build: 'true', 'build-context': context, tag: 'v2' })
+    // Tags as docker/metadata-action writes them: a list, bare tags and a full reference mixed.
+    const run = await runAction(state, {
+      ...f.inputs,
+      build: 'true',
+      context,
+      tags: `v2, latest\n${f.repo}:sha-abc1234`
+    })
     expectVerdict(run, 'succeeded')
-    expect(run.stdout).toContain(`Building ${f.repo}:v2 with buildx and pushing`)
+    expect(run.stdout).toContain(`Building ${f.repo}:v2 (+2 more tags) with buildx and pushing`)
     // buildx itself recorded a build of this context (its refs store, beside --metadata-file's build ref).
     expect(await buildxBuildsOf(state.dockerConfig, context)).toHaveLength(1)
     const digest = run.outputs.digest!
     expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/)
     // The digest read from the metadata file is the registry's, not the local image ID buildx's docker driver starts with.
-    expect(await registryDigest(state, `${f.ns}/web`, 'v2')).toBe(digest)
+    for (const tag of ['v2', 'latest', 'sha-abc1234']) {
+      expect(await registryDigest(state, `${f.ns}/web`, tag)).toBe(digest)
+    }
+    // build-push-action's outputs: the image ID and buildx's metadata, which names the same digest.
+    expect(run.outputs.imageid).toMatch(/^sha256:[0-9a-f]{64}$/)
+    expect(run.outputs.imageid).not.toBe(digest)
+    expect(JSON.parse(run.outputs.metadata!)['containerimage.digest']).toBe(digest)
     expect(run.outputs.image).toBe(`${f.repo}:v2@${digest}`)
     expect(run.outputs.revision).toBe('2')
     expect(run.outputs['previous-revision']).toBe('1')
@@ -118,15 +130,17 @@ describe('release', () => {
       })
       if (probe.exitCode === 0)
         throw new Error('docker buildx is installed system-wide here: no host without it to test')
-      const run = await runAction(state, { ...f.inputs, build: 'true', 'build-context': context, tag: 'v2' }, { env })
+      const run = await runAction(state, { ...f.inputs, build: 'true', context, tags: 'v2,latest' }, { env })
       expectVerdict(run, 'succeeded')
-      expect(run.stdout).toContain(`Building ${f.repo}:v2 with docker build (buildx not found)`)
+      expect(run.stdout).toContain(`Building ${f.repo}:v2 (+1 more tags) with docker build (buildx not found)`)
       expect(run.stdout).toContain(`Pushing ${f.repo}:v2`)
+      expect(run.stdout).toContain(`Pushing ${f.repo}:latest`)
       expect(await buildxBuildsOf(dockerConfig, context)).toEqual([])
       expect(await buildxBuildsOf(state.dockerConfig, context)).toEqual([])
       const digest = run.outputs.digest!
       expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/)
       expect(await registryDigest(state, `${f.ns}/web`, 'v2')).toBe(digest)
+      expect(await registryDigest(state, `${f.ns}/web`, 'latest')).toBe(digest)
       expect(run.outputs.image).toBe(`${f.repo}:v2@${digest}`)
       await expectAllPodsOn(f.ns, `${f.repo}:v2@${digest}`)
     } finally {
@@ -134,10 +148,50 @@ describe('release', () => {
     }
   })
 
+  test('build: false with credentials from a docker credential helper (credHelpers, helper on PATH) → digest resolved, succeeded', async () => {
+    const f = await fixture('rel-helper')
+    const digest = await pushImage(state, `${f.ns}/web`, 'v2', {
+      behaviour: 'ready',
+      log: 'served via a credential helper'
+    })
+    const dir = await mkdtemp(join(tmpdir(), 'rg-credhelper-'))
+    try {
+      // As docker/login-action leaves it with ECR/GCR/ACR: no auths entry, a helper named per registry.
+      await writeFile(join(dir, 'config.json'), JSON.stringify({ credHelpers: { [state.registry]: 'rgtest' } }))
+      const answer = JSON.stringify({
+        ServerURL: state.registry,
+        Username: state.registryUser,
+        Secret: state.registryPassword
+      })
+      const helper = join(dir, 'bin', 'docker-credential-rgtest')
+      await mkdir(join(dir, 'bin'))
+      await writeFile(
+        helper,
+        `#!/bin/sh\n[ "$1" = get ] || exit 3\ncat > '${join(dir, 'asked')}'\nprintf '%s' '${answer}'\n`
+      )
+      await chmod(helper, 0o755)
+      const { 'registry-username': _u, 'registry-password': _p, ...inputs } = f.inputs
+      const run = await runAction(
+        state,
+        { ...inputs, tags: 'v2' },
+        {
+          env: { DOCKER_CONFIG: dir, PATH: `${join(dir, 'bin')}:${process.env.PATH ?? ''}` }
+        }
+      )
+      expectVerdict(run, 'succeeded')
+      expect(await readFile(join(dir, 'asked'), 'utf8')).toBe(state.registry)
+      expect(run.outputs.image).toBe(`${f.repo}:v2@${digest}`)
+      expect(run.stdout).not.toContain(state.registryPassword)
+      await expectAllPodsOn(f.ns, `${f.repo}:v2@${digest}`)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   test('crash-looping release (progress deadline 600s): rolled-back / crash-loop within seconds, old pods back', async () => {
     const f = await fixture('rel-crash')
     await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'crash-loop', log: 'FATAL: cannot connect to database' })
-    const run = await runAction(state, { ...f.inputs, tag: 'v2' })
+    const run = await runAction(state, { ...f.inputs, tags: 'v2' })
     expectVerdict(run, 'rolled-back', 'crash-loop')
     expect(run.exitCode).not.toBe(0)
     // Judged by pod state, not by the 600 s progress deadline: back-off starts ~3 s after the pod starts.
@@ -162,7 +216,7 @@ describe('release', () => {
   test('a pull error that clears within the grace → succeeded', async () => {
     const f = await fixture('rel-flaky', { replicas: 2 })
     const digest = await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'flaky-pull', pullErrorFor: '3s' })
-    const run = await runAction(state, { ...f.inputs, tag: 'v2', 'image-pull-grace': '20s' })
+    const run = await runAction(state, { ...f.inputs, tags: 'v2', 'image-pull-grace': '20s' })
     expectVerdict(run, 'succeeded')
     await expectAllPodsOn(f.ns, `${f.repo}:v2@${digest}`, 2)
   })
@@ -170,7 +224,7 @@ describe('release', () => {
   test('pods that never become ready, short progress deadline → progress-deadline, rolled back', async () => {
     const f = await fixture('rel-deadline', { replicas: 2, progressDeadlineSeconds: 8 })
     await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'never-ready' })
-    const run = await runAction(state, { ...f.inputs, tag: 'v2' })
+    const run = await runAction(state, { ...f.inputs, tags: 'v2' })
     expectVerdict(run, 'rolled-back', 'progress-deadline')
     await expectAllPodsOn(f.ns, f.oldImage, 2)
   })
@@ -188,7 +242,7 @@ describe('release', () => {
   test('rollback: false → failed, the Deployment stays on the new template', async () => {
     const f = await fixture('rel-norollback', { replicas: 1 })
     const digest = await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'crash-loop' })
-    const run = await runAction(state, { ...f.inputs, tag: 'v2', rollback: 'false' })
+    const run = await runAction(state, { ...f.inputs, tags: 'v2', rollback: 'false' })
     expectVerdict(run, 'failed', 'crash-loop')
     expect(run.exitCode).not.toBe(0)
     const d = await deployment(f.ns)
@@ -201,7 +255,7 @@ describe('release', () => {
     const theirImage = f.oldImage
     const run = await runAction(
       state,
-      { ...f.inputs, tag: 'v2', timeout: '2m' },
+      { ...f.inputs, tags: 'v2', timeout: '2m' },
       {
         during: async () => {
           // Wait for our patch, then change the template as a colleague would (a hotfix env var).
@@ -256,7 +310,7 @@ describe('release', () => {
       deployment: 'web',
       image: `${state.registry}/${ns}/app`,
       build: 'false',
-      tag: 'v2'
+      tags: 'v2'
     }
     let patchedTemplate: k8s.V1PodTemplateSpec | undefined
     const run = await runAction(state, inputs, {
@@ -287,7 +341,7 @@ describe('resilience', () => {
       let cut = 0
       const run = await runAction(
         state,
-        { ...f.inputs, tag: 'v2', kubeconfig: viaProxy(await readFile(state.kubeconfig, 'utf8'), proxy.port) },
+        { ...f.inputs, tags: 'v2', kubeconfig: viaProxy(await readFile(state.kubeconfig, 'utf8'), proxy.port) },
         {
           during: async () => {
             await waitUntil('our patch', 60000, async () => (await deployment(f.ns)).metadata?.generation === 2)
@@ -310,7 +364,7 @@ describe('resilience', () => {
     const before = (await deployment(f.ns)).spec?.template
     const main = await runAction(
       state,
-      { ...f.inputs, tag: 'v2' },
+      { ...f.inputs, tags: 'v2' },
       {
         during: async (action) => {
           await waitUntil('our patch', 60000, async () => (await deployment(f.ns)).metadata?.generation === 2)
@@ -322,7 +376,7 @@ describe('resilience', () => {
     expect(main.exitCode).not.toBe(0)
     expect(main.state['pending-restore']).toContain('"generation":2')
     expect((await deployment(f.ns)).spec?.template?.spec?.containers[0]?.image).toContain(':v2@')
-    const post = await runAction(state, { ...f.inputs, tag: 'v2' }, { state: main.state })
+    const post = await runAction(state, { ...f.inputs, tags: 'v2' }, { state: main.state })
     expect(post.exitCode).toBe(0)
     expect(post.stdout).toContain('previous template')
     expect((await deployment(f.ns)).spec?.template).toEqual(before)
@@ -335,7 +389,7 @@ describe('resilience', () => {
     const before = (await deployment(f.ns)).spec?.template
     const run = await runAction(
       state,
-      { ...f.inputs, tag: 'v2' },
+      { ...f.inputs, tags: 'v2' },
       {
         during: async () => {
           await waitUntil('our patch', 60000, async () => (await deployment(f.ns)).metadata?.generation === 2)
@@ -370,7 +424,7 @@ describe('resilience', () => {
         'web',
         '--image',
         f.repo,
-        '--tag',
+        '--tags',
         'v2',
         '--no-build',
         '--registry-username',
@@ -392,10 +446,10 @@ describe('resilience', () => {
   test('the post step after a finished release does nothing', async () => {
     const f = await fixture('rel-post-noop', { replicas: 1 })
     await pushImage(state, `${f.ns}/web`, 'v2')
-    const main = await runAction(state, { ...f.inputs, tag: 'v2' })
+    const main = await runAction(state, { ...f.inputs, tags: 'v2' })
     expectVerdict(main, 'succeeded')
     const generationAfter = (await deployment(f.ns)).metadata?.generation
-    const post = await runAction(state, { ...f.inputs, tag: 'v2' }, { state: main.state })
+    const post = await runAction(state, { ...f.inputs, tags: 'v2' }, { state: main.state })
     expect(post.exitCode).toBe(0)
     expect((await deployment(f.ns)).metadata?.generation).toBe(generationAfter)
   })
@@ -417,7 +471,7 @@ describe('bad inputs are rejected before anything changes', () => {
     ['garbled duration', { timeout: '5 minutes' }, /Input "timeout"/],
     ['unreadable kubeconfig', { kubeconfig: 'this: is: not: a kubeconfig' }, /kubeconfig/i]
   ])('%s', async (_name, override, message) => {
-    const run = await runAction(state, { ...f.inputs, tag: 'v2', ...override })
+    const run = await runAction(state, { ...f.inputs, tags: 'v2', ...override })
     expect(run.exitCode).not.toBe(0)
     expect(run.stdout).toMatch(message)
     expect((await deployment(f.ns)).metadata?.resourceVersion).toBe(resourceVersion)
@@ -444,7 +498,7 @@ describe('bad inputs are rejected before anything changes', () => {
       { apiGroups: ['apps'], resources: ['deployments', 'replicasets'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [''], resources: ['pods', 'pods/log', 'events'], verbs: ['get', 'list', 'watch'] }
     ])
-    const run = await runAction(state, { ...f.inputs, tag: 'v2', kubeconfig })
+    const run = await runAction(state, { ...f.inputs, tags: 'v2', kubeconfig })
     expect(run.exitCode).not.toBe(0)
     expect(run.stdout).toMatch(/may not patch deployments\.apps/)
     expect(run.stdout).not.toContain(token)

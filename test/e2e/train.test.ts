@@ -67,7 +67,7 @@ describe('plan file', () => {
         '    workloads: [gateway]'
       ].join('\n')
     )
-    const run = await runAction(state, { ...f.inputs, plan, tag: 'v2' })
+    const run = await runAction(state, { ...f.inputs, plan, tags: 'v2' })
     expectVerdict(run, 'rolled-back', 'crash-loop')
     expect(run.outputs.workloads).toBeDefined()
     const verdicts = JSON.parse(run.outputs.workloads!) as WorkloadVerdict[]
@@ -116,7 +116,7 @@ describe('plan file', () => {
     const f = await fixture('badplan', ['web'])
     const before = await read(f.ns, 'web')
     const plan = await planFile(text)
-    const run = await runAction(state, { ...f.inputs, plan, tag: 'v1' })
+    const run = await runAction(state, { ...f.inputs, plan, tags: 'v1' })
     expect(run.exitCode).not.toBe(0)
     expect(run.outputs.reason).toBe('input')
     expect(run.stdout).toMatch(message)
@@ -129,9 +129,9 @@ describe('release lock', () => {
     const f = await fixture('lock-two', ['web'])
     const v2 = await pushImage(state, `${f.ns}/app`, 'v2')
     const v3 = await pushImage(state, `${f.ns}/app`, 'v3')
-    const first = runAction(state, { ...f.inputs, deployment: 'web', tag: 'v2', soak: '6s' })
+    const first = runAction(state, { ...f.inputs, deployment: 'web', tags: 'v2', soak: '6s' })
     await new Promise((r) => setTimeout(r, 1000))
-    const second = runAction(state, { ...f.inputs, deployment: 'web', tag: 'v3' }, { env: { GITHUB_RUN_ID: '4343' } })
+    const second = runAction(state, { ...f.inputs, deployment: 'web', tags: 'v3' }, { env: { GITHUB_RUN_ID: '4343' } })
     const [a, b] = await Promise.all([first, second])
     // Had both patched at once, the first would have seen another template during its watch (conflict).
     expectVerdict(a, 'succeeded')
@@ -161,7 +161,7 @@ describe('release lock', () => {
     const v3 = await pushImage(state, `${f.ns}/app`, 'v3')
     const killed = await runAction(
       state,
-      { ...f.inputs, deployment: 'web', tag: 'v2' },
+      { ...f.inputs, deployment: 'web', tags: 'v2' },
       {
         during: async ({ kill }) => {
           // Killed once it patched and recorded in its Lease what it replaced (as a runner dies mid-watch).
@@ -178,7 +178,7 @@ describe('release lock', () => {
     expect(killed.exitCode).not.toBe(0)
     const run = await runAction(
       state,
-      { ...f.inputs, deployment: 'web', tag: 'v3', 'lock-timeout': '90s' },
+      { ...f.inputs, deployment: 'web', tags: 'v3', 'lock-timeout': '90s' },
       { env: { GITHUB_RUN_ID: '4343' } }
     )
     expectVerdict(run, 'succeeded')
@@ -196,14 +196,14 @@ describe('release lock', () => {
   test('lock-timeout passes while another run holds the lock → locked, nothing changed', async () => {
     const f = await fixture('lock-timeout', ['web'])
     await pushImage(state, `${f.ns}/app`, 'v2')
-    const first = runAction(state, { ...f.inputs, deployment: 'web', tag: 'v2', soak: '10s' })
+    const first = runAction(state, { ...f.inputs, deployment: 'web', tags: 'v2', soak: '10s' })
     await waitUntil('the first run patched', 60000, async () => {
       const d = await read(f.ns, 'web')
       return (d.metadata?.generation ?? 0) > 1 || undefined
     })
     const second = await runAction(
       state,
-      { ...f.inputs, deployment: 'web', tag: 'v1', 'lock-timeout': '2s' },
+      { ...f.inputs, deployment: 'web', tags: 'v1', 'lock-timeout': '2s' },
       { env: { GITHUB_RUN_ID: '4343' } }
     )
     expectVerdict(second, 'failed', 'locked')

@@ -132,7 +132,7 @@ async function attempt(state: BedState, c: Clients, r: Release): Promise<Release
     })
     const target: Record<string, string> = r.image.missing
       ? { image: `${repo}:v404@sha256:${'0'.repeat(64)}` }
-      : (await pushImage(state, 'random/web', namespace, imageBehaviour(r)), { image: repo, tag: namespace })
+      : (await pushImage(state, 'random/web', namespace, imageBehaviour(r)), { image: repo, tags: namespace })
     const run = await runAction(state, {
       ...(await baseInputs(state, namespace)),
       deployment: 'web',

@@ -6,12 +6,12 @@ import { InputError } from '../../src/errors.js'
 describe('parseCliArgs', () => {
   test('deploy with options, --no-flag and --json', () => {
     const args = parseCliArgs(
-      ['deploy', '--namespace', 'shop', '--deployment=web', '--image', 'reg/x', '--tag', 'v2', '--no-build', '--json'],
+      ['deploy', '--namespace', 'shop', '--deployment=web', '--image', 'reg/x', '--tags', 'v2', '--no-build', '--json'],
       {}
     )
     expect(args).toEqual({
       command: 'deploy',
-      raw: { namespace: 'shop', deployment: 'web', image: 'reg/x', tag: 'v2', build: 'false' },
+      raw: { namespace: 'shop', deployment: 'web', image: 'reg/x', tags: 'v2', build: 'false' },
       ctx: { sha: 'local' },
       json: true
     })

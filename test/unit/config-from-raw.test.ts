@@ -51,7 +51,18 @@ describe('configFromRaw defaults', () => {
       kubeconfig: { kind: 'default' },
       image: { repository: '127.0.0.1:5000/shop/web', tag: '0123456' },
       tag: '0123456',
-      build: { enabled: true, context: '.', buildArgs: [], platforms: [], labels: [], push: true },
+      build: {
+        enabled: true,
+        context: '.',
+        tags: ['127.0.0.1:5000/shop/web:0123456'],
+        buildArgs: [],
+        platforms: [],
+        labels: [],
+        cacheFrom: [],
+        cacheTo: [],
+        secrets: [],
+        push: true
+      },
       timeoutMs: 600_000,
       failFast: { maxRestarts: 2, imagePullGraceMs: 30_000, unschedulableGraceMs: 60_000 },
       rollback: true,
@@ -90,7 +101,7 @@ describe('configFromRaw defaults', () => {
   })
 
   test('empty strings mean "not given"', () => {
-    const c = config({ namespace: '', timeout: '  ', mode: '', tag: '', 'max-error-lines': '' })
+    const c = config({ namespace: '', timeout: '  ', mode: '', tags: '', 'max-error-lines': '' })
     expect(c.namespace).toBe('default')
     expect(c.timeoutMs).toBe(600_000)
     expect(c.logs.maxErrorLines).toBeUndefined()
@@ -103,12 +114,16 @@ describe('configFromRaw parses every input', () => {
       mode: 'check',
       namespace: 'shop',
       containers: 'web, sidecar',
-      context: 'kind-bed',
+      'kube-context': 'kind-bed',
       image: 'registry.example.com/shop/web',
-      tag: 'v2',
+      tags: 'v2\nregistry.example.com/shop/web:latest, mirror.example.com/web:v2',
       build: 'yes',
-      'build-context': 'app',
-      dockerfile: 'app/Dockerfile',
+      context: 'app',
+      file: 'app/Dockerfile',
+      target: 'runtime',
+      'cache-from': 'type=registry,ref=registry.example.com/shop/web:cache',
+      'cache-to': 'type=inline',
+      secrets: 'token=a,b=c\nnpm=x',
       'build-args': 'A=1,2\nB=x',
       platforms: 'linux/amd64,linux/arm64/v8',
       labels: 'team=shop\nnote=a,b',
@@ -143,6 +158,11 @@ describe('configFromRaw parses every input', () => {
         enabled: true,
         context: 'app',
         dockerfile: 'app/Dockerfile',
+        tags: ['registry.example.com/shop/web:v2', 'registry.example.com/shop/web:latest', 'mirror.example.com/web:v2'],
+        target: 'runtime',
+        cacheFrom: ['type=registry,ref=registry.example.com/shop/web:cache'],
+        cacheTo: ['type=inline'],
+        secrets: ['token=a,b=c', 'npm=x'],
         buildArgs: ['A=1,2', 'B=x'],
         platforms: ['linux/amd64', 'linux/arm64/v8'],
         labels: ['team=shop', 'note=a,b'],
@@ -291,8 +311,11 @@ describe('configFromRaw refuses bad input with a message naming the input', () =
     ['bad container', { containers: 'web,Side' }, /Input "containers": "Side"/],
     ['bad log container', { 'log-containers': 'a b' }, /Input "log-containers"/],
     ['bad image', { image: 'reg.io/Shop/web' }, /Input "image": .*lowercase/],
-    ['bad tag', { tag: '.hidden' }, /Input "tag": ".hidden" is not a valid tag/],
-    ['tag contradicts image', { image: 'reg.io/web:v1', tag: 'v2' }, /Input "tag": "v2" contradicts the tag "v1"/],
+    ['bad tag', { tags: '.hidden' }, /Input "tags": ".hidden" is not a valid tag/],
+    ['bad full reference', { tags: 'reg.io/Web:v1' }, /Input "tags": .*lowercase/],
+    ['tag with digest', { tags: `reg.io/web:v1@${DIGEST}` }, /Input "tags": .* has a digest/],
+    ['tag contradicts image', { image: 'reg.io/web:v1', tags: 'v2' }, /Input "tags": "v2" contradicts the tag "v1"/],
+    ['secret without =', { secrets: 'token' }, /Input "secrets": an entry is not id=value \(id "token"\)/],
     ['digest with build', { image: `reg.io/web@${DIGEST}` }, /Input "build": "image" has a digest.*set build: false/],
     ['deploy without push', { push: 'false' }, /Input "push": deploy mode needs a pushed image/],
     ['bad boolean', { rollback: 'sure' }, 'Input "rollback": "sure" is not a boolean; use true or false'],
@@ -326,7 +349,60 @@ describe('configFromRaw refuses bad input with a message naming the input', () =
   })
 
   test('no SHA and no tag', () => {
-    refused({}, /Input "tag": no commit SHA/, { sha: '' })
+    refused({}, /Input "tags": no commit SHA/, { sha: '' })
+  })
+})
+
+describe('registry-ca and insecure-registry', () => {
+  const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----'
+  test.each<[string, Record<string, string>, unknown]>([
+    ['default: no CA, no plain HTTP', {}, { insecure: false }],
+    ['inline PEM', { 'registry-ca': `${PEM}\n` }, { ca: { kind: 'inline', pem: PEM }, insecure: false }],
+    [
+      'a path',
+      { 'registry-ca': '/etc/ssl/corp-ca.pem' },
+      { ca: { kind: 'file', path: '/etc/ssl/corp-ca.pem' }, insecure: false }
+    ],
+    ['plain HTTP allowed', { 'insecure-registry': 'true' }, { insecure: true }]
+  ])('%s', (_name, raw, expected) => {
+    expect(config(raw).registryTls).toEqual(expected)
+  })
+})
+
+describe('tags as docker/metadata-action writes them', () => {
+  test.each<[string, Record<string, string>, { repository: string; tag: string; tags: string[] }]>([
+    [
+      'bare tags, comma separated',
+      { tags: 'v2, latest, sha-abc1234' },
+      {
+        repository: '127.0.0.1:5000/shop/web',
+        tag: 'v2',
+        tags: ['127.0.0.1:5000/shop/web:v2', '127.0.0.1:5000/shop/web:latest', '127.0.0.1:5000/shop/web:sha-abc1234']
+      }
+    ],
+    [
+      'full references, newline separated, no image: the first names the repository',
+      { image: '', tags: 'ghcr.io/o/web:pr-1\nghcr.io/o/web:sha-1\n' },
+      { repository: 'ghcr.io/o/web', tag: 'pr-1', tags: ['ghcr.io/o/web:pr-1', 'ghcr.io/o/web:sha-1'] }
+    ],
+    [
+      'a reference to another repository is pushed, the first tag of image is rolled out',
+      { tags: 'mirror.io/web:v1, v2' },
+      { repository: '127.0.0.1:5000/shop/web', tag: 'v2', tags: ['127.0.0.1:5000/shop/web:v2', 'mirror.io/web:v1'] }
+    ],
+    [
+      'a reference without a tag means latest',
+      { tags: '127.0.0.1:5000/shop/web' },
+      { repository: '127.0.0.1:5000/shop/web', tag: 'latest', tags: ['127.0.0.1:5000/shop/web:latest'] }
+    ],
+    [
+      'no tags: the short SHA',
+      {},
+      { repository: '127.0.0.1:5000/shop/web', tag: '0123456', tags: ['127.0.0.1:5000/shop/web:0123456'] }
+    ]
+  ])('%s', (_name, raw, expected) => {
+    const c = config(raw)
+    expect({ repository: c.image.repository, tag: c.tag, tags: c.build.tags }).toEqual(expected)
   })
 })
 
@@ -392,6 +468,7 @@ describe('INPUT_DOCS', () => {
       [
         'kubeconfig',
         'registry-password',
+        'secrets',
         'notify-dingtalk-webhook',
         'notify-dingtalk-secret',
         'notify-slack-webhook',

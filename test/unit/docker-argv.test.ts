@@ -5,8 +5,10 @@ import {
   dockerLoginArgs,
   dockerPushArgs,
   ociLabels,
+  parseBuildxImageId,
   parseBuildxMetadata,
   parsePushDigest,
+  secretArg,
   type BuildOptions
 } from '../../src/docker/argv.js'
 
@@ -81,6 +83,36 @@ describe('buildxBuildArgs', () => {
         'app/Dockerfile.prod',
         'app'
       ]
+    ],
+    [
+      'target, cache, secrets (secret values never on argv)',
+      {
+        push: true,
+        target: 'runtime',
+        cacheFrom: ['type=gha', 'type=registry,ref=r/w:cache'],
+        cacheTo: ['type=gha,mode=max'],
+        secrets: ['id=token,src=/tmp/s/0']
+      },
+      [
+        'buildx',
+        'build',
+        '--push',
+        '--metadata-file',
+        '/tmp/m.json',
+        '-t',
+        '127.0.0.1:5000/shop/web:abc1234',
+        '--target',
+        'runtime',
+        '--cache-from',
+        'type=gha',
+        '--cache-from',
+        'type=registry,ref=r/w:cache',
+        '--secret',
+        'id=token,src=/tmp/s/0',
+        '--cache-to',
+        'type=gha,mode=max',
+        '.'
+      ]
     ]
   ])('%s', (_name, opts, argv) => {
     expect(buildxBuildArgs({ ...BASE, push: true, metadataFile: '/tmp/m.json', ...opts })).toEqual(argv)
@@ -110,6 +142,28 @@ describe('dockerBuildArgs', () => {
     ]
   ])('%s', (_name, opts, argv) => {
     expect(dockerBuildArgs({ ...BASE, ...opts })).toEqual(argv)
+  })
+})
+
+describe('secretArg', () => {
+  test.each([
+    ['token=abc', 'token', 'abc'],
+    ['npmrc=a=b,c', 'npmrc', 'a=b,c'],
+    ['EMPTY=', 'EMPTY', '']
+  ])('%s', (entry, id, value) => {
+    expect(secretArg(entry, '/tmp/s/1')).toEqual({ id, value, arg: `id=${id},src=/tmp/s/1` })
+  })
+})
+
+describe('parseBuildxImageId', () => {
+  test.each<[string, string, string | undefined]>([
+    ['config digest', JSON.stringify({ 'containerimage.config.digest': DIGEST }), DIGEST],
+    ['absent', JSON.stringify({ 'containerimage.digest': DIGEST }), undefined],
+    ['not a digest', JSON.stringify({ 'containerimage.config.digest': 'x' }), undefined],
+    ['not JSON', 'nope', undefined],
+    ['null', 'null', undefined]
+  ])('%s', (_name, json, id) => {
+    expect(parseBuildxImageId(json)).toBe(id)
   })
 })
 

@@ -1,9 +1,16 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import type { Config } from '../../src/config.js'
-import { buildAndPush, DockerRunError, execaDocker, type DockerCli } from '../../src/docker/runner.js'
+import {
+  buildAndPush,
+  dockerCertsDir,
+  DockerRunError,
+  execaDocker,
+  installRegistryCa,
+  type DockerCli
+} from '../../src/docker/runner.js'
 import { BuildError } from '../../src/errors.js'
 
 const DIGEST = `sha256:${'d'.repeat(64)}`
@@ -19,7 +26,20 @@ function makeConfig(overrides: Partial<Config> = {}, build: Partial<Config['buil
     kubeconfig: { kind: 'default' },
     image: { repository: '127.0.0.1:5000/shop/web', tag: 'abc1234' },
     tag: 'abc1234',
-    build: { enabled: true, context: '.', buildArgs: [], platforms: [], labels: [], push: true, ...build },
+    build: {
+      enabled: true,
+      context: '.',
+      tags: ['127.0.0.1:5000/shop/web:abc1234'],
+      buildArgs: [],
+      platforms: [],
+      labels: [],
+      cacheFrom: [],
+      cacheTo: [],
+      secrets: [],
+      push: true,
+      ...build
+    },
+    registryTls: { insecure: false },
     timeoutMs: 600_000,
     failFast: { maxRestarts: 2, imagePullGraceMs: 30_000, unschedulableGraceMs: 60_000 },
     rollback: true,
@@ -85,7 +105,8 @@ describe('buildAndPush', () => {
     expect(result).toEqual({
       ref: `127.0.0.1:5000/shop/web:abc1234@${DIGEST}`,
       digest: DIGEST,
-      builder: 'buildx'
+      builder: 'buildx',
+      metadata: JSON.stringify({ 'containerimage.digest': DIGEST })
     })
     expect(calls.map((c) => c.args.slice(0, 2).join(' '))).toEqual(['buildx version', 'buildx build'])
     const build = calls[1]?.args ?? []
@@ -113,6 +134,46 @@ describe('buildAndPush', () => {
       ['build', ...LABELS, '--label', 'team=shop', '-t', '127.0.0.1:5000/shop/web:abc1234', '.'],
       ['push', '127.0.0.1:5000/shop/web:abc1234']
     ])
+  })
+
+  test('secrets: the value goes to a 0600 file that exists during the build and is removed after; argv names the file only', async () => {
+    const seen: { arg: string; content: string; mode: number }[] = []
+    const base = fakeDocker({ buildx: true })
+    const docker: DockerCli = {
+      async run(args, opts) {
+        const i = args.indexOf('--secret')
+        if (i >= 0) {
+          const arg = args[i + 1] ?? ''
+          const file = arg.slice(arg.indexOf('src=') + 4)
+          seen.push({ arg, content: await readFile(file, 'utf8'), mode: (await stat(file)).mode & 0o777 })
+        }
+        return base.docker.run(args, opts)
+      }
+    }
+    const config = makeConfig({}, { secrets: ['token=s3cr3t=with,comma'] })
+    await buildAndPush(docker, config, () => {}, { now: NOW })
+    expect(seen).toHaveLength(1)
+    expect(seen[0]?.arg).toMatch(/^id=token,src=\/.+\/secrets\/0$/)
+    expect(seen[0]?.content).toBe('s3cr3t=with,comma')
+    expect(seen[0]?.mode).toBe(0o600)
+    for (const call of base.calls) expect(call.args.join(' ')).not.toContain('s3cr3t')
+    const file = (seen[0]?.arg ?? '').split('src=')[1] ?? ''
+    await expect(stat(file)).rejects.toThrow()
+  })
+
+  test('docker without buildx: every tag is pushed; the first one (of image) gives the digest', async () => {
+    const { docker, calls } = fakeDocker({ buildx: false })
+    const tags = ['127.0.0.1:5000/shop/web:abc1234', '127.0.0.1:5000/shop/web:latest']
+    const result = await buildAndPush(docker, makeConfig({}, { tags }), () => {}, { now: NOW })
+    expect(result.digest).toBe(DIGEST)
+    expect(calls.filter((c) => c.args[0] === 'push').map((c) => c.args[1])).toEqual(tags)
+  })
+
+  test('docker without buildx refuses cache-to before building', async () => {
+    const { docker, calls } = fakeDocker({ buildx: false })
+    const config = makeConfig({}, { cacheTo: ['type=inline'] })
+    await expect(buildAndPush(docker, config, () => {}, { now: NOW })).rejects.toThrow(/cache-to" needs docker buildx/)
+    expect(calls.map((c) => c.args[0])).toEqual(['buildx'])
   })
 
   test('logs in first, password on stdin only', async () => {
@@ -262,5 +323,45 @@ describe('execaDocker', () => {
   test('missing binary → DockerRunError', async () => {
     const docker = execaDocker({ PATH: process.env.PATH }, () => {}, join(dir, 'nope'))
     await expect(docker.run(['version'])).rejects.toThrow(/docker version failed/)
+  })
+})
+
+describe('installRegistryCa: registry-ca where the docker daemon reads it', () => {
+  const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
+
+  test.each([
+    [{}, '/etc/docker/certs.d'],
+    [{ DOCKER_CERTS_D: '/tmp/certs.d' }, '/tmp/certs.d'],
+    [{ DOCKER_CERTS_D: '  ' }, '/etc/docker/certs.d']
+  ])('dockerCertsDir(%j) = %s', (env, dir) => {
+    expect(dockerCertsDir(env)).toBe(dir)
+  })
+
+  test('one ca.crt per registry host (host:port), written once, same bytes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rg-certs-'))
+    try {
+      const lines: string[] = []
+      const refs = ['127.0.0.1:5443/shop/web:v2', '127.0.0.1:5443/shop/web:latest', 'registry.example.com/shop/web:v2']
+      const installed = await installRegistryCa(PEM, refs, dir, (l) => lines.push(l))
+      expect(installed).toEqual([join(dir, '127.0.0.1:5443', 'ca.crt'), join(dir, 'registry.example.com', 'ca.crt')])
+      for (const file of installed) expect(await readFile(file, 'utf8')).toBe(PEM)
+      expect(lines).toHaveLength(2)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('a place that cannot be written is a warning naming the file and the registry, not a failure', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rg-certs-'))
+    try {
+      const notADir = join(dir, 'file')
+      await writeFile(notADir, 'x')
+      const lines: string[] = []
+      const installed = await installRegistryCa(PEM, ['127.0.0.1:5443/shop/web:v2'], notADir, (l) => lines.push(l))
+      expect(installed).toEqual([])
+      expect(lines).toEqual([expect.stringMatching(/^warning: could not install registry-ca .*127\.0\.0\.1:5443/)])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

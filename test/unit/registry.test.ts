@@ -2,14 +2,24 @@
 // `bearer/*` (token service). It serves a multi-platform index, per-platform manifests and config blobs.
 
 import { createHash } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals'
+import { execa } from 'execa'
 import { parseImageRef } from '../../src/config/parse.js'
-import { dockerConfigAuth, fetchImageConfigLabels, MANIFEST_ACCEPT, resolveDigest } from '../../src/docker/registry.js'
+import {
+  credentialSource,
+  dockerConfigAuth,
+  fetchImageConfigLabels,
+  MANIFEST_ACCEPT,
+  parseHelperAnswer,
+  registryTlsOptions,
+  resolveDigest
+} from '../../src/docker/registry.js'
 import { BuildError } from '../../src/errors.js'
 
 const USER = 'bot'
@@ -163,12 +173,32 @@ describe('resolveDigest', () => {
     try {
       const path = join(dir, 'config.json')
       const auth = Buffer.from(`${USER}:${PASS}`).toString('base64')
-      await writeFile(path, JSON.stringify({ auths: { [`http://${host}`]: { auth } }, credsStore: 'desktop' }))
+      await writeFile(path, JSON.stringify({ auths: { [`http://${host}`]: { auth } } }))
       await expect(
         resolveDigest(parseImageRef(`${host}/bearer/web:v1`), undefined, { dockerConfigPath: path })
       ).resolves.toBe(sha(amd64))
       await expect(dockerConfigAuth(host, path)).resolves.toEqual(creds)
       await expect(dockerConfigAuth('other.example.com', path)).resolves.toBeUndefined()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('credentials from a credential helper on PATH (credHelpers): host on stdin, JSON answer', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rg-registry-'))
+    try {
+      const path = join(dir, 'config.json')
+      const asked = join(dir, 'asked')
+      await writeFile(path, JSON.stringify({ credHelpers: { [host]: 'rgtest' }, auths: { [host]: {} } }))
+      const script = join(dir, 'docker-credential-rgtest')
+      const answer = JSON.stringify({ ServerURL: host, Username: USER, Secret: PASS })
+      await writeFile(script, `#!/bin/sh\n[ "$1" = get ] || exit 3\ncat > '${asked}'\necho '${answer}'\n`)
+      await chmod(script, 0o755)
+      const env = { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` }
+      await expect(
+        resolveDigest(parseImageRef(`${host}/bearer/web:v1`), undefined, { dockerConfigPath: path, env })
+      ).resolves.toBe(sha(amd64))
+      expect(await readFile(asked, 'utf8')).toBe(host)
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
@@ -211,7 +241,7 @@ describe('resolveDigest', () => {
     const port = (closed.address() as AddressInfo).port
     await new Promise<void>((resolve) => closed.close(() => resolve()))
     await expect(resolveDigest(parseImageRef(`127.0.0.1:${port}/open/web:v1`), undefined, noConfig)).rejects.toThrow(
-      /Cannot reach registry http:\/\/127\.0\.0\.1:\d+/
+      /Cannot reach registry https:\/\/127\.0\.0\.1:\d+/
     )
   })
 
@@ -224,7 +254,7 @@ describe('resolveDigest', () => {
     try {
       await expect(
         resolveDigest(parseImageRef(`127.0.0.1:${port}/open/web:v1`), undefined, { ...noConfig, requestTimeoutMs: 200 })
-      ).rejects.toThrow(`Cannot reach registry http://127.0.0.1:${port}: no answer within 0.2s`)
+      ).rejects.toThrow(`Cannot reach registry https://127.0.0.1:${port}: no answer within 0.2s`)
     } finally {
       for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => silent.close(() => resolve()))
@@ -249,7 +279,8 @@ describe('resolveDigest', () => {
       'https://registry.example.com/v2/shop/web/manifests/v1',
       'http://registry.example.com/v2/shop/web/manifests/v1',
       'https://registry-1.docker.io/v2/library/nginx/manifests/1.27',
-      'http://localhost:5000/v2/web/manifests/v1'
+      // Loopback: https first (as dockerd); plain http only when the server does not speak TLS.
+      'https://localhost:5000/v2/web/manifests/v1'
     ])
   })
 })
@@ -292,5 +323,216 @@ describe('fetchImageConfigLabels', () => {
     await expect(fetchImageConfigLabels(parseImageRef(`${host}/open/web:nope`), undefined, noConfig)).rejects.toThrow(
       /not found in registry/
     )
+  })
+})
+
+describe('credentialSource: where the docker CLI takes credentials from', () => {
+  const auth = Buffer.from('u:p').toString('base64')
+  test.each<[string, unknown, string, ReturnType<typeof credentialSource>]>([
+    ['no config', null, 'reg.io', { kind: 'none' }],
+    [
+      'auths only',
+      { auths: { 'reg.io': { auth } } },
+      'reg.io',
+      { kind: 'auths', auth: { username: 'u', password: 'p' } }
+    ],
+    [
+      'auths under a URL key',
+      { auths: { 'https://reg.io/v1/': { auth } } },
+      'reg.io',
+      { kind: 'auths', auth: { username: 'u', password: 'p' } }
+    ],
+    [
+      'credsStore wins over auths',
+      { credsStore: 'desktop', auths: { 'reg.io': { auth } } },
+      'reg.io',
+      { kind: 'helper', helper: 'desktop', serverUrl: 'reg.io' }
+    ],
+    [
+      'credHelpers for the host wins over credsStore',
+      { credsStore: 'desktop', credHelpers: { 'reg.io': 'ecr-login' } },
+      'reg.io',
+      { kind: 'helper', helper: 'ecr-login', serverUrl: 'reg.io' }
+    ],
+    [
+      'credHelpers for another host: credsStore',
+      { credsStore: 'desktop', credHelpers: { 'other.io': 'gcloud' } },
+      'reg.io',
+      { kind: 'helper', helper: 'desktop', serverUrl: 'reg.io' }
+    ],
+    [
+      'credHelpers for another host, no store: auths',
+      { credHelpers: { 'other.io': 'gcloud' }, auths: { 'reg.io': { auth } } },
+      'reg.io',
+      { kind: 'auths', auth: { username: 'u', password: 'p' } }
+    ],
+    [
+      'Docker Hub asks the helper for the index URL',
+      { credsStore: 'pass' },
+      'docker.io',
+      { kind: 'helper', helper: 'pass', serverUrl: 'https://index.docker.io/v1/' }
+    ],
+    ['empty credsStore is no store', { credsStore: '' }, 'reg.io', { kind: 'none' }]
+  ])('%s', (_name, config, host, expected) => {
+    expect(credentialSource(config, host)).toEqual(expected)
+  })
+})
+
+describe('parseHelperAnswer', () => {
+  const SECRET = 'hunter2-secret'
+  test.each<[string, { exitCode: number | undefined; stdout: string; timedOut: boolean }, RegExp | object | undefined]>(
+    [
+      [
+        'credentials',
+        { exitCode: 0, stdout: JSON.stringify({ Username: 'AWS', Secret: SECRET }), timedOut: false },
+        { username: 'AWS', password: SECRET }
+      ],
+      [
+        'not found is anonymous, as docker does',
+        { exitCode: 1, stdout: 'credentials not found in native keychain', timedOut: false },
+        undefined
+      ],
+      [
+        'timed out',
+        { exitCode: undefined, stdout: '', timedOut: true },
+        /docker-credential-x did not answer for reg\.io within 15s/
+      ],
+      [
+        'not on PATH',
+        { exitCode: undefined, stdout: '', timedOut: false },
+        /docker-credential-x could not be run \(is it on PATH\?\) when asked for reg\.io/
+      ],
+      [
+        'other failure never repeats the output',
+        { exitCode: 2, stdout: `oops ${SECRET}`, timedOut: false },
+        /^Credential helper docker-credential-x exited 2 when asked for reg\.io$/
+      ],
+      ['not JSON', { exitCode: 0, stdout: SECRET, timedOut: false }, /not JSON$/],
+      [
+        'no Secret',
+        { exitCode: 0, stdout: JSON.stringify({ Username: 'u' }), timedOut: false },
+        /without a Username and Secret/
+      ]
+    ]
+  )('%s', (_name, answer, expected) => {
+    if (expected instanceof RegExp) {
+      expect(() => parseHelperAnswer('x', 'reg.io', answer)).toThrow(BuildError)
+      expect(() => parseHelperAnswer('x', 'reg.io', answer)).toThrow(expected)
+      expect(() => parseHelperAnswer('x', 'reg.io', answer)).not.toThrow(SECRET)
+    } else {
+      expect(parseHelperAnswer('x', 'reg.io', answer)).toEqual(expected)
+    }
+  })
+})
+
+describe('a registry with a certificate from a private CA (registry-ca)', () => {
+  const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json'
+  let dir: string
+  let server: Server
+  let host: string
+  const body = '{"schemaVersion":2}'
+  const pem = (name: string) => readFile(join(dir, name), 'utf8')
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rg-registry-ca-'))
+    const openssl = (args: string[]) => execa('openssl', args, { cwd: dir })
+    for (const ca of ['ca', 'other-ca']) {
+      await openssl([
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        `/CN=${ca}`,
+        '-keyout',
+        `${ca}.key`,
+        '-out',
+        `${ca}.pem`
+      ])
+    }
+    await openssl([
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-keyout',
+      'srv.key',
+      '-out',
+      'srv.csr'
+    ])
+    await writeFile(join(dir, 'ext'), 'subjectAltName=IP:127.0.0.1\n')
+    await openssl([
+      'x509',
+      '-req',
+      '-in',
+      'srv.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      'ext',
+      '-out',
+      'srv.pem'
+    ])
+    server = createHttpsServer({ key: await pem('srv.key'), cert: await pem('srv.pem') }, (req, res) => {
+      if (req.url === '/v2/shop/web/manifests/v1') {
+        res.writeHead(200, { 'content-type': MANIFEST_TYPE, 'docker-content-digest': sha(body) })
+        res.end(req.method === 'HEAD' ? undefined : body)
+      } else {
+        res.writeHead(404).end()
+      }
+    })
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+    host = `127.0.0.1:${(server.address() as AddressInfo).port}`
+  }, 60_000)
+
+  afterAll(async () => {
+    await new Promise((done) => server.close(done))
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  test('with the CA that signed it: https (also on 127.0.0.1) and the digest resolves', async () => {
+    const ref = parseImageRef(`${host}/shop/web:v1`)
+    await expect(resolveDigest(ref, undefined, { ...noConfig, ca: await pem('ca.pem') })).resolves.toBe(sha(body))
+  })
+
+  test('the CA from a file path, as registry-ca may give it', async () => {
+    const tls = await registryTlsOptions({ ca: { kind: 'file', path: join(dir, 'ca.pem') }, insecure: false })
+    await expect(resolveDigest(parseImageRef(`${host}/shop/web:v1`), undefined, { ...noConfig, ...tls })).resolves.toBe(
+      sha(body)
+    )
+  })
+
+  test('with another CA: "unknown authority", the registry named', async () => {
+    const ref = parseImageRef(`${host}/shop/web:v1`)
+    const attempt = resolveDigest(ref, undefined, { ...noConfig, ca: await pem('other-ca.pem') })
+    await expect(attempt).rejects.toThrow(BuildError)
+    await expect(resolveDigest(ref, undefined, { ...noConfig, ca: await pem('other-ca.pem') })).rejects.toThrow(
+      `Cannot reach registry https://${host}: certificate signed by unknown authority`
+    )
+  })
+
+  test.each([
+    [
+      'a missing file',
+      { kind: 'file' as const, path: '/nonexistent/ca.pem' },
+      /Input "registry-ca": cannot read \/nonexistent\/ca.pem/
+    ],
+    [
+      'a file without a certificate',
+      { kind: 'file' as const, path: '/etc/hostname' },
+      /Input "registry-ca": \/etc\/hostname holds no PEM certificate/
+    ]
+  ])('%s is an input error', async (_name, ca, message) => {
+    await expect(registryTlsOptions({ ca, insecure: false })).rejects.toThrow(message)
   })
 })

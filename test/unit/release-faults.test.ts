@@ -162,7 +162,7 @@ class FakeCluster {
 
 function config(extra: Record<string, string> = {}) {
   return configFromRaw(
-    { deployment: 'web', namespace: 'shop', image: '127.0.0.1:5000/shop/web', tag: 'v2', build: 'false', ...extra },
+    { deployment: 'web', namespace: 'shop', image: '127.0.0.1:5000/shop/web', tags: 'v2', build: 'false', ...extra },
     { sha: 'abc1234' }
   )
 }
@@ -179,14 +179,35 @@ function throwingGate(): LogGate {
   }
 }
 
-async function release(cluster: FakeCluster, cfg = config()) {
+/** Records every line with the groups open around it (as core.group would fold them). */
+function recordingLog() {
+  const lines: { text: string; group: string | undefined }[] = []
+  let open: string | undefined
+  return {
+    lines,
+    log: {
+      info: (text: string) => lines.push({ text, group: open }),
+      warning: (text: string) => lines.push({ text, group: open }),
+      group: async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+        open = name
+        try {
+          return await fn()
+        } finally {
+          open = undefined
+        }
+      }
+    }
+  }
+}
+
+async function release(cluster: FakeCluster, cfg = config(), log = recordingLog().log) {
   const events: string[] = []
   const result = await runRelease(
     { ...cfg, image: { ...cfg.image, digest: `sha256:${'2'.repeat(64)}` } },
     {
       clients: cluster.clients(),
       docker: {} as never,
-      log: { info: () => undefined, warning: () => undefined, group: (_n, fn) => fn() },
+      log,
       logGate: async () => throwingGate(),
       onPatched: (pending: PendingRestore[]) =>
         events.push(...pending.map((p) => `armed ${p.ourTemplate.spec?.containers[0]?.image}`)),
@@ -196,6 +217,20 @@ async function release(cluster: FakeCluster, cfg = config()) {
   )
   return { result, events }
 }
+
+describe('runRelease: the log', () => {
+  test("the release's progress (watch, rollback) stays outside any group; preflight and image steps are folded", async () => {
+    const cluster = new FakeCluster()
+    const recorded = recordingLog()
+    await release(cluster, config(), recorded.log)
+    const groupOf = (pattern: RegExp) => recorded.lines.find((l) => pattern.test(l.text))?.group
+    expect(groupOf(/^── Watch and judge/)).toBeUndefined()
+    expect(groupOf(/^── Roll back/)).toBeUndefined()
+    expect(groupOf(/restored the previous template/)).toBeUndefined()
+    expect(groupOf(/^resolved /)).toBe('Resolve image')
+    expect(recorded.lines.filter((l) => l.group !== undefined).length).toBeGreaterThan(0)
+  })
+})
 
 describe('runRelease: a failure after the patch never leaves the new template silently', () => {
   test('an exception in the watch phase restores the old template and says so', async () => {

@@ -5,7 +5,11 @@ import { NEW, OLD, crashLoopRelease } from './support/release-fixture.js'
 
 /** A rolled-back crash-loop release: every output has a value. */
 function rolledBack(): ReleaseResult {
-  return crashLoopRelease()
+  return {
+    ...crashLoopRelease(),
+    imageId: 'sha256:' + '3'.repeat(64),
+    metadata: '{"containerimage.digest":"sha256:' + '2'.repeat(64) + '"}'
+  }
 }
 
 /** A release that stopped at input validation: nothing but the verdict is known. */
@@ -39,7 +43,9 @@ describe('outputsOf', () => {
       'previous-image': OLD,
       'error-lines': '42',
       'duration-seconds': '73',
-      workloads: '[]'
+      workloads: '[]',
+      imageid: 'sha256:' + '3'.repeat(64),
+      metadata: '{"containerimage.digest":"sha256:' + '2'.repeat(64) + '"}'
     })
   })
 
@@ -54,7 +60,9 @@ describe('outputsOf', () => {
       'previous-image': '',
       'error-lines': '0',
       'duration-seconds': '1',
-      workloads: '[]'
+      workloads: '[]',
+      imageid: '',
+      metadata: ''
     })
   })
 
@@ -78,7 +86,7 @@ describe('outputsOf', () => {
 })
 
 describe('writeOutputs', () => {
-  test('sets each of the ten outputs once, as strings', () => {
+  test('sets each of the twelve outputs once, as strings', () => {
     const setOutput = jest.fn<(name: string, value: string) => void>()
     writeOutputs(rolledBack(), { setOutput })
     expect(setOutput.mock.calls).toEqual([
@@ -91,7 +99,9 @@ describe('writeOutputs', () => {
       ['previous-image', OLD],
       ['error-lines', '42'],
       ['duration-seconds', '73'],
-      ['workloads', '[]']
+      ['workloads', '[]'],
+      ['imageid', 'sha256:' + '3'.repeat(64)],
+      ['metadata', '{"containerimage.digest":"sha256:' + '2'.repeat(64) + '"}']
     ])
   })
 
@@ -99,7 +109,7 @@ describe('writeOutputs', () => {
     const set = new Map<string, string>()
     writeOutputs(inputError(), { setOutput: (name, value) => set.set(name, value) })
     expect(Object.fromEntries(set)).toEqual(outputsOf(inputError()))
-    expect(set.size).toBe(10)
+    expect(set.size).toBe(12)
   })
 })
 

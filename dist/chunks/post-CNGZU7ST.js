@@ -1,2 +1,0 @@
-import { createRequire as __rgCreateRequire } from 'node:module';const require = __rgCreateRequire(import.meta.url);
-import{d as f}from"./chunk-Z4J6WWVZ.js";import{g as s,h as c,k as a}from"./chunk-YXIGANQN.js";import{a as r,b as t,r as m,s as g}from"./chunk-HGZYEJBK.js";import"./chunk-IHBE4OVL.js";import{a as e}from"./chunk-XOKAOISC.js";async function b(){let i=a(m);if(!i)return;let p=JSON.parse(i),n=f(),d=t(r(n.kubeconfig,n.context));await g(d,p,{info:e(o=>c(o),"info"),warning:e(o=>s(o),"warning")},o=>t(r(n.kubeconfig,o)))}e(b,"post");export{b as post};
