@@ -1,15 +1,16 @@
-// Canary (issue 10, step 2), first slice: a temporary `<name>-canary` Deployment with the new template, judged by pod
-// state for canary-duration, always deleted. The original Deployment is not touched until the canary passed. Not yet:
-// the canary-vs-stable error comparison (judgeCanaryErrors in ./plan.ts is ready), removal of a canary left behind by
-// a killed job (post step / Lease takeover).
-import type { ReleaseOrigin } from '../config.js'
+// Canary (issue 10): a temporary `<name>-canary` Deployment with the new template, judged for canary-duration by pod
+// state and by its error lines against the stable pods' over the same window (./logs.ts), always deleted. The original
+// Deployment is not touched until the canary passed.
+import type { Config, ReleaseOrigin } from '../config.js'
 import type { KubeClients, V1Deployment, V1PodTemplateSpec } from '../kube/client.js'
 import { apiMessage, statusCode } from '../kube/client.js'
 import { ClusterError } from '../errors.js'
 import type { FailFastLimits } from '../config.js'
 import type { Logger } from '../model/index.js'
 import { JudgeLoop, type WatchOutcome } from '../watch/judge-loop.js'
+import type { CanaryReport } from '../result.js'
 import { WORKLOAD_KINDS } from '../workloads/index.js'
+import { CanaryLogs } from './logs.js'
 import { RELEASE_ANNOTATION } from '../workloads/template.js'
 import { CANARY_OF_ANNOTATION, type CanarySize, canaryManifest, canaryName, canaryReplicas } from './plan.js'
 
@@ -27,10 +28,19 @@ export interface CanaryOptions {
   log: Logger
   progressEveryMs: number
   dependencyDown?: () => string | undefined
+  /** The error-log settings (pattern, containers, max-error-rate) the comparison uses. */
+  logs: Config['logs']
+  /** canary-error-factor */
+  errorFactor: number
+}
+
+export interface CanaryRun {
+  outcome: WatchOutcome
+  report: CanaryReport
 }
 
 /** Runs the canary to its verdict and deletes it, whatever happened. */
-export async function runCanary(o: CanaryOptions): Promise<WatchOutcome> {
+export async function runCanary(o: CanaryOptions): Promise<CanaryRun> {
   const namespace = o.original.metadata?.namespace ?? ''
   const name = canaryName(o.original.metadata?.name ?? '')
   const replicas = canaryReplicas(o.size, o.original.spec?.replicas ?? 1)
@@ -53,6 +63,15 @@ export async function runCanary(o: CanaryOptions): Promise<WatchOutcome> {
     progressEveryMs: o.progressEveryMs,
     timeline: []
   })
+  const logs = new CanaryLogs({
+    clients: o.clients,
+    namespace,
+    logs: o.logs,
+    selector: o.original.spec?.selector,
+    log: o.log,
+    clock: o.clock,
+    onChange: () => loop.wake()
+  })
   const watch = WORKLOAD_KINDS.Deployment.watch({
     clients: o.clients,
     namespace,
@@ -63,16 +82,41 @@ export async function runCanary(o: CanaryOptions): Promise<WatchOutcome> {
   })
   try {
     await watch.start()
-    return await loop.until({
+    let outcome = await loop.until({
       workload: watch,
       template: created.spec?.template ?? manifest.spec!.template,
       generation: created.metadata?.generation ?? 1,
       startedMs: o.clock(),
+      gate: logs,
       soakMs: o.durationMs,
       prefix: '',
       dependencyDown: o.dependencyDown
     })
+    const compared = logs.compare(o.errorFactor, o.logs.maxErrorRate)
+    const { verdict } = compared
+    const r = (n: number) => Math.round(n * 100) / 100
+    o.log.info(
+      `canary: ${compared.canary.errorLines} error line${compared.canary.errorLines === 1 ? '' : 's'} in ${compared.canary.pods} canary pod${compared.canary.pods === 1 ? '' : 's'} (${r(verdict.canaryRate)}/pod/min), ${compared.stable.errorLines} in ${compared.stable.pods} stable pod${compared.stable.pods === 1 ? '' : 's'} (${r(verdict.stableRate)}/pod/min) over ${Math.round(compared.windowMs / 1000)}s; limit ${r(verdict.limit)}/pod/min`
+    )
+    if (outcome.kind === 'done' && verdict.kind === 'failed') {
+      outcome = { kind: 'failed', reason: 'error-logs', message: verdict.message }
+    }
+    const report: CanaryReport = {
+      object: `Deployment/${name}`,
+      verdict: outcome.kind === 'done' ? 'passed' : outcome.kind === 'stopped' ? 'stopped' : 'failed',
+      reason: outcome.kind === 'failed' ? outcome.reason : undefined,
+      message: outcome.kind === 'failed' || outcome.kind === 'conflict' ? outcome.message : undefined,
+      windowMs: compared.windowMs,
+      canary: compared.canary,
+      stable: compared.stable,
+      factor: o.errorFactor,
+      limit: verdict.limit,
+      basis: verdict.basis,
+      samples: logs.summary().samples
+    }
+    return { outcome, report }
   } finally {
+    logs.stop()
     watch.stop()
     await deleteCanary(o.clients, namespace, name, o.original.metadata?.name ?? '')
     o.log.info(`canary: deleted Deployment ${name}`)

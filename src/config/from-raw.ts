@@ -63,6 +63,7 @@ export const INPUT_NAMES = [
   'dependency-timeout',
   'canary',
   'canary-duration',
+  'canary-error-factor',
   'notify-dingtalk-webhook',
   'notify-dingtalk-secret',
   'notify-slack-webhook',
@@ -107,7 +108,8 @@ export const INPUT_DEFAULTS = {
   'lock-timeout': '5m',
   'on-dependency-down': 'rollback',
   'dependency-timeout': '5s',
-  'canary-duration': '60s'
+  'canary-duration': '60s',
+  'canary-error-factor': '1.5'
 } as const satisfies RawOptions
 
 export interface InputDoc {
@@ -259,11 +261,16 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
   },
   canary: {
     description:
-      "Before the rollout, run the new template as a temporary <deployment>-canary Deployment of this many pods (e.g. 1) or this percentage of the replicas (e.g. 10%), with the pods' own labels (so its Services send it traffic) plus a canary label, judged by pod state for canary-duration; bad = the canary is deleted, the Deployment never touched, verdict rolled-back with reason canary: <reason>. One Deployment only."
+      "Before the rollout, run the new template as a temporary <deployment>-canary Deployment of this many pods (e.g. 1) or this percentage of the replicas (e.g. 10%), with the pods' own labels (so its Services send it traffic) plus a canary label, judged for canary-duration by pod state and by its error lines against the stable pods' over the same window (canary-error-factor); bad = the canary is deleted, the Deployment never touched, verdict rolled-back with reason canary: <reason>. One Deployment only."
   },
   'canary-duration': {
     description: 'How long the canary is judged before the rollout proceeds.',
     default: INPUT_DEFAULTS['canary-duration']
+  },
+  'canary-error-factor': {
+    description:
+      "The canary may log this many times the stable pods' error lines per pod per minute, counted over the same window (error-pattern, ignore-pattern, log-containers apply). When the stable pods log (next to) no errors, the canary is held to max-error-rate instead (default: 1 line/pod/min × this factor). More = rolled-back with reason canary: error-logs.",
+    default: INPUT_DEFAULTS['canary-error-factor']
   },
   'notify-dingtalk-webhook': { description: 'DingTalk robot webhook URL.', secret: true },
   'notify-dingtalk-secret': { description: 'DingTalk robot signing secret.', secret: true },
@@ -427,7 +434,13 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
         `Input "canary-duration": ${withDefault('canary-duration')} is not shorter than timeout (${withDefault('timeout')})`
       )
     }
-    canary = { size: parseCanary(canaryText), durationMs }
+    const errorFactor = Number(withDefault('canary-error-factor'))
+    if (!Number.isFinite(errorFactor) || errorFactor < 1) {
+      throw new InputError(
+        `Input "canary-error-factor": "${withDefault('canary-error-factor')}" is not a number of at least 1 (e.g. 1.5)`
+      )
+    }
+    canary = { size: parseCanary(canaryText), durationMs, errorFactor }
   }
 
   const config: Config = {

@@ -27,7 +27,15 @@ import { runCanary } from '../canary/run.js'
 import type { V1Deployment } from '../kube/client.js'
 import type { FailureReason, Logger, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
 import { diffLines } from '../report/diff.js'
-import type { ErrorSummary, PhaseName, PhaseTiming, ProgressSample, ReleaseResult, RollbackReport } from '../result.js'
+import type {
+  CanaryReport,
+  ErrorSummary,
+  PhaseName,
+  PhaseTiming,
+  ProgressSample,
+  ReleaseResult,
+  RollbackReport
+} from '../result.js'
 import type { WatchOutcome } from '../watch/judge-loop.js'
 import type { StagePlan } from '../plan/parse.js'
 import { Target, type TargetContext } from './target.js'
@@ -363,7 +371,7 @@ class Release {
     const canary = this.config.canary
     const t = this.targets[0]
     if (!canary || !t || !t.changes || t.ref.kind !== 'Deployment') return
-    const outcome = await this.phases.run(
+    const { outcome, report } = await this.phases.run(
       'canary',
       this.log,
       `Canary (${canary.durationMs / 1000}s)`,
@@ -380,10 +388,13 @@ class Release {
           clock: this.clock,
           log: this.log,
           progressEveryMs: this.ctx.progressEveryMs,
-          dependencyDown: this.dependencyDown
+          dependencyDown: this.dependencyDown,
+          logs: this.config.logs,
+          errorFactor: canary.errorFactor
         }),
-      (o) => (o.kind === 'failed' ? `failed: ${o.reason}` : o.kind)
+      ({ outcome: o }) => (o.kind === 'failed' ? `failed: ${o.reason}` : o.kind)
     )
+    this.canaryReport = report
     if (outcome.kind === 'done') return
     const untouched = `the canary was deleted; ${t.label} was never touched`
     if (outcome.kind === 'failed' && outcome.reason === 'dependency-down') {
@@ -426,6 +437,8 @@ class Release {
   }
 
   private watchingDependencies = false
+  /** The canary's pods and error lines next to the stable pods', for the summary. */
+  private canaryReport?: CanaryReport
 
   /** Watch ⇄ judge a stage's workloads together; the first that fails stops the others. Returns it, if any. */
   private async watch(stage: Stage): Promise<Target | undefined> {
@@ -687,6 +700,7 @@ class Release {
       errors: mergeErrors(this.targets.map((t) => t.errors)),
       workloads: this.targets.map((t) => t.result()),
       dependencies: this.dependencies?.current(),
+      canary: this.canaryReport,
       ...fields,
       durationMs: this.clock() - this.startedMs
     }

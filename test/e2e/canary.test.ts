@@ -26,11 +26,15 @@ beforeAll(async () => {
   discovery = kubeConfig(state).makeApiClient(k8s.DiscoveryV1Api)
 })
 
-async function fixture(prefix: string, behaviour: 'ready' | 'crash-loop') {
+async function fixture(
+  prefix: string,
+  behaviour: 'ready' | 'crash-loop',
+  errors: { stable?: number; canary?: number } = {}
+) {
   const ns = await freshNamespace(c, prefix)
   const repo = `${state.registry}/${ns}/web`
-  const v1 = await pushImage(state, `${ns}/web`, 'v1')
-  const v2 = await pushImage(state, `${ns}/web`, 'v2', { behaviour })
+  const v1 = await pushImage(state, `${ns}/web`, 'v1', { errorsPerMinute: errors.stable })
+  const v2 = await pushImage(state, `${ns}/web`, 'v2', { behaviour, errorsPerMinute: errors.canary })
   const oldImage = `${repo}:v1@${v1}`
   await createAvailableDeployment(c, { name: 'web', namespace: ns, image: oldImage, replicas: 3 })
   await c.core.createNamespacedService({
@@ -39,6 +43,18 @@ async function fixture(prefix: string, behaviour: 'ready' | 'crash-loop') {
   })
   const inputs = { ...(await baseInputs(state, ns)), deployment: 'web', image: repo, build: 'false', tag: 'v2' }
   return { ns, oldImage, newImage: `${repo}:v2@${v2}`, inputs }
+}
+
+/** The canary pod behind Service web (ready), as `name address`; false while there is none. */
+async function canaryEndpoint(ns: string): Promise<string | false> {
+  const slices = await discovery.listNamespacedEndpointSlice({
+    namespace: ns,
+    labelSelector: 'kubernetes.io/service-name=web'
+  })
+  const ep = slices.items
+    .flatMap((s) => s.endpoints ?? [])
+    .find((e) => e.targetRef?.name?.startsWith('web-canary-') && e.conditions?.ready !== false)
+  return ep ? `${ep.targetRef?.name} ${ep.addresses.join(',')}` : false
 }
 
 async function canaryGone(ns: string): Promise<boolean> {
@@ -88,16 +104,7 @@ describe('canary', () => {
       { ...f.inputs, canary: '1', 'canary-duration': '10s' },
       {
         during: async () => {
-          endpoint = await waitUntil('a ready canary endpoint behind Service web', 30000, async () => {
-            const slices = await discovery.listNamespacedEndpointSlice({
-              namespace: f.ns,
-              labelSelector: 'kubernetes.io/service-name=web'
-            })
-            const ep = slices.items
-              .flatMap((s) => s.endpoints ?? [])
-              .find((e) => e.targetRef?.name?.startsWith('web-canary-') && e.conditions?.ready !== false)
-            return ep ? `${ep.targetRef?.name} ${ep.addresses.join(',')}` : false
-          })
+          endpoint = await waitUntil('a ready canary endpoint behind Service web', 30000, () => canaryEndpoint(f.ns))
         }
       }
     )
@@ -109,5 +116,65 @@ describe('canary', () => {
     expect(after.spec?.template?.spec?.containers[0]?.image).toBe(f.newImage)
     // The original selector never took in the canary's pods: its ReplicaSets own only their own.
     expect(run.stdout).toContain('canary: created Deployment web-canary with 1 pod')
+  })
+
+  test("the canary logs errors at 5× the stable pods' rate over the same window → rolled-back / canary: error-logs, original untouched", async () => {
+    const f = await fixture('canary-errors', 'ready', { stable: 30, canary: 150 })
+    const before = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    const podsBefore = (await podsOf(c, f.ns, 'web')).map((p) => p.metadata!.uid!).sort()
+    let endpoint: string | false = false
+    const run = await runAction(
+      state,
+      { ...f.inputs, canary: '1', 'canary-duration': '20s', 'canary-error-factor': '1.5' },
+      {
+        during: async () => {
+          endpoint = await waitUntil('a ready canary endpoint behind Service web', 30000, () => canaryEndpoint(f.ns))
+        }
+      }
+    )
+    expectVerdict(run, 'rolled-back', 'canary: error-logs')
+    expect(endpoint).toMatch(/^web-canary-\S+ \d+\.\d+\.\d+\.\d+/)
+    expect(run.stdout).toMatch(/following the error lines of 3 stable pods over the same window/)
+    expect(run.stdout).toMatch(/the canary logged [\d.]+ error lines\/pod\/min, the stable pods [\d.]+/)
+    const rates = /the canary logged ([\d.]+) error lines\/pod\/min, the stable pods ([\d.]+)/.exec(run.stdout)
+    const [canaryRate, stableRate] = [Number(rates?.[1]), Number(rates?.[2])]
+    console.log(`canary 5×: canary ${canaryRate}/pod/min, stable ${stableRate}/pod/min`)
+    expect(stableRate).toBeGreaterThan(15)
+    expect(canaryRate / stableRate).toBeGreaterThan(3)
+    expect(await canaryGone(f.ns)).toBe(true)
+    const after = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion)
+    const podsAfter = (await podsOf(c, f.ns, 'web'))
+      .filter((p) => !p.metadata?.name?.startsWith('web-canary'))
+      .map((p) => p.metadata!.uid!)
+      .sort()
+    expect(podsAfter).toEqual(podsBefore)
+  })
+
+  test('the canary at 1.1× the stable rate with canary-error-factor 1.5 → the full rollout proceeds and succeeds', async () => {
+    const f = await fixture('canary-near', 'ready', { stable: 30, canary: 33 })
+    let endpoint: string | false = false
+    const run = await runAction(
+      state,
+      { ...f.inputs, canary: '1', 'canary-duration': '20s', 'canary-error-factor': '1.5' },
+      {
+        during: async () => {
+          endpoint = await waitUntil('a ready canary endpoint behind Service web', 30000, () => canaryEndpoint(f.ns))
+        }
+      }
+    )
+    expectVerdict(run, 'succeeded')
+    expect(endpoint).toMatch(/^web-canary-\S+ \d+\.\d+\.\d+\.\d+/)
+    const line =
+      /canary: (\d+) error lines? in 1 canary pod \(([\d.]+)\/pod\/min\), (\d+) in 3 stable pods \(([\d.]+)\/pod\/min\)/.exec(
+        run.stdout
+      )
+    expect(line).not.toBeNull()
+    console.log(`canary 1.1×: ${line?.[0]}`)
+    expect(Number(line?.[1])).toBeGreaterThan(3)
+    expect(Number(line?.[3])).toBeGreaterThan(9)
+    expect(await canaryGone(f.ns)).toBe(true)
+    const after = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    expect(after.spec?.template?.spec?.containers[0]?.image).toBe(f.newImage)
   })
 })
