@@ -7,7 +7,7 @@ import {
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-G45Q5RYT.js";
+} from "./chunks/chunk-LY6FTB7A.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,
@@ -16,7 +16,7 @@ import {
   loadKubeConfig,
   makeClients,
   restorePending
-} from "./chunks/chunk-KSRNNDJD.js";
+} from "./chunks/chunk-EDPZKA6R.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/cli.ts

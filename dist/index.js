@@ -10,12 +10,12 @@ import "./chunks/chunk-OJCWM4JT.js";
 var IS_POST = "isPost";
 async function entry() {
   if (getState(IS_POST) === "true") {
-    const { post } = await import("./chunks/post-JPJJEWXV.js");
+    const { post } = await import("./chunks/post-XBOIFRKM.js");
     await post();
     return;
   }
   saveState(IS_POST, "true");
-  const { run } = await import("./chunks/main-TFCMVZQK.js");
+  const { run } = await import("./chunks/main-CEIUDGYR.js");
   await run();
 }
 entry().catch((e) => setFailed(e instanceof Error ? e.message : String(e)));

@@ -1,7 +1,6 @@
-// The canary's error lines next to the stable pods' over the same window (issue 10): the canary's pods are followed
-// as the canary's watch reports them (from their first line), the stable pods — the workload's pods without the canary
-// label — from the moment the first canary container runs, so both groups are counted over the same time, traffic and
-// dependencies. The comparison itself is the pure judgeCanaryErrors (./plan.ts).
+// The canary's error lines next to the stable pods' over the same window (issue 10): from the moment the first canary
+// container runs, the canary's pods (as the canary's watch reports them) and the stable pods (the workload's other
+// pods) are followed from that same instant, so both groups are counted over the same time, traffic and dependencies. The comparison itself is the pure judgeCanaryErrors (./plan.ts).
 import type { Config } from '../config.js'
 import { ErrorLineCounter, type ErrorVerdict } from '../judge/logs.js'
 import type { KubeClients, V1LabelSelector, V1Pod } from '../kube/client.js'
@@ -12,12 +11,19 @@ import type { Logger, PodObservation } from '../model/index.js'
 import type { CanaryGroup, ErrorSummary } from '../result.js'
 import { CANARY_LABEL, type CanaryErrorVerdict, judgeCanaryErrors } from './plan.js'
 
+/** The workload's pods without the canary label (a canary Deployment's pods carry it). */
+export function stableSelectorOf(selector: V1LabelSelector | undefined): string {
+  return [labelSelectorString(selector), `!${CANARY_LABEL}`].filter(Boolean).join(',')
+}
+
 export interface CanaryLogsOptions {
   clients: KubeClients
   namespace: string
   logs: Config['logs']
-  /** The workload's selector: its pods without the canary label are the stable pods. */
-  selector: V1LabelSelector | undefined
+  /** The stable pods: the workload's pods this label selector lists, but for the canary's own. */
+  stableSelector: string
+  /** A canary pod the selector lists too (a StatefulSet's canary ordinals). */
+  isCanaryPod?: (pod: string) => boolean
   log: Logger
   clock: () => number
   onChange: () => void
@@ -82,7 +88,8 @@ class Group {
  * loop on its own) and, once the canary-duration is over, the comparison with the stable pods.
  */
 export class CanaryLogs implements LogGate {
-  private readonly canary: Group
+  /** Replaced by one that counts from the window's start once the first canary container runs. */
+  private canary: Group
   private stable?: Group
   private windowStartMs?: number
   private stopped = false
@@ -96,14 +103,16 @@ export class CanaryLogs implements LogGate {
     for (const pod of state.pods) {
       const started = pod.containers.some((c) => c.state.kind !== 'waiting' && c.state.kind !== 'unknown')
       if (!started) continue
+      if (this.windowStartMs === undefined) {
+        this.windowStartMs = this.o.clock()
+        const since = new Date(this.windowStartMs).toISOString()
+        this.canary = new Group(this.o, since)
+        void this.followStable(since)
+      }
       this.canary.follow(
         pod.name,
         pod.containers.map((c) => ({ name: c.name, restarts: c.restartCount }))
       )
-      if (this.windowStartMs === undefined) {
-        this.windowStartMs = this.o.clock()
-        void this.followStable(this.windowStartMs)
-      }
     }
     return { kind: 'ok' }
   }
@@ -146,15 +155,18 @@ export class CanaryLogs implements LogGate {
     this.stable?.stop()
   }
 
-  /** The workload's running pods without the canary label, followed from `sinceMs`. */
-  private async followStable(sinceMs: number): Promise<void> {
-    const stable = new Group(this.o, new Date(sinceMs).toISOString())
+  /** The workload's running pods but the canary's, followed from `since`. */
+  private async followStable(since: string): Promise<void> {
+    const stable = new Group(this.o, since)
     this.stable = stable
     let pods: V1Pod[]
     try {
-      const selector = [labelSelectorString(this.o.selector), `!${CANARY_LABEL}`].filter(Boolean).join(',')
-      pods = (await this.o.clients.core.listNamespacedPod({ namespace: this.o.namespace, labelSelector: selector }))
-        .items
+      pods = (
+        await this.o.clients.core.listNamespacedPod({
+          namespace: this.o.namespace,
+          labelSelector: this.o.stableSelector
+        })
+      ).items.filter((p) => !this.o.isCanaryPod?.(p.metadata?.name ?? ''))
     } catch (e) {
       this.o.log.warning(`canary: could not list the stable pods: ${apiMessage(e)}; comparing against none`)
       return

@@ -72,6 +72,29 @@ export function canaryManifest(
   }
 }
 
+/** A StatefulSet's spec.updateStrategy.rollingUpdate (partition, maxUnavailable), as the server stores it. */
+export type RollingUpdate = { partition?: number; maxUnavailable?: number | string }
+
+/**
+ * The native StatefulSet canary: the partition that moves only the highest `n` ordinals to the update revision (never
+ * below a partition the StatefulSet already had: those ordinals were held back on purpose).
+ */
+export function canaryPartition(replicas: number, n: number, original: number): number {
+  return Math.max(original, replicas - n)
+}
+
+/** The JSON patch op that sets spec.updateStrategy.rollingUpdate (the partition and what else it held). */
+export function rollingUpdateOp(value: RollingUpdate): { op: 'add'; path: string; value: RollingUpdate } {
+  return { op: 'add', path: '/spec/updateStrategy/rollingUpdate', value }
+}
+
+/** The canary ordinals of a StatefulSet `name` under `partition`: pod names `name-<ordinal>`, ordinal ≥ partition. */
+export function isCanaryOrdinal(name: string, partition: number, pod: string): boolean {
+  if (!pod.startsWith(`${name}-`)) return false
+  const ordinal = pod.slice(name.length + 1)
+  return /^\d+$/.test(ordinal) && Number(ordinal) >= partition
+}
+
 /** Error lines of a group of pods over the judged window. */
 export interface ErrorCount {
   lines: number

@@ -10,7 +10,7 @@ import type { Logger } from '../model/index.js'
 import { JudgeLoop, type WatchOutcome } from '../watch/judge-loop.js'
 import type { CanaryReport } from '../result.js'
 import { WORKLOAD_KINDS } from '../workloads/index.js'
-import { CanaryLogs } from './logs.js'
+import { CanaryLogs, stableSelectorOf } from './logs.js'
 import { RELEASE_ANNOTATION } from '../workloads/template.js'
 import { CANARY_OF_ANNOTATION, type CanarySize, canaryManifest, canaryName, canaryReplicas } from './plan.js'
 
@@ -67,7 +67,7 @@ export async function runCanary(o: CanaryOptions): Promise<CanaryRun> {
     clients: o.clients,
     namespace,
     logs: o.logs,
-    selector: o.original.spec?.selector,
+    stableSelector: stableSelectorOf(o.original.spec?.selector),
     log: o.log,
     clock: o.clock,
     onChange: () => loop.wake()
@@ -82,7 +82,7 @@ export async function runCanary(o: CanaryOptions): Promise<CanaryRun> {
   })
   try {
     await watch.start()
-    let outcome = await loop.until({
+    const outcome = await loop.until({
       workload: watch,
       template: created.spec?.template ?? manifest.spec!.template,
       generation: created.metadata?.generation ?? 1,
@@ -92,35 +92,54 @@ export async function runCanary(o: CanaryOptions): Promise<CanaryRun> {
       prefix: '',
       dependencyDown: o.dependencyDown
     })
-    const compared = logs.compare(o.errorFactor, o.logs.maxErrorRate)
-    const { verdict } = compared
-    const r = (n: number) => Math.round(n * 100) / 100
-    o.log.info(
-      `canary: ${compared.canary.errorLines} error line${compared.canary.errorLines === 1 ? '' : 's'} in ${compared.canary.pods} canary pod${compared.canary.pods === 1 ? '' : 's'} (${r(verdict.canaryRate)}/pod/min), ${compared.stable.errorLines} in ${compared.stable.pods} stable pod${compared.stable.pods === 1 ? '' : 's'} (${r(verdict.stableRate)}/pod/min) over ${Math.round(compared.windowMs / 1000)}s; limit ${r(verdict.limit)}/pod/min`
-    )
-    if (outcome.kind === 'done' && verdict.kind === 'failed') {
-      outcome = { kind: 'failed', reason: 'error-logs', message: verdict.message }
-    }
-    const report: CanaryReport = {
+    return canaryVerdict(logs, outcome, {
       object: `Deployment/${name}`,
-      verdict: outcome.kind === 'done' ? 'passed' : outcome.kind === 'stopped' ? 'stopped' : 'failed',
-      reason: outcome.kind === 'failed' ? outcome.reason : undefined,
-      message: outcome.kind === 'failed' || outcome.kind === 'conflict' ? outcome.message : undefined,
-      windowMs: compared.windowMs,
-      canary: compared.canary,
-      stable: compared.stable,
-      factor: o.errorFactor,
-      limit: verdict.limit,
-      basis: verdict.basis,
-      samples: logs.summary().samples
-    }
-    return { outcome, report }
+      errorFactor: o.errorFactor,
+      maxErrorRate: o.logs.maxErrorRate,
+      log: o.log
+    })
   } finally {
     logs.stop()
     watch.stop()
     await deleteCanary(o.clients, namespace, name, o.original.metadata?.name ?? '')
     o.log.info(`canary: deleted Deployment ${name}`)
   }
+}
+
+/**
+ * The canary's verdict once its judge loop ended: a canary that passed by pod state is then judged by its error
+ * lines against the stable pods' over the same window; and the report of both sides for the summary.
+ */
+export function canaryVerdict(
+  logs: CanaryLogs,
+  judged: WatchOutcome,
+  o: { object: string; errorFactor: number; maxErrorRate?: number; log: Logger }
+): CanaryRun {
+  let outcome = judged
+  const compared = logs.compare(o.errorFactor, o.maxErrorRate)
+  const { verdict } = compared
+  const r = (n: number) => Math.round(n * 100) / 100
+  const s = (n: number) => (n === 1 ? '' : 's')
+  o.log.info(
+    `canary: ${compared.canary.errorLines} error line${s(compared.canary.errorLines)} in ${compared.canary.pods} canary pod${s(compared.canary.pods)} (${r(verdict.canaryRate)}/pod/min), ${compared.stable.errorLines} in ${compared.stable.pods} stable pod${s(compared.stable.pods)} (${r(verdict.stableRate)}/pod/min) over ${Math.round(compared.windowMs / 1000)}s; limit ${r(verdict.limit)}/pod/min`
+  )
+  if (outcome.kind === 'done' && verdict.kind === 'failed') {
+    outcome = { kind: 'failed', reason: 'error-logs', message: verdict.message }
+  }
+  const report: CanaryReport = {
+    object: o.object,
+    verdict: outcome.kind === 'done' ? 'passed' : outcome.kind === 'stopped' ? 'stopped' : 'failed',
+    reason: outcome.kind === 'failed' ? outcome.reason : outcome.kind === 'conflict' ? 'conflict' : undefined,
+    message: outcome.kind === 'failed' || outcome.kind === 'conflict' ? outcome.message : undefined,
+    windowMs: compared.windowMs,
+    canary: compared.canary,
+    stable: compared.stable,
+    factor: o.errorFactor,
+    limit: verdict.limit,
+    basis: verdict.basis,
+    samples: logs.summary().samples
+  }
+  return { outcome, report }
 }
 
 /** Deletes our canary (only one that says it is the canary of `of`), with its pods; absent is fine. */

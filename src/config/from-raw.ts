@@ -261,7 +261,7 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
   },
   canary: {
     description:
-      "Before the rollout, run the new template as a temporary <deployment>-canary Deployment of this many pods (e.g. 1) or this percentage of the replicas (e.g. 10%), with the pods' own labels (so its Services send it traffic) plus a canary label, judged for canary-duration by pod state and by its error lines against the stable pods' over the same window (canary-error-factor); bad = the canary is deleted, the Deployment never touched, verdict rolled-back with reason canary: <reason>. One Deployment only."
+      "Before the rollout, run the new template as a temporary <deployment>-canary Deployment of this many pods (e.g. 1) or this percentage of the replicas (e.g. 10%), with the pods' own labels (so its Services send it traffic) plus a canary label, judged for canary-duration by pod state and by its error lines against the stable pods' over the same window (canary-error-factor); bad = the canary is deleted, the Deployment never touched, verdict rolled-back with reason canary: <reason>. For a StatefulSet the canary is native: partition = replicas − N moves only the highest ordinal(s) for canary-duration, then the partition goes back for the full rollout; bad = template and partition restored. One Deployment or StatefulSet only."
   },
   'canary-duration': {
     description: 'How long the canary is judged before the rollout proceeds.',
@@ -424,8 +424,11 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
   const canaryText = given('canary')
   let canary: Config['canary']
   if (canaryText !== undefined) {
-    if (planFile !== undefined || workloads.length !== 1 || workloads[0]?.kind !== 'Deployment') {
-      throw new InputError('Input "canary": a canary is for one Deployment (not a plan or several workloads) for now')
+    const kind = workloads[0]?.kind
+    if (planFile !== undefined || workloads.length !== 1 || (kind !== 'Deployment' && kind !== 'StatefulSet')) {
+      throw new InputError(
+        'Input "canary": a canary is for one Deployment or StatefulSet (not a plan, a DaemonSet or several workloads) for now'
+      )
     }
     const durationMs = duration('canary-duration')
     if (durationMs <= 0) throw new InputError('Input "canary-duration": must be longer than 0s')

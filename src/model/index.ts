@@ -76,4 +76,6 @@ export interface PendingRestore {
   ourTemplate: V1PodTemplateSpec
   /** The template to put back. */
   template: V1PodTemplateSpec
+  /** A StatefulSet canary moved the partition: its spec.updateStrategy.rollingUpdate to put back with the template. */
+  rollingUpdate?: { partition?: number; maxUnavailable?: number | string }
 }

@@ -103,8 +103,9 @@ describe('canary', () => {
       state,
       { ...f.inputs, canary: '1', 'canary-duration': '10s' },
       {
-        during: async () => {
-          endpoint = await waitUntil('a ready canary endpoint behind Service web', 30000, () => canaryEndpoint(f.ns))
+        during: async ({ printed }) => {
+          await printed(/canary: created Deployment web-canary/, 120000)
+          endpoint = await waitUntil('a ready canary endpoint behind Service web', 60000, () => canaryEndpoint(f.ns))
         }
       }
     )
@@ -127,8 +128,9 @@ describe('canary', () => {
       state,
       { ...f.inputs, canary: '1', 'canary-duration': '20s', 'canary-error-factor': '1.5' },
       {
-        during: async () => {
-          endpoint = await waitUntil('a ready canary endpoint behind Service web', 30000, () => canaryEndpoint(f.ns))
+        during: async ({ printed }) => {
+          await printed(/canary: created Deployment web-canary/, 120000)
+          endpoint = await waitUntil('a ready canary endpoint behind Service web', 60000, () => canaryEndpoint(f.ns))
         }
       }
     )
@@ -158,8 +160,9 @@ describe('canary', () => {
       state,
       { ...f.inputs, canary: '1', 'canary-duration': '20s', 'canary-error-factor': '1.5' },
       {
-        during: async () => {
-          endpoint = await waitUntil('a ready canary endpoint behind Service web', 30000, () => canaryEndpoint(f.ns))
+        during: async ({ printed }) => {
+          await printed(/canary: created Deployment web-canary/, 120000)
+          endpoint = await waitUntil('a ready canary endpoint behind Service web', 60000, () => canaryEndpoint(f.ns))
         }
       }
     )
@@ -176,5 +179,115 @@ describe('canary', () => {
     expect(await canaryGone(f.ns)).toBe(true)
     const after = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
     expect(after.spec?.template?.spec?.containers[0]?.image).toBe(f.newImage)
+  })
+})
+
+const ready = (p: k8s.V1Pod) => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false
+
+async function statefulSetFixture(prefix: string, behaviour: 'ready' | 'crash-loop') {
+  const ns = await freshNamespace(c, prefix)
+  const repo = `${state.registry}/${ns}/cache`
+  const v1 = await pushImage(state, `${ns}/cache`, 'v1')
+  const v2 = await pushImage(state, `${ns}/cache`, 'v2', { behaviour })
+  const oldImage = `${repo}:v1@${v1}`
+  const labels = { app: 'cache' }
+  await c.apps.createNamespacedStatefulSet({
+    namespace: ns,
+    body: {
+      metadata: { name: 'cache', namespace: ns, labels },
+      spec: {
+        replicas: 3,
+        serviceName: 'cache',
+        podManagementPolicy: 'OrderedReady',
+        updateStrategy: { type: 'RollingUpdate' },
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: oldImage }] } }
+      }
+    }
+  })
+  await waitUntil('statefulset cache settled', 90000, async () => {
+    const s = await c.apps.readNamespacedStatefulSet({ name: 'cache', namespace: ns })
+    const pods = (await podsOf(c, ns, 'cache')).filter(ready)
+    return s.status?.readyReplicas === 3 && s.status.currentRevision === s.status.updateRevision && pods.length === 3
+  })
+  const inputs = {
+    ...(await baseInputs(state, ns)),
+    workloads: 'statefulset/cache',
+    image: repo,
+    build: 'false',
+    tag: 'v2'
+  }
+  return { ns, oldImage, newImage: `${repo}:v2@${v2}`, inputs }
+}
+
+/** pod name → uid and image of the StatefulSet's pods now. */
+async function cachePods(ns: string): Promise<Record<string, { uid: string; image: string }>> {
+  const out: Record<string, { uid: string; image: string }> = {}
+  for (const p of await podsOf(c, ns, 'cache')) {
+    out[p.metadata!.name!] = { uid: p.metadata!.uid!, image: p.spec?.containers[0]?.image ?? '' }
+  }
+  return out
+}
+
+describe('StatefulSet canary (native: partition)', () => {
+  test('only the highest ordinal moves first; a crash-looping canary → restored (template and partition), the lower ordinals never replaced', async () => {
+    const f = await statefulSetFixture('canary-sts-bad', 'crash-loop')
+    const before = await cachePods(f.ns)
+    let during: { partition?: number; pods: Record<string, { uid: string; image: string }> } | undefined
+    const run = await runAction(
+      state,
+      { ...f.inputs, canary: '1', 'canary-duration': '30s' },
+      {
+        during: async ({ printed }) => {
+          await printed(/canary: patched StatefulSet "cache" .* with partition 2/, 120000)
+          during = await waitUntil('cache-2 on the new image', 60000, async () => {
+            const s = await c.apps.readNamespacedStatefulSet({ name: 'cache', namespace: f.ns })
+            const pods = await cachePods(f.ns)
+            return pods['cache-2']?.image === f.newImage
+              ? { partition: s.spec?.updateStrategy?.rollingUpdate?.partition, pods }
+              : false
+          })
+        }
+      }
+    )
+    expectVerdict(run, 'rolled-back', 'canary: crash-loop')
+    expect(during?.partition).toBe(2)
+    expect(during?.pods['cache-0']).toEqual(before['cache-0'])
+    expect(during?.pods['cache-1']).toEqual(before['cache-1'])
+    const after = await waitUntil('cache-2 back on the old image', 60000, async () => {
+      const pods = await cachePods(f.ns)
+      return pods['cache-2']?.image === f.oldImage ? pods : false
+    })
+    expect(after['cache-0']).toEqual(before['cache-0'])
+    expect(after['cache-1']).toEqual(before['cache-1'])
+    const s = await c.apps.readNamespacedStatefulSet({ name: 'cache', namespace: f.ns })
+    expect(s.spec?.template?.spec?.containers[0]?.image).toBe(f.oldImage)
+    expect(s.spec?.updateStrategy?.rollingUpdate?.partition ?? 0).toBe(0)
+  })
+
+  test('a good canary ordinal → the partition goes back to 0 and every pod rolls out', async () => {
+    const f = await statefulSetFixture('canary-sts-good', 'ready')
+    const before = await cachePods(f.ns)
+    let during: Record<string, { uid: string; image: string }> | undefined
+    const run = await runAction(
+      state,
+      { ...f.inputs, canary: '1', 'canary-duration': '10s' },
+      {
+        during: async ({ printed }) => {
+          await printed(/canary: patched StatefulSet "cache" .* with partition 2/, 120000)
+          during = await waitUntil('cache-2 on the new image', 60000, async () => {
+            const pods = await cachePods(f.ns)
+            return pods['cache-2']?.image === f.newImage ? pods : false
+          })
+        }
+      }
+    )
+    expectVerdict(run, 'succeeded')
+    expect(during?.['cache-0']).toEqual(before['cache-0'])
+    expect(during?.['cache-1']).toEqual(before['cache-1'])
+    const s = await c.apps.readNamespacedStatefulSet({ name: 'cache', namespace: f.ns })
+    expect(s.spec?.updateStrategy?.rollingUpdate?.partition ?? 0).toBe(0)
+    const after = await cachePods(f.ns)
+    for (const name of ['cache-0', 'cache-1', 'cache-2']) expect(after[name]?.image).toBe(f.newImage)
   })
 })

@@ -271,7 +271,7 @@ describe('configFromRaw refuses bad input with a message naming the input', () =
     [
       'canary for several workloads',
       { deployment: '', workloads: 'web,api', canary: '1' },
-      /Input "canary": a canary is for one Deployment/
+      /Input "canary": a canary is for one Deployment or StatefulSet/
     ],
     [
       'canary-duration not under timeout',
