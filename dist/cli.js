@@ -1,22 +1,23 @@
 import { createRequire as __rgCreateRequire } from 'node:module';const require = __rgCreateRequire(import.meta.url);
 import {
   execaDocker,
-  followErrorLogs,
   formatDiagnostics,
   formatVerdictLine,
   isSuccess,
   loadPlan,
   runRelease
-} from "./chunks/chunk-LY6FTB7A.js";
+} from "./chunks/chunk-ZMTUC4JR.js";
 import {
   INPUT_DOCS,
   INPUT_NAMES,
   InputError,
   configFromRaw,
+  followErrorLogs,
   loadKubeConfig,
   makeClients,
+  removeLeftoverCanary,
   restorePending
-} from "./chunks/chunk-EDPZKA6R.js";
+} from "./chunks/chunk-2NIVVW3N.js";
 import "./chunks/chunk-OJCWM4JT.js";
 
 // src/cli.ts
@@ -234,9 +235,19 @@ ${cliUsage()}
     const clients = makeClients(kc);
     const clientsFor = (context) => makeClients(loadKubeConfig(config.kubeconfig, context));
     let pending;
+    let canary;
     let restoring;
     const interrupted = (signal) => {
       terminalLogger.warning(`${signal} received`);
+      if (canary) {
+        const left = canary;
+        restoring = removeLeftoverCanary(
+          left.context ? clientsFor(left.context) : clients,
+          left,
+          terminalLogger
+        ).finally(() => process.exit(130));
+        return;
+      }
       if (!pending) process.exit(130);
       restoring = restorePending(clients, pending, terminalLogger, clientsFor).catch(
         (e) => terminalLogger.warning(`restoring the previous template failed: ${e.message}`)
@@ -252,7 +263,8 @@ ${cliUsage()}
       lockHolder: `${hostname()}:${process.pid}`,
       logGate: (ctx) => followErrorLogs({ config, log: terminalLogger, ...ctx }),
       onPatched: (p) => pending = p,
-      onSettled: () => pending = void 0
+      onSettled: () => pending = void 0,
+      onCanary: (c) => canary = c
     });
     process.removeListener("SIGINT", interrupted);
     process.removeListener("SIGTERM", interrupted);

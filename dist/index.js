@@ -10,12 +10,12 @@ import "./chunks/chunk-OJCWM4JT.js";
 var IS_POST = "isPost";
 async function entry() {
   if (getState(IS_POST) === "true") {
-    const { post } = await import("./chunks/post-XBOIFRKM.js");
+    const { post } = await import("./chunks/post-6DVQ4CW2.js");
     await post();
     return;
   }
   saveState(IS_POST, "true");
-  const { run } = await import("./chunks/main-CEIUDGYR.js");
+  const { run } = await import("./chunks/main-CIIV6D57.js");
   await run();
 }
 entry().catch((e) => setFailed(e instanceof Error ? e.message : String(e)));

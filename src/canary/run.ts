@@ -6,7 +6,7 @@ import type { KubeClients, V1Deployment, V1PodTemplateSpec } from '../kube/clien
 import { apiMessage, statusCode } from '../kube/client.js'
 import { ClusterError } from '../errors.js'
 import type { FailFastLimits } from '../config.js'
-import type { Logger } from '../model/index.js'
+import type { Logger, PendingCanary } from '../model/index.js'
 import { JudgeLoop, type WatchOutcome } from '../watch/judge-loop.js'
 import type { CanaryReport } from '../result.js'
 import { WORKLOAD_KINDS } from '../workloads/index.js'
@@ -142,8 +142,36 @@ export function canaryVerdict(
   return { outcome, report }
 }
 
+/** The Action state key under which the main step leaves a canary the post step must delete. */
+export const CANARY_STATE = 'pending-canary'
+
+/** Deletes a canary left behind by a release that died (post step, Lease takeover); says what it did. */
+export async function removeLeftoverCanary(
+  clients: KubeClients,
+  canary: PendingCanary,
+  log: { info(m: string): void; warning(m: string): void }
+): Promise<void> {
+  try {
+    const existed = await deleteCanary(clients, canary.namespace, canary.name, canary.of)
+    if (existed) {
+      log.warning(
+        `The release was interrupted during its canary: deleted the canary Deployment ${canary.namespace}/${canary.name}`
+      )
+    } else log.info(`The canary Deployment ${canary.namespace}/${canary.name} is gone already`)
+  } catch (e) {
+    log.warning(
+      `Could not delete the canary Deployment ${canary.namespace}/${canary.name} left by an interrupted release: ${(e as Error).message}; delete it by hand: kubectl -n ${canary.namespace} delete deployment ${canary.name}`
+    )
+  }
+}
+
 /** Deletes our canary (only one that says it is the canary of `of`), with its pods; absent is fine. */
-export async function deleteCanary(clients: KubeClients, namespace: string, name: string, of: string): Promise<void> {
+export async function deleteCanary(
+  clients: KubeClients,
+  namespace: string,
+  name: string,
+  of: string
+): Promise<boolean> {
   try {
     const existing = await clients.apps.readNamespacedDeployment({ name, namespace })
     if (existing.metadata?.annotations?.[CANARY_OF_ANNOTATION] !== of) {
@@ -152,8 +180,9 @@ export async function deleteCanary(clients: KubeClients, namespace: string, name
       )
     }
     await clients.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: 'Background' })
+    return true
   } catch (e) {
-    if (statusCode(e) === 404) return
+    if (statusCode(e) === 404) return false
     if (e instanceof ClusterError) throw e
     throw new ClusterError(`Could not delete the canary Deployment ${namespace}/${name}: ${apiMessage(e)}`)
   }

@@ -62,6 +62,17 @@ export interface PodFailure {
 }
 
 /** What the post step (or the CLI's signal handler) needs to restore one workload if the release is interrupted. */
+/** A canary Deployment that exists while the release runs: the post step / a Lease takeover deletes it if we die. */
+export interface PendingCanary {
+  /** The kubeconfig context of the workload's cluster; absent = the release's. */
+  context?: string
+  namespace: string
+  /** The canary Deployment's name. */
+  name: string
+  /** The Deployment it is the canary of (only a canary that says so is deleted). */
+  of: string
+}
+
 export interface PendingRestore {
   /** Absent in state saved by older versions: Deployment. */
   kind?: WorkloadKindName

@@ -25,9 +25,9 @@ import { type DependencyState, dependencyDownMessage, describeDown, downOf } fro
 import { DependencyWatch, dependencyPermissions } from '../dependencies/watch.js'
 import { canaryVerdict, runCanary } from '../canary/run.js'
 import { CanaryLogs } from '../canary/logs.js'
-import { canaryPartition, canaryReplicas, isCanaryOrdinal } from '../canary/plan.js'
+import { canaryName, canaryPartition, canaryReplicas, isCanaryOrdinal } from '../canary/plan.js'
 import { type V1Deployment, type V1StatefulSet, labelSelectorString } from '../kube/client.js'
-import type { FailureReason, Logger, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
+import type { FailureReason, Logger, PendingCanary, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
 import { diffLines } from '../report/diff.js'
 import type {
   CanaryReport,
@@ -61,6 +61,8 @@ export interface ReleaseDeps {
   /** After each patch: every workload patched so far, for the post step / signal handler to restore. */
   onPatched?: (pending: PendingRestore[]) => void
   onSettled?: () => void
+  /** Before a canary Deployment is created (and with undefined once it is deleted): for the post step to delete it. */
+  onCanary?: (canary: PendingCanary | undefined) => void
   /** Progress lines at most this often (ms). */
   progressEveryMs?: number
   /** Who holds the release lock (the run URL, or host:pid for the CLI); absent = no lock. */
@@ -381,23 +383,38 @@ class Release {
       'canary',
       this.log,
       `Canary (${canary.durationMs / 1000}s)`,
-      async () =>
-        runCanary({
-          clients: t.clients,
-          original: t.object as V1Deployment,
-          template: await t.dryRun(),
-          size: canary.size,
-          durationMs: canary.durationMs,
-          limits: { ...t.ref.failFast, timeoutMs: t.ref.timeoutMs },
-          origin: this.config.origin,
-          image: t.image,
-          clock: this.clock,
-          log: this.log,
-          progressEveryMs: this.ctx.progressEveryMs,
-          dependencyDown: this.dependencyDown,
-          logs: this.config.logs,
-          errorFactor: canary.errorFactor
-        }),
+      async () => {
+        const pending: PendingCanary = {
+          context: t.stage.context,
+          namespace: t.ref.namespace,
+          name: canaryName(t.ref.name),
+          of: t.ref.name
+        }
+        this.deps.onCanary?.(pending)
+        await this.lock?.recordCanary(t.ref, pending)
+        try {
+          return await runCanary({
+            clients: t.clients,
+            original: t.object as V1Deployment,
+            template: await t.dryRun(),
+            size: canary.size,
+            durationMs: canary.durationMs,
+            limits: { ...t.ref.failFast, timeoutMs: t.ref.timeoutMs },
+            origin: this.config.origin,
+            image: t.image,
+            clock: this.clock,
+            log: this.log,
+            progressEveryMs: this.ctx.progressEveryMs,
+            dependencyDown: this.dependencyDown,
+            logs: this.config.logs,
+            errorFactor: canary.errorFactor
+          })
+        } finally {
+          // runCanary deleted it (or says loudly that it could not).
+          this.deps.onCanary?.(undefined)
+          await this.lock?.recordCanary(t.ref, undefined)
+        }
+      },
       ({ outcome: o }) => (o.kind === 'failed' ? `failed: ${o.reason}` : o.kind)
     )
     this.canaryReport = report

@@ -239,14 +239,14 @@ describe('StatefulSet canary (native: partition)', () => {
       { ...f.inputs, canary: '1', 'canary-duration': '30s' },
       {
         during: async ({ printed }) => {
-          await printed(/canary: patched StatefulSet "cache" .* with partition 2/, 120000)
+          await printed(/canary: patched StatefulSet "cache" .* with partition 2/, 180000).catch(() => undefined)
           during = await waitUntil('cache-2 on the new image', 60000, async () => {
             const s = await c.apps.readNamespacedStatefulSet({ name: 'cache', namespace: f.ns })
             const pods = await cachePods(f.ns)
             return pods['cache-2']?.image === f.newImage
               ? { partition: s.spec?.updateStrategy?.rollingUpdate?.partition, pods }
               : false
-          })
+          }).catch(() => undefined)
         }
       }
     )
@@ -263,7 +263,7 @@ describe('StatefulSet canary (native: partition)', () => {
     const s = await c.apps.readNamespacedStatefulSet({ name: 'cache', namespace: f.ns })
     expect(s.spec?.template?.spec?.containers[0]?.image).toBe(f.oldImage)
     expect(s.spec?.updateStrategy?.rollingUpdate?.partition ?? 0).toBe(0)
-  })
+  }, 480_000)
 
   test('a good canary ordinal → the partition goes back to 0 and every pod rolls out', async () => {
     const f = await statefulSetFixture('canary-sts-good', 'ready')
@@ -289,5 +289,5 @@ describe('StatefulSet canary (native: partition)', () => {
     expect(s.spec?.updateStrategy?.rollingUpdate?.partition ?? 0).toBe(0)
     const after = await cachePods(f.ns)
     for (const name of ['cache-0', 'cache-1', 'cache-2']) expect(after[name]?.image).toBe(f.newImage)
-  })
+  }, 480_000)
 })
