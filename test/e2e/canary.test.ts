@@ -2,6 +2,8 @@
 // canary-duration, always deleted; a bad canary leaves the original Deployment untouched.
 import { beforeAll, describe, expect, test } from '@jest/globals'
 import * as k8s from '@kubernetes/client-node'
+import { execa } from 'execa'
+import { join, resolve } from 'node:path'
 import { baseInputs, expectVerdict, runAction } from './support/action.js'
 import {
   type BedState,
@@ -289,5 +291,81 @@ describe('StatefulSet canary (native: partition)', () => {
     expect(s.spec?.updateStrategy?.rollingUpdate?.partition ?? 0).toBe(0)
     const after = await cachePods(f.ns)
     for (const name of ['cache-0', 'cache-1', 'cache-2']) expect(after[name]?.image).toBe(f.newImage)
+  }, 480_000)
+})
+
+const ROOT = resolve(import.meta.dirname, '../..')
+
+describe('never leave a canary behind', () => {
+  test('the CLI SIGKILLed during the canary → the next run takes over the Lease and deletes the canary, then releases', async () => {
+    const f = await fixture('canary-kill', 'ready')
+    const cli = execa(
+      join(ROOT, 'node_modules', '.bin', 'node'),
+      [
+        join(ROOT, 'dist', 'cli.js'),
+        'deploy',
+        '--kubeconfig',
+        state.kubeconfig,
+        '--namespace',
+        f.ns,
+        '--deployment',
+        'web',
+        '--image',
+        f.inputs.image!,
+        '--tag',
+        'v2',
+        '--no-build',
+        '--registry-username',
+        state.registryUser,
+        '--registry-password',
+        state.registryPassword,
+        '--canary',
+        '1',
+        '--canary-duration',
+        '5m'
+      ],
+      { reject: false }
+    )
+    try {
+      await waitUntil('the canary Deployment', 180000, async () => !(await canaryGone(f.ns)))
+      const canary = await c.apps.readNamespacedDeployment({ name: 'web-canary', namespace: f.ns })
+      expect(canary.metadata?.annotations?.['rollout-guard.dev/release']).toContain('"image":')
+      expect(canary.metadata?.annotations?.['rollout-guard.dev/canary-of']).toBe('web')
+      await new Promise((r) => setTimeout(r, 1000))
+    } finally {
+      cli.kill('SIGKILL')
+    }
+    await cli
+    expect(await canaryGone(f.ns)).toBe(false)
+    const run = await runAction(state, { ...f.inputs, 'lock-timeout': '90s' }, { env: { GITHUB_RUN_ID: '4343' } })
+    expectVerdict(run, 'succeeded')
+    expect(run.stdout).toMatch(/which stopped renewing the Lease; taking it over/)
+    expect(run.stdout).toContain(`deleted the canary Deployment ${f.ns}/web-canary`)
+    await waitUntil('the canary deleted', 30000, () => canaryGone(f.ns))
+  }, 480_000)
+
+  test("the Action's main step SIGKILLed during the canary → the post step deletes the canary", async () => {
+    const f = await fixture('canary-post', 'ready')
+    const main = await runAction(
+      state,
+      { ...f.inputs, canary: '1', 'canary-duration': '5m' },
+      {
+        during: async ({ kill }) => {
+          await waitUntil('the canary Deployment', 180000, async () => !(await canaryGone(f.ns)))
+          await new Promise((r) => setTimeout(r, 1000))
+          kill('SIGKILL')
+        }
+      }
+    )
+    expect(main.exitCode).not.toBe(0)
+    expect(main.state['pending-canary']).toContain('"name":"web-canary"')
+    expect(await canaryGone(f.ns)).toBe(false)
+    const post = await runAction(state, { ...f.inputs, canary: '1' }, { state: main.state })
+    expect(post.exitCode).toBe(0)
+    expect(post.stdout).toContain(`deleted the canary Deployment ${f.ns}/web-canary`)
+    await waitUntil('the canary deleted', 30000, () => canaryGone(f.ns))
+    // The original was never touched.
+    const d = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    expect(d.spec?.template?.spec?.containers[0]?.image).toBe(f.oldImage)
   }, 480_000)
 })
