@@ -15,7 +15,7 @@ async function entry() {
     return;
   }
   saveState(IS_POST, "true");
-  const { run } = await import("./chunks/main-CIIV6D57.js");
+  const { run } = await import("./chunks/main-DEYNWLZE.js");
   await run();
 }
 entry().catch((e) => setFailed(e instanceof Error ? e.message : String(e)));
