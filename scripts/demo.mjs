@@ -5,6 +5,8 @@
 //   v4  a release that never becomes ready       → rolled back (progress-deadline)
 //   v5  a two-stage train (plan file): stage 1 web, stage 2 worker; the worker crash-loops
 //                                                → rolled back: stage 2, then stage 1, restored in that order
+//   v6  a canary (one pod) whose error lines run far above the stable pods' over the same window
+//                                                → rolled back (canary: error-logs); the 3 replicas never changed
 // and prints each verdict. Set ROLLOUT_GUARD_KEEP_BED=1 to leave the bed running afterwards.
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -49,6 +51,7 @@ function cli(args) {
 }
 
 const verdicts = []
+let canaryUntouched = false
 try {
   const ns = 'demo'
   const repo = `${state.registry}/demo/web`
@@ -154,6 +157,46 @@ spec:
       `  stage ${w.stage}: ${w.kind.toLowerCase()}/${w.name} ${w.verdict}${w.reason ? ` — ${w.reason}` : ''}${at}\n`
     )
   }
+
+  const canaryWhat = 'a canary on one pod that logs errors the stable pods do not'
+  say(`Release v6: ${canaryWhat}`)
+  const kubectl = (args) =>
+    execFileSync(join(state.binDir, 'kubectl'), ['--kubeconfig', state.kubeconfig, '-n', ns, ...args]).toString()
+  const replicas = () =>
+    kubectl(['get', 'pods', '-l', 'app=web,!rollout-guard.dev/canary', '-o', 'jsonpath={.items[*].metadata.name}'])
+      .split(' ')
+      .filter(Boolean)
+      .sort()
+  const webVersion = () => kubectl(['get', 'deployment', 'web', '-o', 'jsonpath={.metadata.resourceVersion}'])
+  const podsBefore = replicas()
+  const versionBefore = webVersion()
+  const canaryContext = await appContext('v6', { log: 'listening on :8080', 'errors-per-minute': '120' })
+  const canaryRun = await cli([
+    ...common,
+    '--tags',
+    'v6',
+    '--context',
+    canaryContext,
+    '--canary',
+    '1',
+    '--canary-duration',
+    '20s'
+  ])
+  verdicts.push(['v6', canaryWhat, canaryRun.result])
+  const c = canaryRun.result?.canary
+  if (c) {
+    const r = (n) => Math.round(n * 100) / 100
+    process.stdout.write(
+      `  canary ${c.object}: ${c.canary.errorLines} error lines in ${c.canary.pods} pod (${r(c.canary.ratePerPodPerMinute)}/pod/min)` +
+        ` vs stable: ${c.stable.errorLines} in ${c.stable.pods} pods (${r(c.stable.ratePerPodPerMinute)}/pod/min) over ${Math.round(c.windowMs / 1000)}s\n`
+    )
+  }
+  const podsAfter = replicas()
+  const untouched = JSON.stringify(podsAfter) === JSON.stringify(podsBefore) && webVersion() === versionBefore
+  process.stdout.write(
+    `  the other replicas: ${podsAfter.join(', ')} — ${untouched ? 'never changed (same pods, same Deployment resourceVersion)' : 'CHANGED'}\n`
+  )
+  canaryUntouched = untouched
 } finally {
   say('Verdicts')
   for (const [tag, what, r] of verdicts) {
@@ -165,7 +208,9 @@ spec:
   if (startedBed && process.env.ROLLOUT_GUARD_KEEP_BED !== '1') await down()
 }
 const ok =
-  verdicts.length === 4 &&
+  verdicts.length === 5 &&
+  canaryUntouched &&
+  verdicts[4][2]?.reason === 'canary: error-logs' &&
   verdicts[0][2]?.result === 'succeeded' &&
   verdicts[1][2]?.result === 'rolled-back' &&
   verdicts[2][2]?.result === 'rolled-back' &&

@@ -83,7 +83,8 @@ export const INPUT_GROUPS = [
       'on-dependency-down',
       'dependency-timeout',
       'canary',
-      'canary-duration'
+      'canary-duration',
+      'canary-error-factor'
     ]
   ],
   ['Metric gates (Prometheus)', ['metric-gates', 'prometheus-url', 'prometheus-authorization']],

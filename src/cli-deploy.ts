@@ -4,7 +4,8 @@ import { configFromRaw } from './config/from-raw.js'
 import { execaDocker } from './docker/runner.js'
 import { loadKubeConfig, makeClients } from './kube/client.js'
 import { followErrorLogs } from './logs/follow.js'
-import type { Logger, PendingRestore } from './model/index.js'
+import type { Logger, PendingCanary, PendingRestore } from './model/index.js'
+import { removeLeftoverCanary } from './canary/run.js'
 import { loadPlan } from './plan/load.js'
 import { runRelease } from './release.js'
 import { restorePending } from './restore.js'
@@ -34,9 +35,20 @@ export async function deploy(args: CliArgs, env: NodeJS.ProcessEnv): Promise<num
     // Ctrl-C (or a CI system's SIGTERM) in the middle of a release puts the previous template back, as the Action's
     // post step does for a cancelled job.
     let pending: PendingRestore[] | undefined
+    let canary: PendingCanary | undefined
     let restoring: Promise<void> | undefined
     const interrupted = (signal: NodeJS.Signals) => {
       terminalLogger.warning(`${signal} received`)
+      if (canary) {
+        // Interrupted during a canary: nothing else was changed; delete it, then stop.
+        const left = canary
+        restoring = removeLeftoverCanary(
+          left.context ? clientsFor(left.context) : clients,
+          left,
+          terminalLogger
+        ).finally(() => process.exit(130))
+        return
+      }
       if (!pending) process.exit(130)
       // The release loop will see our restore as a foreign change; the exit below wins over its verdict.
       restoring = restorePending(clients, pending, terminalLogger, clientsFor)
@@ -55,7 +67,8 @@ export async function deploy(args: CliArgs, env: NodeJS.ProcessEnv): Promise<num
       lockHolder: `${hostname()}:${process.pid}`,
       logGate: (ctx) => followErrorLogs({ config, log: terminalLogger, ...ctx }),
       onPatched: (p) => (pending = p),
-      onSettled: () => (pending = undefined)
+      onSettled: () => (pending = undefined),
+      onCanary: (c) => (canary = c)
     })
     process.removeListener('SIGINT', interrupted)
     process.removeListener('SIGTERM', interrupted)

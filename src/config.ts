@@ -126,8 +126,13 @@ export interface Config {
   /** One HTTP/TCP dependency probe's time limit. */
   dependencyTimeoutMs?: number
   /** A canary before the rollout (one Deployment only): how many pods, judged how long. */
-  canary?: { size: CanarySize; durationMs: number }
   /** Metric gates: Prometheus queries about the new pods, judged during the rollout and soak. */
   metrics?: MetricsConfig
+  canary?: {
+    size: CanarySize
+    durationMs: number
+    /** canary-error-factor: the canary may log this many times the stable pods' error rate (same window). */
+    errorFactor: number
+  }
   origin: ReleaseOrigin
 }

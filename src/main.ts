@@ -13,6 +13,7 @@ import type { Logger, PendingRestore } from './model/index.js'
 import { loadPlan } from './plan/load.js'
 import { runRelease } from './release.js'
 import { PENDING_STATE } from './restore.js'
+import { CANARY_STATE } from './canary/run.js'
 import { formatDiagnostics, formatVerdictLine } from './report/console.js'
 import { inputFailureOutputs, writeOutputs } from './report/outputs.js'
 import { neutraliseWorkflowCommands } from './report/safe-text.js'
@@ -75,7 +76,8 @@ export async function run(): Promise<void> {
       core.saveState(PENDING_STATE, JSON.stringify(pending))
       if (github) inProgress = github.progress()
     },
-    onSettled: () => core.saveState(PENDING_STATE, '')
+    onSettled: () => core.saveState(PENDING_STATE, ''),
+    onCanary: (canary) => core.saveState(CANARY_STATE, canary ? JSON.stringify(canary) : '')
   })
   writeOutputs(result, core)
   const verdict = formatVerdictLine(result)

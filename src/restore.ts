@@ -1,5 +1,6 @@
 // Putting the previous templates back when a release was interrupted (a cancelled job's post step, Ctrl-C in the CLI):
 // the same guarded restore as a rollback, so a change someone else made since is never overwritten.
+import { rollingUpdateOp } from './canary/plan.js'
 import { ConflictError } from './errors.js'
 import type { KubeClients } from './kube/client.js'
 import type { PendingRestore } from './model/index.js'
@@ -41,7 +42,10 @@ async function restoreOne(clients: KubeClients, pending: PendingRestore, log: Lo
     await applyTemplatePatch(
       clients,
       snapshot,
-      planRestore(snapshot, pending.generation, 'interrupted during the release'),
+      [
+        ...planRestore(snapshot, pending.generation, 'interrupted during the release'),
+        ...(pending.rollingUpdate ? [rollingUpdateOp(pending.rollingUpdate)] : [])
+      ],
       pending.ourTemplate
     )
     log.warning(`The release was interrupted: the previous template of ${where} was restored`)

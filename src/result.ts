@@ -69,6 +69,32 @@ export interface ErrorSummary {
   note?: string
 }
 
+/** One side of the canary comparison: a group of pods over the canary's window. */
+export interface CanaryGroup {
+  pods: number
+  errorLines: number
+  ratePerPodPerMinute: number
+  /** Error lines per pod (every followed pod, 0 included). */
+  byPod: Record<string, number>
+}
+
+/** The canary, judged before the rollout: its pods and error lines next to the stable pods' over the same window. */
+export interface CanaryReport {
+  /** `Deployment/<name>-canary`, or `StatefulSet/<name> ordinals 2..2` for a native (partition) canary. */
+  object: string
+  verdict: 'passed' | 'failed' | 'stopped'
+  reason?: string
+  message?: string
+  windowMs: number
+  canary: CanaryGroup
+  stable: CanaryGroup
+  factor: number
+  /** Error lines per pod per minute the canary was allowed, and what set it. */
+  limit: number
+  basis: 'stable' | 'absolute'
+  samples: { pod: string; container: string; text: string }[]
+}
+
 export interface RollbackReport {
   outcome: 'succeeded' | 'failed' | 'skipped-conflict' | 'disabled'
   message: string
@@ -132,6 +158,8 @@ export interface ReleaseResult {
   dependencies?: DependencyState[]
   /** Each metric gate's evaluations over the release (the `metric-gates` input). */
   metrics?: MetricGateReport[]
+  /** The canary run before the rollout (the `canary` input). */
+  canary?: CanaryReport
   /** check mode: the server-side dry-run's template diff and the rollout traps found. */
   check?: { diff: string; warnings: string[] }
 }

@@ -1,6 +1,5 @@
-// Canary (issue 10, step 2) — the pure half: how many canary pods, the temporary `<name>-canary` Deployment's
-// manifest, and the judgement of its error lines against the stable pods' over the same window (judgeCanaryErrors:
-// not wired yet; ./run.ts judges the canary by pod state only so far).
+// Canary (issue 10) — the pure half: how many canary pods, the temporary `<name>-canary` Deployment's manifest, and
+// the judgement of its error lines against the stable pods' over the same window (judgeCanaryErrors).
 import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node'
 import { InputError } from '../errors.js'
 
@@ -73,31 +72,86 @@ export function canaryManifest(
   }
 }
 
+/** A StatefulSet's spec.updateStrategy.rollingUpdate (partition, maxUnavailable), as the server stores it. */
+export type RollingUpdate = { partition?: number; maxUnavailable?: number | string }
+
+/**
+ * The native StatefulSet canary: the partition that moves only the highest `n` ordinals to the update revision (never
+ * below a partition the StatefulSet already had: those ordinals were held back on purpose).
+ */
+export function canaryPartition(replicas: number, n: number, original: number): number {
+  return Math.max(original, replicas - n)
+}
+
+/** The JSON patch op that sets spec.updateStrategy.rollingUpdate (the partition and what else it held). */
+export function rollingUpdateOp(value: RollingUpdate): { op: 'add'; path: string; value: RollingUpdate } {
+  return { op: 'add', path: '/spec/updateStrategy/rollingUpdate', value }
+}
+
+/** The canary ordinals of a StatefulSet `name` under `partition`: pod names `name-<ordinal>`, ordinal ≥ partition. */
+export function isCanaryOrdinal(name: string, partition: number, pod: string): boolean {
+  if (!pod.startsWith(`${name}-`)) return false
+  const ordinal = pod.slice(name.length + 1)
+  return /^\d+$/.test(ordinal) && Number(ordinal) >= partition
+}
+
 /** Error lines of a group of pods over the judged window. */
 export interface ErrorCount {
   lines: number
   pods: number
 }
 
-/** Below this stable rate (lines per pod per minute) the comparison uses this floor: a few lines against none are noise. */
+/**
+ * Without max-error-rate, a canary may log this many error lines per pod per minute × the factor whatever the stable
+ * pods do: a few lines against none are noise, not a bad release.
+ */
 export const STABLE_RATE_FLOOR = 1
 
-/** The canary's error rate against the stable pods' over the same window: bad when it exceeds stable × factor. */
-export function judgeCanaryErrors(
-  canary: ErrorCount,
-  stable: ErrorCount,
-  windowMs: number,
+export interface CanaryErrorInput {
+  canary: ErrorCount
+  stable: ErrorCount
+  /** The window both groups were followed over (the same one). */
+  windowMs: number
+  /** canary-error-factor: the canary may log this many times the stable pods' rate. */
   factor: number
-): { kind: 'ok' } | { kind: 'failed'; message: string } {
-  const minutes = Math.max(windowMs, 1) / 60_000
+  /** max-error-rate: the absolute limit (per pod per minute) when the stable pods log (next to) nothing. */
+  maxErrorRate?: number
+}
+
+export interface CanaryErrorVerdict {
+  kind: 'ok' | 'failed'
+  /** Error lines per pod per minute. */
+  canaryRate: number
+  stableRate: number
+  limit: number
+  /** What set the limit: the stable pods' rate × factor, or the absolute threshold (stable pods quiet). */
+  basis: 'stable' | 'absolute'
+  message: string
+}
+
+/**
+ * The canary's error rate against the stable pods' over the same window: bad when it exceeds the larger of
+ * stable × factor and the absolute threshold (max-error-rate, else STABLE_RATE_FLOOR × factor), so stable pods that
+ * log no errors at all leave the canary to the absolute threshold.
+ */
+export function judgeCanaryErrors(input: CanaryErrorInput): CanaryErrorVerdict {
+  const { canary, stable, factor, maxErrorRate } = input
+  const minutes = Math.max(input.windowMs, 1) / 60_000
   const rate = (c: ErrorCount) => (c.pods > 0 ? c.lines / c.pods / minutes : 0)
   const canaryRate = rate(canary)
   const stableRate = rate(stable)
-  const limit = Math.max(stableRate, STABLE_RATE_FLOOR) * factor
-  if (canaryRate <= limit) return { kind: 'ok' }
+  const relative = stableRate * factor
+  const absolute = maxErrorRate ?? STABLE_RATE_FLOOR * factor
+  const basis = relative >= absolute && stableRate > 0 ? 'stable' : 'absolute'
+  const limit = Math.max(relative, absolute)
   const r = (n: number) => Math.round(n * 100) / 100
-  return {
-    kind: 'failed',
-    message: `the canary logged ${r(canaryRate)} error lines/pod/min, the stable pods ${r(stableRate)} over the same ${r(minutes)} min (limit ${r(limit)}: factor ${factor})`
-  }
+  const why =
+    basis === 'stable'
+      ? `stable ${r(stableRate)} × canary-error-factor ${factor}`
+      : maxErrorRate !== undefined
+        ? `max-error-rate ${maxErrorRate}; the stable pods logged ${r(stableRate)}`
+        : `the stable pods logged ${r(stableRate)}: floor ${STABLE_RATE_FLOOR} × canary-error-factor ${factor}`
+  const message = `the canary logged ${r(canaryRate)} error lines/pod/min, the stable pods ${r(stableRate)} over the same ${r(minutes)} min (limit ${r(limit)}: ${why})`
+  const kind = canary.pods > 0 && canaryRate > limit ? 'failed' : 'ok'
+  return { kind, canaryRate, stableRate, limit, basis, message }
 }

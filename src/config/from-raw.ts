@@ -73,6 +73,7 @@ export const INPUT_NAMES = [
   'metric-gates',
   'prometheus-url',
   'prometheus-authorization',
+  'canary-error-factor',
   'notify-dingtalk-webhook',
   'notify-dingtalk-secret',
   'notify-slack-webhook',
@@ -118,7 +119,8 @@ export const INPUT_DEFAULTS = {
   'on-dependency-down': 'rollback',
   'dependency-timeout': '5s',
   'canary-duration': '60s',
-  'insecure-registry': 'false'
+  'insecure-registry': 'false',
+  'canary-error-factor': '1.5'
 } as const satisfies RawOptions
 
 export interface InputDoc {
@@ -301,7 +303,7 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
   },
   canary: {
     description:
-      "Before the rollout, run the new template as a temporary <deployment>-canary Deployment of this many pods (e.g. 1) or this percentage of the replicas (e.g. 10%), with the pods' own labels (so its Services send it traffic) plus a canary label, judged by pod state for canary-duration; bad = the canary is deleted, the Deployment never touched, verdict rolled-back with reason canary: <reason>. One Deployment only."
+      "Before the rollout, run the new template as a temporary <deployment>-canary Deployment of this many pods (e.g. 1) or this percentage of the replicas (e.g. 10%), with the pods' own labels (so its Services send it traffic) plus a canary label, judged for canary-duration by pod state and by its error lines against the stable pods' over the same window (canary-error-factor); bad = the canary is deleted, the Deployment never touched, verdict rolled-back with reason canary: <reason>. For a StatefulSet the canary is native: partition = replicas − N moves only the highest ordinal(s) for canary-duration, then the partition goes back for the full rollout; bad = template and partition restored. One Deployment or StatefulSet only."
   },
   'canary-duration': {
     description: 'How long the canary is judged before the rollout proceeds.',
@@ -319,6 +321,11 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     description:
       'Authorization header value sent to prometheus-url, e.g. "Bearer <token>" or "Basic <base64>". Never printed.',
     secret: true
+  },
+  'canary-error-factor': {
+    description:
+      "The canary may log this many times the stable pods' error lines per pod per minute, counted over the same window (error-pattern, ignore-pattern, log-containers apply). When the stable pods log (next to) no errors, the canary is held to max-error-rate instead (default: 1 line/pod/min × this factor). More = rolled-back with reason canary: error-logs.",
+    default: INPUT_DEFAULTS['canary-error-factor']
   },
   'notify-dingtalk-webhook': { description: 'DingTalk robot webhook URL.', secret: true },
   'notify-dingtalk-secret': { description: 'DingTalk robot signing secret.', secret: true },
@@ -497,8 +504,11 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
   const canaryText = given('canary')
   let canary: Config['canary']
   if (canaryText !== undefined) {
-    if (planFile !== undefined || workloads.length !== 1 || workloads[0]?.kind !== 'Deployment') {
-      throw new InputError('Input "canary": a canary is for one Deployment (not a plan or several workloads) for now')
+    const kind = workloads[0]?.kind
+    if (planFile !== undefined || workloads.length !== 1 || (kind !== 'Deployment' && kind !== 'StatefulSet')) {
+      throw new InputError(
+        'Input "canary": a canary is for one Deployment or StatefulSet (not a plan, a DaemonSet or several workloads) for now'
+      )
     }
     const durationMs = duration('canary-duration')
     if (durationMs <= 0) throw new InputError('Input "canary-duration": must be longer than 0s')
@@ -507,7 +517,13 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
         `Input "canary-duration": ${withDefault('canary-duration')} is not shorter than timeout (${withDefault('timeout')})`
       )
     }
-    canary = { size: parseCanary(canaryText), durationMs }
+    const errorFactor = Number(withDefault('canary-error-factor'))
+    if (!Number.isFinite(errorFactor) || errorFactor < 1) {
+      throw new InputError(
+        `Input "canary-error-factor": "${withDefault('canary-error-factor')}" is not a number of at least 1 (e.g. 1.5)`
+      )
+    }
+    canary = { size: parseCanary(canaryText), durationMs, errorFactor }
   }
 
   const metrics = metricsConfig(given('metric-gates'), given('prometheus-url'), raw['prometheus-authorization'])

@@ -5,13 +5,16 @@
 import { V1MicroTime } from '@kubernetes/client-node'
 import { ClusterError, LockedError, PreflightError } from '../errors.js'
 import { type KubeClients, apiMessage, mergePatch, statusCode } from '../kube/client.js'
-import type { Logger, PendingRestore, WorkloadRef } from '../model/index.js'
+import type { Logger, PendingCanary, PendingRestore, WorkloadRef } from '../model/index.js'
+import { removeLeftoverCanary } from '../canary/run.js'
 import { restorePending } from '../restore.js'
 import { readWorkload, templateKey } from '../workloads/template.js'
 import { leaseStatus, recoveryOf } from './decide.js'
 import type { V1Lease } from '@kubernetes/client-node'
 
 export const PENDING_ANNOTATION = 'rollout-guard.dev/pending-restore'
+/** A canary Deployment the holder created and has not deleted yet (a PendingCanary as JSON). */
+export const CANARY_ANNOTATION = 'rollout-guard.dev/pending-canary'
 const LEASE_SECONDS = 15
 const RENEW_EVERY_MS = 5000
 const POLL_MS = 1000
@@ -120,6 +123,7 @@ export class ReleaseLock {
           // What the previous holder recorded is recovered below, and not left for the next one to find.
           const annotations = { ...lease.metadata?.annotations }
           delete annotations[PENDING_ANNOTATION]
+          delete annotations[CANARY_ANNOTATION]
           const taken = await clients.coordination.replaceNamespacedLease({
             name,
             namespace: ref.namespace,
@@ -133,6 +137,8 @@ export class ReleaseLock {
           }
           // An earlier life of this same holder (a re-run) may have left a half-done release too.
           if (status === 'expired' || lease.metadata?.annotations?.[PENDING_ANNOTATION]) await this.recover(t, lease)
+          const canary = lease.metadata?.annotations?.[CANARY_ANNOTATION]
+          if (canary) await removeLeftoverCanary(t.clients, JSON.parse(canary) as PendingCanary, this.opts.log)
           return
         } catch (e) {
           if (statusCode(e) !== 409) throw lockError(where, e)
@@ -177,6 +183,24 @@ export class ReleaseLock {
       this.opts.log.warning(
         `lock: ${where} was changed by someone else after the interrupted release; adopting its current template (not restoring)`
       )
+    }
+  }
+
+  /** Writes into the Lease the canary we are about to create (undefined: deleted), so a run that takes it over deletes it. */
+  async recordCanary(ref: WorkloadRef, canary: PendingCanary | undefined): Promise<void> {
+    const h = this.held.find((x) => x.target.ref === ref)
+    if (!h) return
+    try {
+      h.lease = await h.target.clients.coordination.patchNamespacedLease(
+        {
+          name: leaseName(ref),
+          namespace: ref.namespace,
+          body: { metadata: { annotations: { [CANARY_ANNOTATION]: canary ? JSON.stringify(canary) : null } } }
+        },
+        mergePatch
+      )
+    } catch (e) {
+      this.opts.log.warning(`lock: could not record the canary in the Lease: ${apiMessage(e)}`)
     }
   }
 

@@ -82,7 +82,8 @@ export class LineSink {
   }
 }
 
-class ContainerFollower {
+/** Follows one container's log (reconnecting, never counting a line twice); exported for the canary's comparison. */
+export class ContainerFollower {
   private stopped = false
   private abort?: { abort(): void }
   private readonly position: Position = { atTimestamp: 0 }
@@ -95,8 +96,12 @@ class ContainerFollower {
     readonly pod: string,
     readonly container: string,
     private readonly onLine: (text: string) => void,
-    private readonly log: Logger
-  ) {}
+    private readonly log: Logger,
+    /** RFC 3339: count only lines from this moment on (default: the whole log). */
+    since?: string
+  ) {
+    if (since !== undefined) this.position.timestamp = since
+  }
 
   /** `restarts` > 0: the container crashed before we started following; its previous instance's lines count too. */
   start(restarts = 0): void {

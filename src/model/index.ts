@@ -66,6 +66,17 @@ export interface PodFailure {
 }
 
 /** What the post step (or the CLI's signal handler) needs to restore one workload if the release is interrupted. */
+/** A canary Deployment that exists while the release runs: the post step / a Lease takeover deletes it if we die. */
+export interface PendingCanary {
+  /** The kubeconfig context of the workload's cluster; absent = the release's. */
+  context?: string
+  namespace: string
+  /** The canary Deployment's name. */
+  name: string
+  /** The Deployment it is the canary of (only a canary that says so is deleted). */
+  of: string
+}
+
 export interface PendingRestore {
   /** Absent in state saved by older versions: Deployment. */
   kind?: WorkloadKindName
@@ -80,4 +91,6 @@ export interface PendingRestore {
   ourTemplate: V1PodTemplateSpec
   /** The template to put back. */
   template: V1PodTemplateSpec
+  /** A StatefulSet canary moved the partition: its spec.updateStrategy.rollingUpdate to put back with the template. */
+  rollingUpdate?: { partition?: number; maxUnavailable?: number | string }
 }

@@ -59,6 +59,8 @@ export function detailParts(result: ReleaseResult): string[] {
   }
   parts.push(`${Math.round(result.durationMs / 1000)}s`)
   if (result.errors.total > 0) parts.push(`${result.errors.total} error lines`)
+  const canary = canaryPart(result)
+  if (canary) parts.push(canary)
   if (result.origin.actor) parts.push(`by ${result.origin.actor}`)
   return parts
 }
@@ -67,4 +69,12 @@ export function detailParts(result: ReleaseResult): string[] {
 export function truncate(text: string, max: number): string {
   const chars = Array.from(text)
   return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`
+}
+
+/** The canary in a few words: which, its verdict, and its error rate next to the stable pods'. */
+export function canaryPart(result: ReleaseResult): string | undefined {
+  const c = result.canary
+  if (!c) return undefined
+  const r = (n: number) => String(Math.round(n * 100) / 100)
+  return `canary ${c.object} ${c.verdict}: ${r(c.canary.ratePerPodPerMinute)} vs stable ${r(c.stable.ratePerPodPerMinute)} error lines/pod/min`
 }

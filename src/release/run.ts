@@ -23,14 +23,24 @@ import { COMMON_PERMISSIONS, LEASE_PERMISSIONS, type Permission, checkPermission
 import { ReleaseLock } from '../lock/lease.js'
 import { type DependencyState, dependencyDownMessage, describeDown, downOf } from '../dependencies/judge.js'
 import { DependencyWatch, dependencyPermissions } from '../dependencies/watch.js'
-import { runCanary } from '../canary/run.js'
+import { canaryVerdict, runCanary } from '../canary/run.js'
+import { CanaryLogs } from '../canary/logs.js'
+import { canaryName, canaryPartition, canaryReplicas, isCanaryOrdinal } from '../canary/plan.js'
 import { MetricGateWatch, checkMetricGates } from '../metrics/watch.js'
-import type { V1Deployment } from '../kube/client.js'
-import type { FailureReason, Logger, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
-import { diffLines } from '../report/diff.js'
-import type { ErrorSummary, PhaseName, PhaseTiming, ProgressSample, ReleaseResult, RollbackReport } from '../result.js'
-import type { JudgeRequest, WatchOutcome } from '../watch/judge-loop.js'
 import type { MetricGateReport } from '../metrics/gates.js'
+import { type V1Deployment, type V1StatefulSet, labelSelectorString } from '../kube/client.js'
+import type { FailureReason, Logger, PendingCanary, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
+import { diffLines } from '../report/diff.js'
+import type {
+  CanaryReport,
+  ErrorSummary,
+  PhaseName,
+  PhaseTiming,
+  ProgressSample,
+  ReleaseResult,
+  RollbackReport
+} from '../result.js'
+import type { JudgeRequest, WatchOutcome } from '../watch/judge-loop.js'
 import type { StagePlan } from '../plan/parse.js'
 import { Target, type TargetContext } from './target.js'
 import { manualRestoreCommand } from '../workloads/template.js'
@@ -53,6 +63,8 @@ export interface ReleaseDeps {
   /** After each patch: every workload patched so far, for the post step / signal handler to restore. */
   onPatched?: (pending: PendingRestore[]) => void
   onSettled?: () => void
+  /** Before a canary Deployment is created (and with undefined once it is deleted): for the post step to delete it. */
+  onCanary?: (canary: PendingCanary | undefined) => void
   /** Progress lines at most this often (ms). */
   progressEveryMs?: number
   /** Who holds the release lock (the run URL, or host:pid for the CLI); absent = no lock. */
@@ -191,7 +203,8 @@ class Release {
       await this.build()
       this.plan()
       if (this.config.dryRun || this.config.mode === 'check') return await this.dryRun()
-      await this.canary()
+      const canaryCulprit = await this.canary()
+      if (canaryCulprit) return await this.failed(canaryCulprit, 0)
       for (const [i, stage] of this.stages.entries()) {
         await this.patch(stage)
         const culprit = await this.watch(stage)
@@ -253,7 +266,8 @@ class Release {
         const entry = byPlace.get(key) ?? { t, permissions: new Set<Permission>() }
         for (const p of t.kind.permissions) entry.permissions.add(p)
         if (this.locking) for (const p of LEASE_PERMISSIONS) entry.permissions.add(p)
-        if (this.config.canary && this.changing) for (const p of CANARY_PERMISSIONS) entry.permissions.add(p)
+        if (this.config.canary && this.changing && t.ref.kind === 'Deployment')
+          for (const p of CANARY_PERMISSIONS) entry.permissions.add(p)
         byPlace.set(key, entry)
       }
       for (const { t, permissions } of byPlace.values()) {
@@ -394,37 +408,58 @@ class Release {
    * With `canary`: the new template runs first as a temporary canary Deployment, judged for canary-duration and then
    * deleted; a bad canary ends the release with the original Deployment never touched.
    */
-  private async canary(): Promise<void> {
+  private async canary(): Promise<Target | undefined> {
     const canary = this.config.canary
     const t = this.targets[0]
-    if (!canary || !t || !t.changes || t.ref.kind !== 'Deployment') return
+    if (!canary || !t || !t.changes) return undefined
+    if (t.ref.kind === 'StatefulSet') return this.statefulSetCanary(t, canary)
+    if (t.ref.kind !== 'Deployment') return undefined
     // The canary's pods get the metric gates too (their {{pods}}), from the canary's creation.
     const gates = this.metricGates(t.ref.namespace, 'canary: ')
     this.canaryGates = gates
     gates?.start()
-    const outcome = await this.phases.run(
+    const { outcome, report } = await this.phases.run(
       'canary',
       this.log,
       `Canary (${canary.durationMs / 1000}s)`,
-      async () =>
-        runCanary({
-          clients: t.clients,
-          original: t.object as V1Deployment,
-          template: await t.dryRun(),
-          size: canary.size,
-          durationMs: canary.durationMs,
-          limits: { ...t.ref.failFast, timeoutMs: t.ref.timeoutMs },
-          origin: this.config.origin,
-          image: t.image,
-          clock: this.clock,
-          log: this.log,
-          progressEveryMs: this.ctx.progressEveryMs,
-          dependencyDown: this.dependencyDown,
-          metrics: gates && metricHook(gates)
-        }).finally(() => gates?.stop()),
-      (o) => (o.kind === 'failed' ? `failed: ${o.reason}` : o.kind)
+      async () => {
+        const pending: PendingCanary = {
+          context: t.stage.context,
+          namespace: t.ref.namespace,
+          name: canaryName(t.ref.name),
+          of: t.ref.name
+        }
+        this.deps.onCanary?.(pending)
+        await this.lock?.recordCanary(t.ref, pending)
+        try {
+          return await runCanary({
+            clients: t.clients,
+            original: t.object as V1Deployment,
+            template: await t.dryRun(),
+            size: canary.size,
+            durationMs: canary.durationMs,
+            limits: { ...t.ref.failFast, timeoutMs: t.ref.timeoutMs },
+            origin: this.config.origin,
+            image: t.image,
+            clock: this.clock,
+            log: this.log,
+            progressEveryMs: this.ctx.progressEveryMs,
+            dependencyDown: this.dependencyDown,
+            logs: this.config.logs,
+            errorFactor: canary.errorFactor,
+            metrics: gates && metricHook(gates)
+          })
+        } finally {
+          gates?.stop()
+          // runCanary deleted it (or says loudly that it could not).
+          this.deps.onCanary?.(undefined)
+          await this.lock?.recordCanary(t.ref, undefined)
+        }
+      },
+      ({ outcome: o }) => (o.kind === 'failed' ? `failed: ${o.reason}` : o.kind)
     )
-    if (outcome.kind === 'done') return
+    this.canaryReport = report
+    if (outcome.kind === 'done') return undefined
     const untouched = `the canary was deleted; ${t.label} was never touched`
     if (
       outcome.kind === 'failed' &&
@@ -450,14 +485,98 @@ class Release {
     throw new Finish({ result: 'failed', reason: 'cluster', message: `canary: ${why}; ${untouched}` })
   }
 
-  /** Start watching (and measuring the old pods' error baseline) before the patch, so nothing is missed; then patch. */
-  private async patch(stage: Stage): Promise<void> {
-    const changing = stage.targets.filter((t) => t.changes)
-    await Promise.all(changing.map((t) => t.startWatching(this.ctx, this.multi ? `${t.ref.name}: ` : '')))
+  /**
+   * The native StatefulSet canary: the new template with partition = replicas − N, so only the highest ordinal(s) move
+   * to the update revision; judged for canary-duration by pod state and by their error lines against the lower
+   * ordinals' over the same window. Good → the full rollout's patch puts the partition back; bad → the culprit, whose
+   * restore puts the template and the partition back (and deletes a broken canary pod).
+   */
+  private async statefulSetCanary(t: Target, canary: NonNullable<Config['canary']>): Promise<Target | undefined> {
+    const s = t.object as V1StatefulSet
+    const replicas = s.spec?.replicas ?? 1
+    const partition = canaryPartition(
+      replicas,
+      canaryReplicas(canary.size, replicas),
+      s.spec?.updateStrategy?.rollingUpdate?.partition ?? 0
+    )
+    const ordinals = partition === replicas - 1 ? `ordinal ${partition}` : `ordinals ${partition}..${replicas - 1}`
+    const { outcome, report } = await this.phases.run(
+      'canary',
+      this.log,
+      `Canary (${canary.durationMs / 1000}s): ${t.label} ${ordinals}`,
+      async () => {
+        await t.startWatching(this.ctx, '')
+        await this.startDependencies()
+        await t.patchCanary(partition)
+        this.deps.onPatched?.(this.targets.flatMap((x) => x.pending() ?? []))
+        const pending = t.pending()
+        if (pending) await this.lock?.record(t.ref, pending)
+        this.log.info(
+          `canary: patched ${t.label} to ${t.image} with partition ${partition}: only ${ordinals} move${partition === replicas - 1 ? 's' : ''} first (generation ${t.patched?.generation})`
+        )
+        const logs = new CanaryLogs({
+          clients: t.clients,
+          namespace: t.ref.namespace,
+          logs: this.config.logs,
+          stableSelector: labelSelectorString(s.spec?.selector),
+          isCanaryPod: (pod) => isCanaryOrdinal(t.ref.name, partition, pod),
+          log: this.log,
+          clock: this.clock,
+          onChange: () => t.wake()
+        })
+        try {
+          const judged = await t.loop!.until({
+            workload: t.watch!,
+            template: t.patched!.template,
+            generation: t.patched!.generation,
+            startedMs: this.clock(),
+            gate: logs,
+            soakMs: canary.durationMs,
+            prefix: 'canary: ',
+            signal: this.judging.signal,
+            dependencyDown: this.dependencyDown
+          })
+          return canaryVerdict(logs, judged, {
+            object: `StatefulSet/${t.ref.name} ${ordinals}`,
+            errorFactor: canary.errorFactor,
+            maxErrorRate: this.config.logs.maxErrorRate,
+            log: this.log
+          })
+        } finally {
+          logs.stop()
+        }
+      },
+      ({ outcome: o }) => (o.kind === 'failed' ? `failed: ${o.reason}` : o.kind)
+    )
+    this.canaryReport = report
+    if (outcome.kind === 'done') return undefined
+    if (outcome.kind === 'failed' && outcome.reason !== 'dependency-down') {
+      const reason = isFailureReason(outcome.reason) || outcome.reason === 'error-logs' ? outcome.reason : undefined
+      t.outcome = reason
+        ? { ...outcome, reason: `canary: ${reason}`, message: `canary (${ordinals}): ${outcome.message}` }
+        : { ...outcome, message: `canary (${ordinals}): ${outcome.message}` }
+    } else {
+      t.outcome =
+        outcome.kind === 'stopped' ? { kind: 'failed', reason: 'cluster', message: 'canary stopped' } : outcome
+    }
+    return t
+  }
+
+  private async startDependencies(): Promise<void> {
     if (this.dependencies && !this.watchingDependencies) {
       this.watchingDependencies = true
       await this.dependencies.start()
     }
+  }
+
+  /** Start watching (and measuring the old pods' error baseline) before the patch, so nothing is missed; then patch. */
+  private async patch(stage: Stage): Promise<void> {
+    const changing = stage.targets.filter((t) => t.changes)
+    // A StatefulSet canary started its watches already.
+    await Promise.all(
+      changing.filter((t) => !t.watch).map((t) => t.startWatching(this.ctx, this.multi ? `${t.ref.name}: ` : ''))
+    )
+    await this.startDependencies()
     await this.phases.run('patch', this.log, this.title('Patch', stage), async () => {
       for (const t of changing) {
         await t.patch()
@@ -473,6 +592,8 @@ class Release {
   }
 
   private watchingDependencies = false
+  /** The canary's pods and error lines next to the stable pods', for the summary. */
+  private canaryReport?: CanaryReport
 
   /** The metric gates of `t` start counting at its patch (initial-delay from now). */
   private startMetricGates(t: Target, who: string): void {
@@ -784,6 +905,7 @@ class Release {
       workloads: this.targets.map((t) => t.result()),
       dependencies: this.dependencies?.current(),
       metrics: this.metricReports(),
+      canary: this.canaryReport,
       ...fields,
       durationMs: this.clock() - this.startedMs
     }

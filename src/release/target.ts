@@ -14,6 +14,7 @@ import {
   type ContainerTarget,
   type ImagePatchPlan,
   type Snapshot,
+  type JsonPatchOp,
   type WorkloadObject,
   applyRestorePatch,
   applyTemplatePatch,
@@ -25,6 +26,7 @@ import {
   snapshotOf
 } from '../workloads/template.js'
 import type { WorkloadKind, WorkloadWatch } from '../workloads/types.js'
+import { type RollingUpdate, rollingUpdateOp } from '../canary/plan.js'
 
 /** How long a restore keeps retrying an apiserver that cannot be reached (restarting, overloaded). */
 const RESTORE_RETRY_MS = 120_000
@@ -63,6 +65,11 @@ export class Target {
   revision?: string
   /** The image reference (with digest) this workload gets. */
   image = ''
+  /**
+   * A StatefulSet canary (partition) is in: the rollingUpdate to put back — by the full rollout's patch once the
+   * canary passed, or with the template by a restore.
+   */
+  canaryOf?: { rollingUpdate: RollingUpdate; partition: number }
 
   constructor(
     readonly ref: WorkloadPlan,
@@ -154,7 +161,37 @@ export class Target {
   }
 
   async patch(): Promise<void> {
+    if (this.patched && this.canaryOf) {
+      // The canary passed: the template is in already; the partition goes back to what it was.
+      const ops: JsonPatchOp[] = [
+        { op: 'test', path: '/metadata/generation', value: this.patched.generation },
+        rollingUpdateOp(this.canaryOf.rollingUpdate)
+      ]
+      const patched = await applyTemplatePatch(this.clients, this.snapshot, ops, this.patched.template)
+      this.canaryOf = undefined
+      this.patched = {
+        generation: patched.metadata?.generation ?? this.patched.generation + 1,
+        template: patched.spec?.template ?? this.patched.template
+      }
+      return
+    }
     const patched = await applyTemplatePatch(this.clients, this.snapshot, this.plan?.ops ?? [], this.snapshot.template)
+    this.patched = {
+      generation: patched.metadata?.generation ?? this.snapshot.generation + 1,
+      template: patched.spec?.template ?? {}
+    }
+  }
+
+  /**
+   * The native StatefulSet canary: the new template with the partition at `partition`, so only the ordinals from
+   * `partition` up move to the update revision.
+   */
+  async patchCanary(partition: number): Promise<void> {
+    const rollingUpdate = (this.object as { spec?: { updateStrategy?: { rollingUpdate?: RollingUpdate } } }).spec
+      ?.updateStrategy?.rollingUpdate ?? { partition: 0 }
+    const ops = [...(this.plan?.ops ?? []), rollingUpdateOp({ ...rollingUpdate, partition })]
+    const patched = await applyTemplatePatch(this.clients, this.snapshot, ops, this.snapshot.template)
+    this.canaryOf = { rollingUpdate: { ...rollingUpdate, partition: rollingUpdate.partition ?? 0 }, partition }
     this.patched = {
       generation: patched.metadata?.generation ?? this.snapshot.generation + 1,
       template: patched.spec?.template ?? {}
@@ -170,7 +207,8 @@ export class Target {
       name: this.ref.name,
       generation: this.patched.generation,
       ourTemplate: this.patched.template,
-      template: this.snapshot.template
+      template: this.snapshot.template,
+      ...(this.canaryOf ? { rollingUpdate: this.canaryOf.rollingUpdate } : {})
     }
   }
 
@@ -215,7 +253,10 @@ export class Target {
       restored = await applyRestorePatch(
         this.clients,
         this.snapshot,
-        planRestore(this.snapshot, patched.generation, why),
+        [
+          ...planRestore(this.snapshot, patched.generation, why),
+          ...(this.canaryOf ? [rollingUpdateOp(this.canaryOf.rollingUpdate)] : [])
+        ],
         patched.template,
         this.snapshot.template,
         { budgetMs: RESTORE_RETRY_MS, clock: ctx.clock, onRetry: (m) => ctx.log.warning(`${this.label}: ${m}`) }

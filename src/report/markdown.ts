@@ -6,6 +6,7 @@
 import type { DependencyState } from '../dependencies/judge.js'
 import { type MetricGateReport, formatValue } from '../metrics/gates.js'
 import type {
+  CanaryReport,
   PhaseTiming,
   PodDiagnostic,
   ProgressSample,
@@ -50,6 +51,7 @@ export function renderSummary(result: ReleaseResult, opts: SummaryOptions = {}):
   blocks.push(factsTable(result))
   if ((result.workloads?.length ?? 0) > 1) blocks.push('### Train', trainTable(result))
   if (result.check) blocks.push(...checkBlocks(result.check))
+  if (result.canary) blocks.push('### Canary vs stable', canaryBlock(result.canary))
   const phases = phaseTimeline(result.startedMs, result.phases)
   if (phases) blocks.push('### Timeline', phases)
   const chart = renderMermaidChart(result.timeline, result.startedMs)
@@ -198,6 +200,37 @@ function trainTable(result: ReleaseResult): string {
     )
   }
   return rows.join('\n')
+}
+
+const CANARY_ICONS: Record<CanaryReport['verdict'], string> = { passed: '✅', failed: '❌', stopped: '⏹️' }
+
+/** The canary's pods and error lines next to the stable pods' over the same window, with the limit and verdict. */
+function canaryBlock(c: CanaryReport): string {
+  const r = (n: number) => String(Math.round(n * 100) / 100)
+  const pods = (byPod: Record<string, number>) =>
+    Object.entries(byPod)
+      .map(([pod, n]) => `${escapeMarkdown(pod)}: ${n}`)
+      .join('<br>')
+  const table = [
+    '| | Pods | Error lines | Lines/pod/min | Per pod |',
+    '| --- | --- | --- | --- | --- |',
+    `| Canary ${code(c.object)} | ${c.canary.pods} | ${c.canary.errorLines} | ${r(c.canary.ratePerPodPerMinute)} | ${pods(c.canary.byPod)} |`,
+    `| Stable | ${c.stable.pods} | ${c.stable.errorLines} | ${r(c.stable.ratePerPodPerMinute)} | ${pods(c.stable.byPod)} |`
+  ].join('\n')
+  const basis =
+    c.basis === 'stable' ? `stable × canary-error-factor ${r(c.factor)}` : 'absolute: the stable pods were quiet'
+  const verdict = `${CANARY_ICONS[c.verdict]} ${c.verdict}${c.reason ? ` (${escapeMarkdown(c.reason)})` : ''}`
+  const facts = `Same window: ${formatDuration(c.windowMs)} · limit ${r(c.limit)} lines/pod/min (${basis}) · ${verdict}`
+  const blocks = [table, facts]
+  if (c.message) blocks.push(escapeMarkdown(c.message))
+  if (c.samples.length > 0) {
+    blocks.push(
+      detailsBlock(`Canary error lines (${c.samples.length} samples)`, [
+        fenced(c.samples.map((x) => `${x.pod}/${x.container}: ${x.text}`))
+      ])
+    )
+  }
+  return blocks.join('\n\n')
 }
 
 function beforeAfter(before: string | undefined, after: string | undefined): string {

@@ -2,6 +2,8 @@
 // canary-duration, always deleted; a bad canary leaves the original Deployment untouched.
 import { beforeAll, describe, expect, test } from '@jest/globals'
 import * as k8s from '@kubernetes/client-node'
+import { execa } from 'execa'
+import { join, resolve } from 'node:path'
 import { baseInputs, expectVerdict, runAction } from './support/action.js'
 import {
   type BedState,
@@ -26,11 +28,15 @@ beforeAll(async () => {
   discovery = kubeConfig(state).makeApiClient(k8s.DiscoveryV1Api)
 })
 
-async function fixture(prefix: string, behaviour: 'ready' | 'crash-loop') {
+async function fixture(
+  prefix: string,
+  behaviour: 'ready' | 'crash-loop',
+  errors: { stable?: number; canary?: number } = {}
+) {
   const ns = await freshNamespace(c, prefix)
   const repo = `${state.registry}/${ns}/web`
-  const v1 = await pushImage(state, `${ns}/web`, 'v1')
-  const v2 = await pushImage(state, `${ns}/web`, 'v2', { behaviour })
+  const v1 = await pushImage(state, `${ns}/web`, 'v1', { errorsPerMinute: errors.stable })
+  const v2 = await pushImage(state, `${ns}/web`, 'v2', { behaviour, errorsPerMinute: errors.canary })
   const oldImage = `${repo}:v1@${v1}`
   await createAvailableDeployment(c, { name: 'web', namespace: ns, image: oldImage, replicas: 3 })
   await c.core.createNamespacedService({
@@ -39,6 +45,18 @@ async function fixture(prefix: string, behaviour: 'ready' | 'crash-loop') {
   })
   const inputs = { ...(await baseInputs(state, ns)), deployment: 'web', image: repo, build: 'false', tags: 'v2' }
   return { ns, oldImage, newImage: `${repo}:v2@${v2}`, inputs }
+}
+
+/** The canary pod behind Service web (ready), as `name address`; false while there is none. */
+async function canaryEndpoint(ns: string): Promise<string | false> {
+  const slices = await discovery.listNamespacedEndpointSlice({
+    namespace: ns,
+    labelSelector: 'kubernetes.io/service-name=web'
+  })
+  const ep = slices.items
+    .flatMap((s) => s.endpoints ?? [])
+    .find((e) => e.targetRef?.name?.startsWith('web-canary-') && e.conditions?.ready !== false)
+  return ep ? `${ep.targetRef?.name} ${ep.addresses.join(',')}` : false
 }
 
 async function canaryGone(ns: string): Promise<boolean> {
@@ -87,17 +105,9 @@ describe('canary', () => {
       state,
       { ...f.inputs, canary: '1', 'canary-duration': '10s' },
       {
-        during: async () => {
-          endpoint = await waitUntil('a ready canary endpoint behind Service web', 30000, async () => {
-            const slices = await discovery.listNamespacedEndpointSlice({
-              namespace: f.ns,
-              labelSelector: 'kubernetes.io/service-name=web'
-            })
-            const ep = slices.items
-              .flatMap((s) => s.endpoints ?? [])
-              .find((e) => e.targetRef?.name?.startsWith('web-canary-') && e.conditions?.ready !== false)
-            return ep ? `${ep.targetRef?.name} ${ep.addresses.join(',')}` : false
-          })
+        during: async ({ printed }) => {
+          await printed(/canary: created Deployment web-canary/, 120000)
+          endpoint = await waitUntil('a ready canary endpoint behind Service web', 60000, () => canaryEndpoint(f.ns))
         }
       }
     )
@@ -110,4 +120,253 @@ describe('canary', () => {
     // The original selector never took in the canary's pods: its ReplicaSets own only their own.
     expect(run.stdout).toContain('canary: created Deployment web-canary with 1 pod')
   })
+
+  test("the canary logs errors at 5× the stable pods' rate over the same window → rolled-back / canary: error-logs, original untouched", async () => {
+    const f = await fixture('canary-errors', 'ready', { stable: 30, canary: 150 })
+    const before = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    const podsBefore = (await podsOf(c, f.ns, 'web')).map((p) => p.metadata!.uid!).sort()
+    let endpoint: string | false = false
+    const run = await runAction(
+      state,
+      { ...f.inputs, canary: '1', 'canary-duration': '20s', 'canary-error-factor': '1.5' },
+      {
+        during: async ({ printed }) => {
+          await printed(/canary: created Deployment web-canary/, 120000)
+          endpoint = await waitUntil('a ready canary endpoint behind Service web', 60000, () => canaryEndpoint(f.ns))
+        }
+      }
+    )
+    expectVerdict(run, 'rolled-back', 'canary: error-logs')
+    expect(endpoint).toMatch(/^web-canary-\S+ \d+\.\d+\.\d+\.\d+/)
+    expect(run.stdout).toMatch(/following the error lines of 3 stable pods over the same window/)
+    expect(run.stdout).toMatch(/the canary logged [\d.]+ error lines\/pod\/min, the stable pods [\d.]+/)
+    const rates = /the canary logged ([\d.]+) error lines\/pod\/min, the stable pods ([\d.]+)/.exec(run.stdout)
+    const [canaryRate, stableRate] = [Number(rates?.[1]), Number(rates?.[2])]
+    console.log(`canary 5×: canary ${canaryRate}/pod/min, stable ${stableRate}/pod/min`)
+    expect(stableRate).toBeGreaterThan(15)
+    expect(canaryRate / stableRate).toBeGreaterThan(3)
+    expect(await canaryGone(f.ns)).toBe(true)
+    const after = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion)
+    const podsAfter = (await podsOf(c, f.ns, 'web'))
+      .filter((p) => !p.metadata?.name?.startsWith('web-canary'))
+      .map((p) => p.metadata!.uid!)
+      .sort()
+    expect(podsAfter).toEqual(podsBefore)
+  })
+
+  test('the canary at 1.1× the stable rate with canary-error-factor 1.5 → the full rollout proceeds and succeeds', async () => {
+    const f = await fixture('canary-near', 'ready', { stable: 30, canary: 33 })
+    let endpoint: string | false = false
+    const run = await runAction(
+      state,
+      { ...f.inputs, canary: '1', 'canary-duration': '20s', 'canary-error-factor': '1.5' },
+      {
+        during: async ({ printed }) => {
+          await printed(/canary: created Deployment web-canary/, 120000)
+          endpoint = await waitUntil('a ready canary endpoint behind Service web', 60000, () => canaryEndpoint(f.ns))
+        }
+      }
+    )
+    expectVerdict(run, 'succeeded')
+    expect(endpoint).toMatch(/^web-canary-\S+ \d+\.\d+\.\d+\.\d+/)
+    const line =
+      /canary: (\d+) error lines? in 1 canary pod \(([\d.]+)\/pod\/min\), (\d+) in 3 stable pods \(([\d.]+)\/pod\/min\)/.exec(
+        run.stdout
+      )
+    expect(line).not.toBeNull()
+    console.log(`canary 1.1×: ${line?.[0]}`)
+    expect(Number(line?.[1])).toBeGreaterThan(3)
+    expect(Number(line?.[3])).toBeGreaterThan(9)
+    expect(await canaryGone(f.ns)).toBe(true)
+    const after = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    expect(after.spec?.template?.spec?.containers[0]?.image).toBe(f.newImage)
+  })
+})
+
+const ready = (p: k8s.V1Pod) => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false
+
+async function statefulSetFixture(prefix: string, behaviour: 'ready' | 'crash-loop') {
+  const ns = await freshNamespace(c, prefix)
+  const repo = `${state.registry}/${ns}/cache`
+  const v1 = await pushImage(state, `${ns}/cache`, 'v1')
+  const v2 = await pushImage(state, `${ns}/cache`, 'v2', { behaviour })
+  const oldImage = `${repo}:v1@${v1}`
+  const labels = { app: 'cache' }
+  await c.apps.createNamespacedStatefulSet({
+    namespace: ns,
+    body: {
+      metadata: { name: 'cache', namespace: ns, labels },
+      spec: {
+        replicas: 3,
+        serviceName: 'cache',
+        podManagementPolicy: 'OrderedReady',
+        updateStrategy: { type: 'RollingUpdate' },
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: oldImage }] } }
+      }
+    }
+  })
+  await waitUntil('statefulset cache settled', 90000, async () => {
+    const s = await c.apps.readNamespacedStatefulSet({ name: 'cache', namespace: ns })
+    const pods = (await podsOf(c, ns, 'cache')).filter(ready)
+    return s.status?.readyReplicas === 3 && s.status.currentRevision === s.status.updateRevision && pods.length === 3
+  })
+  const inputs = {
+    ...(await baseInputs(state, ns)),
+    workloads: 'statefulset/cache',
+    image: repo,
+    build: 'false',
+    tags: 'v2'
+  }
+  return { ns, oldImage, newImage: `${repo}:v2@${v2}`, inputs }
+}
+
+/** pod name → uid and image of the StatefulSet's pods now. */
+async function cachePods(ns: string): Promise<Record<string, { uid: string; image: string }>> {
+  const out: Record<string, { uid: string; image: string }> = {}
+  for (const p of await podsOf(c, ns, 'cache')) {
+    out[p.metadata!.name!] = { uid: p.metadata!.uid!, image: p.spec?.containers[0]?.image ?? '' }
+  }
+  return out
+}
+
+describe('StatefulSet canary (native: partition)', () => {
+  test('only the highest ordinal moves first; a crash-looping canary → restored (template and partition), the lower ordinals never replaced', async () => {
+    const f = await statefulSetFixture('canary-sts-bad', 'crash-loop')
+    const before = await cachePods(f.ns)
+    let during: { partition?: number; pods: Record<string, { uid: string; image: string }> } | undefined
+    const run = await runAction(
+      state,
+      { ...f.inputs, canary: '1', 'canary-duration': '30s' },
+      {
+        during: async ({ printed }) => {
+          await printed(/canary: patched StatefulSet "cache" .* with partition 2/, 180000).catch(() => undefined)
+          during = await waitUntil('cache-2 on the new image', 60000, async () => {
+            const s = await c.apps.readNamespacedStatefulSet({ name: 'cache', namespace: f.ns })
+            const pods = await cachePods(f.ns)
+            return pods['cache-2']?.image === f.newImage
+              ? { partition: s.spec?.updateStrategy?.rollingUpdate?.partition, pods }
+              : false
+          }).catch(() => undefined)
+        }
+      }
+    )
+    expectVerdict(run, 'rolled-back', 'canary: crash-loop')
+    expect(during?.partition).toBe(2)
+    expect(during?.pods['cache-0']).toEqual(before['cache-0'])
+    expect(during?.pods['cache-1']).toEqual(before['cache-1'])
+    const after = await waitUntil('cache-2 back on the old image', 60000, async () => {
+      const pods = await cachePods(f.ns)
+      return pods['cache-2']?.image === f.oldImage ? pods : false
+    })
+    expect(after['cache-0']).toEqual(before['cache-0'])
+    expect(after['cache-1']).toEqual(before['cache-1'])
+    const s = await c.apps.readNamespacedStatefulSet({ name: 'cache', namespace: f.ns })
+    expect(s.spec?.template?.spec?.containers[0]?.image).toBe(f.oldImage)
+    expect(s.spec?.updateStrategy?.rollingUpdate?.partition ?? 0).toBe(0)
+  }, 480_000)
+
+  test('a good canary ordinal → the partition goes back to 0 and every pod rolls out', async () => {
+    const f = await statefulSetFixture('canary-sts-good', 'ready')
+    const before = await cachePods(f.ns)
+    let during: Record<string, { uid: string; image: string }> | undefined
+    const run = await runAction(
+      state,
+      { ...f.inputs, canary: '1', 'canary-duration': '10s' },
+      {
+        during: async ({ printed }) => {
+          await printed(/canary: patched StatefulSet "cache" .* with partition 2/, 120000)
+          during = await waitUntil('cache-2 on the new image', 60000, async () => {
+            const pods = await cachePods(f.ns)
+            return pods['cache-2']?.image === f.newImage ? pods : false
+          })
+        }
+      }
+    )
+    expectVerdict(run, 'succeeded')
+    expect(during?.['cache-0']).toEqual(before['cache-0'])
+    expect(during?.['cache-1']).toEqual(before['cache-1'])
+    const s = await c.apps.readNamespacedStatefulSet({ name: 'cache', namespace: f.ns })
+    expect(s.spec?.updateStrategy?.rollingUpdate?.partition ?? 0).toBe(0)
+    const after = await cachePods(f.ns)
+    for (const name of ['cache-0', 'cache-1', 'cache-2']) expect(after[name]?.image).toBe(f.newImage)
+  }, 480_000)
+})
+
+const ROOT = resolve(import.meta.dirname, '../..')
+
+describe('never leave a canary behind', () => {
+  test('the CLI SIGKILLed during the canary → the next run takes over the Lease and deletes the canary, then releases', async () => {
+    const f = await fixture('canary-kill', 'ready')
+    const cli = execa(
+      join(ROOT, 'node_modules', '.bin', 'node'),
+      [
+        join(ROOT, 'dist', 'cli.js'),
+        'deploy',
+        '--kubeconfig',
+        state.kubeconfig,
+        '--namespace',
+        f.ns,
+        '--deployment',
+        'web',
+        '--image',
+        f.inputs.image!,
+        '--tags',
+        'v2',
+        '--no-build',
+        '--registry-username',
+        state.registryUser,
+        '--registry-password',
+        state.registryPassword,
+        '--canary',
+        '1',
+        '--canary-duration',
+        '5m'
+      ],
+      { reject: false }
+    )
+    try {
+      await waitUntil('the canary Deployment', 180000, async () => !(await canaryGone(f.ns)))
+      const canary = await c.apps.readNamespacedDeployment({ name: 'web-canary', namespace: f.ns })
+      expect(canary.metadata?.annotations?.['rollout-guard.dev/release']).toContain('"image":')
+      expect(canary.metadata?.annotations?.['rollout-guard.dev/canary-of']).toBe('web')
+      await new Promise((r) => setTimeout(r, 1000))
+    } finally {
+      cli.kill('SIGKILL')
+    }
+    await cli
+    expect(await canaryGone(f.ns)).toBe(false)
+    const run = await runAction(state, { ...f.inputs, 'lock-timeout': '90s' }, { env: { GITHUB_RUN_ID: '4343' } })
+    expectVerdict(run, 'succeeded')
+    expect(run.stdout).toMatch(/which stopped renewing the Lease; taking it over/)
+    expect(run.stdout).toContain(`deleted the canary Deployment ${f.ns}/web-canary`)
+    await waitUntil('the canary deleted', 30000, () => canaryGone(f.ns))
+  }, 480_000)
+
+  test("the Action's main step SIGKILLed during the canary → the post step deletes the canary", async () => {
+    const f = await fixture('canary-post', 'ready')
+    const main = await runAction(
+      state,
+      // Under the 3m timeout of the shared inputs; the step is killed long before it ends.
+      { ...f.inputs, canary: '1', 'canary-duration': '150s' },
+      {
+        during: async ({ kill }) => {
+          await waitUntil('the canary Deployment', 180000, async () => !(await canaryGone(f.ns)))
+          await new Promise((r) => setTimeout(r, 1000))
+          kill('SIGKILL')
+        }
+      }
+    )
+    expect(main.exitCode).not.toBe(0)
+    expect(main.state['pending-canary']).toContain('"name":"web-canary"')
+    expect(await canaryGone(f.ns)).toBe(false)
+    const post = await runAction(state, { ...f.inputs, canary: '1' }, { state: main.state })
+    expect(post.exitCode).toBe(0)
+    expect(post.stdout).toContain(`deleted the canary Deployment ${f.ns}/web-canary`)
+    await waitUntil('the canary deleted', 30000, () => canaryGone(f.ns))
+    // The original was never touched.
+    const d = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    expect(d.spec?.template?.spec?.containers[0]?.image).toBe(f.oldImage)
+  }, 480_000)
 })

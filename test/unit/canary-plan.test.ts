@@ -85,20 +85,55 @@ describe('canaryManifest', () => {
 
 describe('judgeCanaryErrors (same window, per pod per minute)', () => {
   test.each([
-    ['5× the stable rate', { lines: 50, pods: 1 }, { lines: 30, pods: 3 }, 1.5, 'failed'],
-    ['1.1× the stable rate, factor 1.5', { lines: 11, pods: 1 }, { lines: 30, pods: 3 }, 1.5, 'ok'],
-    ['exactly the limit', { lines: 15, pods: 1 }, { lines: 30, pods: 3 }, 1.5, 'ok'],
-    ['a couple of lines against none (under the floor)', { lines: 1, pods: 1 }, { lines: 0, pods: 3 }, 1.5, 'ok'],
-    ['many lines against none', { lines: 20, pods: 1 }, { lines: 0, pods: 3 }, 1.5, 'failed'],
-    ['no canary pods yet', { lines: 0, pods: 0 }, { lines: 30, pods: 3 }, 1.5, 'ok']
-  ])('%s → %s', (_name, canary, stable, factor, kind) => {
-    expect(judgeCanaryErrors(canary, stable, 60_000, factor).kind).toBe(kind)
+    ['5× the stable rate', { lines: 50, pods: 1 }, { lines: 30, pods: 3 }, 1.5, undefined, 'failed'],
+    ['1.1× the stable rate, factor 1.5', { lines: 11, pods: 1 }, { lines: 30, pods: 3 }, 1.5, undefined, 'ok'],
+    ['exactly the limit', { lines: 15, pods: 1 }, { lines: 30, pods: 3 }, 1.5, undefined, 'ok'],
+    ['a line against none (under the floor)', { lines: 1, pods: 1 }, { lines: 0, pods: 3 }, 1.5, undefined, 'ok'],
+    ['many lines against none', { lines: 20, pods: 1 }, { lines: 0, pods: 3 }, 1.5, undefined, 'failed'],
+    ['stable quiet: max-error-rate decides (under)', { lines: 9, pods: 1 }, { lines: 0, pods: 3 }, 1.5, 10, 'ok'],
+    ['stable quiet: max-error-rate decides (over)', { lines: 11, pods: 1 }, { lines: 0, pods: 3 }, 1.5, 10, 'failed'],
+    [
+      'stable busy: its rate × factor over max-error-rate',
+      { lines: 40, pods: 1 },
+      { lines: 90, pods: 3 },
+      1.5,
+      10,
+      'ok'
+    ],
+    ['no canary pods yet', { lines: 0, pods: 0 }, { lines: 30, pods: 3 }, 1.5, undefined, 'ok'],
+    ['no stable pods', { lines: 2, pods: 1 }, { lines: 0, pods: 0 }, 1.5, undefined, 'failed']
+  ])('%s → %s', (_name, canary, stable, factor, maxErrorRate, kind) => {
+    expect(judgeCanaryErrors({ canary, stable, windowMs: 60_000, factor, maxErrorRate }).kind).toBe(kind)
   })
 
   test('the message gives both rates, the window and the limit', () => {
-    expect(judgeCanaryErrors({ lines: 50, pods: 1 }, { lines: 30, pods: 3 }, 60_000, 1.5)).toEqual({
+    expect(
+      judgeCanaryErrors({
+        canary: { lines: 50, pods: 1 },
+        stable: { lines: 30, pods: 3 },
+        windowMs: 60_000,
+        factor: 1.5
+      })
+    ).toEqual({
       kind: 'failed',
-      message: 'the canary logged 50 error lines/pod/min, the stable pods 10 over the same 1 min (limit 15: factor 1.5)'
+      canaryRate: 50,
+      stableRate: 10,
+      limit: 15,
+      basis: 'stable',
+      message:
+        'the canary logged 50 error lines/pod/min, the stable pods 10 over the same 1 min (limit 15: stable 10 × canary-error-factor 1.5)'
     })
+  })
+
+  test('stable pods without errors: the absolute threshold, said so', () => {
+    const v = judgeCanaryErrors({
+      canary: { lines: 6, pods: 1 },
+      stable: { lines: 0, pods: 3 },
+      windowMs: 30_000,
+      factor: 1.5,
+      maxErrorRate: 10
+    })
+    expect(v).toMatchObject({ kind: 'failed', canaryRate: 12, stableRate: 0, limit: 10, basis: 'absolute' })
+    expect(v.message).toContain('max-error-rate 10; the stable pods logged 0')
   })
 })

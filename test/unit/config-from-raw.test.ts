@@ -274,10 +274,11 @@ describe('dependencies', () => {
 describe('canary', () => {
   test('none by default; a count or a percentage with its duration', () => {
     expect(config({}).canary).toBeUndefined()
-    expect(config({ canary: '1' }).canary).toEqual({ size: { count: 1 }, durationMs: 60_000 })
-    expect(config({ canary: '10%', 'canary-duration': '30s' }).canary).toEqual({
+    expect(config({ canary: '1' }).canary).toEqual({ size: { count: 1 }, durationMs: 60_000, errorFactor: 1.5 })
+    expect(config({ canary: '10%', 'canary-duration': '30s', 'canary-error-factor': '3' }).canary).toEqual({
       size: { percent: 10 },
-      durationMs: 30_000
+      durationMs: 30_000,
+      errorFactor: 3
     })
   })
 })
@@ -290,12 +291,22 @@ describe('configFromRaw refuses bad input with a message naming the input', () =
     [
       'canary for several workloads',
       { deployment: '', workloads: 'web,api', canary: '1' },
-      /Input "canary": a canary is for one Deployment/
+      /Input "canary": a canary is for one Deployment or StatefulSet/
     ],
     [
       'canary-duration not under timeout',
       { canary: '1', 'canary-duration': '10m' },
       /Input "canary-duration": 10m is not shorter than timeout/
+    ],
+    [
+      'canary-error-factor under 1',
+      { canary: '1', 'canary-error-factor': '0.5' },
+      /Input "canary-error-factor": "0.5"/
+    ],
+    [
+      'canary-error-factor not a number',
+      { canary: '1', 'canary-error-factor': 'x' },
+      /Input "canary-error-factor": "x"/
     ],
     ['bad dependency port', { dependencies: 'tcp://127.0.0.1:0' }, /Input "dependencies": .* is not tcp:\/\/host:port/],
     [

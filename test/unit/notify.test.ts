@@ -11,6 +11,7 @@ import { dingTalkMessage, dingTalkReplyError, signDingTalkUrl } from '../../src/
 import { notifyAll, postJson, redactUrl } from '../../src/notify/send.js'
 import { escapeSlack, slackMessage } from '../../src/notify/slack.js'
 import { webhookPayload } from '../../src/notify/webhook.js'
+import { canaryPart } from '../../src/notify/verdict.js'
 import type { ReleaseResult } from '../../src/result.js'
 
 const DING_TOKEN = 'a1b2c3d4e5f6dingtalkaccesstoken0123456789'
@@ -555,5 +556,33 @@ describe('notifyConfigFromRaw', () => {
     bad({ 'notify-slack-webhook': 'hooks.slack.com/services/secret-path' }, /notify-slack-webhook" is not a URL/)
     bad({ 'notify-webhook-url': 'ftp://example.com/secret-path' }, /notify-webhook-url" must be an http\(s\) URL/)
     bad({ 'notify-dingtalk-secret': 'SECsecret-value' }, /notify-dingtalk-webhook is not/)
+  })
+})
+
+describe('notifications mention the canary', () => {
+  test.each([
+    [undefined, undefined],
+    [
+      { verdict: 'passed' as const, canary: 31.54, stable: 28.666 },
+      'canary Deployment/web-canary passed: 31.54 vs stable 28.67 error lines/pod/min'
+    ],
+    [
+      { verdict: 'failed' as const, canary: 150, stable: 30 },
+      'canary Deployment/web-canary failed: 150 vs stable 30 error lines/pod/min'
+    ]
+  ])('%j → %s', (c, expected) => {
+    const group = (rate: number) => ({ pods: 1, errorLines: 0, ratePerPodPerMinute: rate, byPod: {} })
+    const canary = c && {
+      object: 'Deployment/web-canary',
+      verdict: c.verdict,
+      windowMs: 20_000,
+      canary: group(c.canary),
+      stable: group(c.stable),
+      factor: 1.5,
+      limit: 45,
+      basis: 'stable' as const,
+      samples: []
+    }
+    expect(canaryPart({ canary } as Parameters<typeof canaryPart>[0])).toBe(expected)
   })
 })

@@ -530,3 +530,35 @@ describe('metric gates table', () => {
     expect(renderSummary(succeededResult())).not.toContain('Metric gates')
   })
 })
+
+describe('canary vs stable in the summary', () => {
+  const canary: NonNullable<ReleaseResult['canary']> = {
+    object: 'Deployment/web-canary',
+    verdict: 'failed',
+    reason: 'error-logs',
+    message: 'the canary logged 150 error lines/pod/min, the stable pods 30',
+    windowMs: 20_000,
+    canary: { pods: 1, errorLines: 50, ratePerPodPerMinute: 150, byPod: { 'web-canary-abc': 50 } },
+    stable: { pods: 3, errorLines: 30, ratePerPodPerMinute: 30, byPod: { 'web-a': 10, 'web-b': 10, 'web-c': 10 } },
+    factor: 1.5,
+    limit: 45,
+    basis: 'stable',
+    samples: [{ pod: 'web-canary-abc', container: 'app', text: 'ERROR ``` <b>x</b>' }]
+  }
+
+  test('side by side: pods, error lines, rates, the window, the limit and the verdict', () => {
+    const md = renderSummary(succeededResult({ result: 'rolled-back', reason: 'canary: error-logs', canary }))
+    expect(md).toContain('### Canary vs stable')
+    expect(md).toContain('| Canary `Deployment/web-canary` | 1 | 50 | 150 | web-canary-abc: 50 |')
+    expect(md).toContain('| Stable | 3 | 30 | 30 | web-a: 10<br>web-b: 10<br>web-c: 10 |')
+    expect(md).toMatch(
+      /Same window: 20s · limit 45 lines\/pod\/min \(stable × canary-error-factor 1\.5\) · ❌ failed \(error-logs\)/
+    )
+    // The sampled line stays inside a fence it cannot close.
+    expect(outsideFences(md)).not.toContain('<b>x</b>')
+  })
+
+  test('no canary, no section', () => {
+    expect(renderSummary(succeededResult())).not.toContain('Canary vs stable')
+  })
+})

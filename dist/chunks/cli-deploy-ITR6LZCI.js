@@ -1,7 +1,0 @@
-import { createRequire as __rgCreateRequire } from 'node:module';const require = __rgCreateRequire(import.meta.url);
-import{a as $,d as k,e as x,f as y,g as P,i as L,j as v}from"./chunk-DEEDGXS3.js";import{a as g,b as p,s as S}from"./chunk-JIK2Q7IQ.js";import"./chunk-VI3YX3LZ.js";import{Q as w}from"./chunk-J5RTC7HI.js";import{a as r}from"./chunk-XOKAOISC.js";import{hostname as I}from"node:os";var n={info:r(o=>process.stderr.write(`${o}
-`),"info"),warning:r(o=>process.stderr.write(`warning: ${o}
-`),"warning"),group:r(async(o,m)=>(process.stderr.write(`\u2500\u2500 ${o}
-`),m()),"group")};async function D(o,m){try{let t=w(o.raw,o.ctx),d=g(t.kubeconfig,t.context),a=await k(t,d.getContexts().map(e=>e.name)),l=p(d),u=r(e=>p(g(a.kubeconfig,e)),"clientsFor"),s,f,i=r(e=>{n.warning(`${e} received`),s||process.exit(130),f=S(l,s,n,u).catch(E=>n.warning(`restoring the previous template failed: ${E.message}`)).finally(()=>process.exit(130))},"interrupted");process.once("SIGINT",i),process.once("SIGTERM",i);let c=await x(a,{clients:l,docker:$(m,e=>n.info(`  ${e}`)),log:n,clientsFor:u,lockHolder:`${I()}:${process.pid}`,logGate:r(e=>v({config:a,log:n,...e}),"logGate"),onPatched:r(e=>s=e,"onPatched"),onSettled:r(()=>s=void 0,"onSettled")});if(process.removeListener("SIGINT",i),process.removeListener("SIGTERM",i),f)return await f,130;for(let e of P(c))n.info(e);return n.info(y(c)),o.json&&process.stdout.write(`${JSON.stringify(c)}
-`),L(c.result)?0:1}catch(t){return process.stderr.write(`rollout-guard: ${t.message}
-`),2}}r(D,"deploy");export{D as deploy};
