@@ -162,12 +162,27 @@ spec:
   say(`Release v6: ${canaryWhat}`)
   const kubectl = (args) =>
     execFileSync(join(state.binDir, 'kubectl'), ['--kubeconfig', state.kubeconfig, '-n', ns, ...args]).toString()
+  const webPods = () =>
+    JSON.parse(kubectl(['get', 'pods', '-l', 'app=web,!rollout-guard.dev/canary', '-o', 'json'])).items
   const replicas = () =>
-    kubectl(['get', 'pods', '-l', 'app=web,!rollout-guard.dev/canary', '-o', 'jsonpath={.items[*].metadata.name}'])
-      .split(' ')
-      .filter(Boolean)
+    webPods()
+      .map((p) => p.metadata.name)
       .sort()
   const webVersion = () => kubectl(['get', 'deployment', 'web', '-o', 'jsonpath={.metadata.resourceVersion}'])
+  // v5's rollback of web is done when its old pods are available, but the replaced ones may still be terminating:
+  // wait until only the live replicas are left, so the before/after comparison sees the canary's doing alone.
+  for (let waited = 0; waited < 60_000; waited += 500) {
+    const pods = webPods()
+    if (pods.length === 3 && pods.every((p) => !p.metadata.deletionTimestamp)) break
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+  // …and until the Deployment's status (and so its resourceVersion) has caught up with that.
+  for (let last = webVersion(), waited = 0; waited < 30_000; waited += 2000) {
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    const now = webVersion()
+    if (now === last) break
+    last = now
+  }
   const podsBefore = replicas()
   const versionBefore = webVersion()
   const canaryContext = await appContext('v6', { log: 'listening on :8080', 'errors-per-minute': '120' })

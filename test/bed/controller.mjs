@@ -81,9 +81,24 @@ async function registryGet(path, accept) {
   return res.json()
 }
 
+/**
+ * Other registry hosts a test serves from the bed registry's own storage (e.g. a TLS registry with a private CA), one
+ * per line in <bed>/registry-aliases; read on each lookup so a test can add one while the bed runs.
+ */
+async function registryAliases() {
+  const text = await readFile(join(state.dir, 'registry-aliases'), 'utf8').catch(() => '')
+  return new Set(
+    text
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
+  )
+}
+
 async function fetchLabels(image) {
   const parts = splitImage(image)
-  if (!parts || parts.host !== state.registry) return null
+  if (!parts) return null
+  if (parts.host !== state.registry && !(await registryAliases()).has(parts.host)) return null
   let manifest = await registryGet(`${parts.name}/manifests/${parts.reference}`, MANIFEST_TYPES)
   if (!manifest) return null
   if (manifest.manifests) {
