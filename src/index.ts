@@ -14,4 +14,8 @@ async function entry(): Promise<void> {
   await run()
 }
 
-entry().catch((e: unknown) => core.setFailed(e instanceof Error ? e.message : String(e)))
+entry()
+  .catch((e: unknown) => core.setFailed(e instanceof Error ? e.message : String(e)))
+  // Everything the step reports is written by now: end the process even if a connection or timer was left open
+  // (a step that never exits would hold the job until its timeout-minutes).
+  .finally(() => process.exit())

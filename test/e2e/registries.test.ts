@@ -186,7 +186,7 @@ describe('a TLS registry with a certificate from a private CA', () => {
     })
     expectVerdict(run, 'succeeded')
     const installed = join('/etc/docker/certs.d', registry, 'ca.crt')
-    expect(await readFile(installed, 'utf8')).toBe(ca)
+    expect((await readFile(installed, 'utf8')).trim()).toBe(ca.trim())
     expect((await stat(installed)).mode & 0o777).toBe(0o644)
     expect(run.stdout).toContain(`registry-ca installed for the docker daemon: ${installed}`)
     const digest = run.outputs.digest
