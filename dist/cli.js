@@ -7,5 +7,5 @@ import{T as d,U as f,b as p}from"./chunks/chunk-R3TXJPDD.js";import{a as i}from"
 ${$()}
 `),2}if(n.command==="help")return process.stdout.write(`${$()}
 `),0;if(n.command==="version")return process.stdout.write(`${v}
-`),0;T();let{deploy:t}=await import("./chunks/cli-deploy-5Q3YTJEU.js");return t(n,o)}i(P,"main");P(process.argv.slice(2),process.env).then(e=>process.exit(e),e=>{process.stderr.write(`rollout-guard: ${e.message}
+`),0;T();let{deploy:t}=await import("./chunks/cli-deploy-XK2KWQFR.js");return t(n,o)}i(P,"main");P(process.argv.slice(2),process.env).then(e=>process.exit(e),e=>{process.stderr.write(`rollout-guard: ${e.message}
 `),process.exit(2)});export{P as main};

@@ -14,6 +14,11 @@ export interface LogStreamRequest {
   container: string
   /** RFC 3339, second precision: the first second to deliver. */
   sinceTime?: string
+  /**
+   * Cancels the stream, also before the apiserver answered: a quiet container's log may send no headers for a long
+   * time, and a stream that cannot be cancelled keeps its connection (and the process) alive.
+   */
+  signal?: AbortSignal
 }
 
 export interface LogStreamHandlers {
@@ -101,6 +106,7 @@ class Http2LogStreams implements LogStreams {
       const finish = (error?: Error) => {
         if (ended) return
         ended = true
+        request.signal?.removeEventListener('abort', abort)
         s.active--
         if (s.active === 0 && !s.closed) s.idle = setTimeout(() => this.retire(s), IDLE_CLOSE_MS)
         if (!answered) {
@@ -108,10 +114,15 @@ class Http2LogStreams implements LogStreams {
           reject(error ?? new Error('the log stream closed before the apiserver answered'))
         } else if (!refused) handlers.end(error)
       }
-      const abort = () => {
+      function abort() {
         if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL)
         finish()
       }
+      if (request.signal?.aborted) {
+        abort()
+        return
+      }
+      request.signal?.addEventListener('abort', abort, { once: true })
       stream.on('response', (h) => {
         const status = Number(h[':status'])
         if (status === 200) {
@@ -222,16 +233,18 @@ function clientNodeLogStreams(log: Log): LogStreams {
         timestamps: true,
         sinceTime: request.sinceTime
       })
-      return {
-        abort: () => {
-          try {
-            controller.abort()
-          } catch {
-            /* closed */
-          }
-          end()
+      const abort = () => {
+        try {
+          controller.abort()
+        } catch {
+          /* closed */
         }
+        end()
       }
+      // client-node answers only once the apiserver did; a cancel asked for meanwhile is carried out now.
+      if (request.signal?.aborted) abort()
+      else request.signal?.addEventListener('abort', abort, { once: true })
+      return { abort }
     }
   }
 }

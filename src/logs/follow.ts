@@ -86,6 +86,8 @@ export class LineSink {
 export class ContainerFollower {
   private stopped = false
   private abort?: { abort(): void }
+  /** Cancels the stream being opened (before the apiserver answered) when stop() comes first. */
+  private opening?: AbortController
   private readonly position: Position = { atTimestamp: 0 }
   private failures = 0
   reconnects = 0
@@ -129,6 +131,7 @@ export class ContainerFollower {
 
   stop(): void {
     this.stopped = true
+    this.opening?.abort()
     try {
       this.abort?.abort()
     } catch {
@@ -147,8 +150,15 @@ export class ContainerFollower {
     }
     try {
       const since = this.position.timestamp ? sinceTimeOf(this.position.timestamp) : undefined
+      this.opening = new AbortController()
       const stream = await this.clients.logs.follow(
-        { namespace: this.namespace, pod: this.pod, container: this.container, sinceTime: since },
+        {
+          namespace: this.namespace,
+          pod: this.pod,
+          container: this.container,
+          sinceTime: since,
+          signal: this.opening.signal
+        },
         {
           data: (chunk) => {
             this.failures = 0
