@@ -94,6 +94,7 @@ export const INPUT_GROUPS = [
       'github-token',
       'environment',
       'environment-url',
+      'pr-comment',
       'notify-dingtalk-webhook',
       'notify-dingtalk-secret',
       'notify-slack-webhook',

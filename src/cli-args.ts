@@ -63,7 +63,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): CliArgs {
 
   const sha = stringValue(values.sha) || env[envName('sha')] || env.GITHUB_SHA || 'local'
   const ctx: RawContext = { sha }
-  const fromEnv: [keyof RawContext, string | undefined][] = [
+  const fromEnv: [Exclude<keyof RawContext, 'prNumber'>, string | undefined][] = [
     ['eventName', env.GITHUB_EVENT_NAME],
     ['ref', env.GITHUB_REF],
     ['repository', env.GITHUB_REPOSITORY],

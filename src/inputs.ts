@@ -86,6 +86,8 @@ function githubContext(): RawContext {
   if (context.eventName) ctx.eventName = context.eventName
   const headSha: unknown = context.payload.pull_request?.['head']?.sha
   if (typeof headSha === 'string' && headSha !== '') ctx.prHeadSha = headSha
+  const prNumber: unknown = context.payload.pull_request?.number
+  if (typeof prNumber === 'number' && Number.isSafeInteger(prNumber) && prNumber > 0) ctx.prNumber = prNumber
   if (context.ref) ctx.ref = context.ref
   if (context.actor) ctx.actor = context.actor
   const repository = process.env.GITHUB_REPOSITORY

@@ -57,7 +57,8 @@ export async function run(): Promise<void> {
         namespace: config.namespace,
         deployment: config.deployment,
         recordDeployment: reporting.recordDeployment && config.mode === 'deploy' && !config.dryRun,
-        description: `${config.image.repository}:${config.tag}`
+        description: `${config.image.repository}:${config.tag}`,
+        check: config.mode === 'check'
       })
     : undefined
   const warn = (warnings: string[]) => warnings.forEach((w) => core.warning(neutraliseWorkflowCommands(w)))

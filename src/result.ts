@@ -161,7 +161,19 @@ export interface ReleaseResult {
   /** The canary run before the rollout (the `canary` input). */
   canary?: CanaryReport
   /** check mode: the server-side dry-run's template diff and the rollout traps found. */
-  check?: { diff: string; warnings: string[] }
+  check?: { diff: string; warnings: string[]; workloads?: CheckedWorkload[] }
+}
+
+/** One workload's part of a check (a PR comment each): its template diff and its rollout traps. */
+export interface CheckedWorkload {
+  stage: string
+  context?: string
+  kind: WorkloadKindName
+  namespace: string
+  name: string
+  /** Unified diff of the pod template, as the server would store it; empty when this workload does not change. */
+  diff: string
+  traps: { code: string; message: string }[]
 }
 
 /** The job fails unless the release succeeded, changed nothing, or was a dry run. */

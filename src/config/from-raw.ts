@@ -80,7 +80,8 @@ export const INPUT_NAMES = [
   'notify-webhook-url',
   'github-token',
   'environment',
-  'environment-url'
+  'environment-url',
+  'pr-comment'
 ] as const
 
 export type InputName = (typeof INPUT_NAMES)[number]
@@ -93,6 +94,8 @@ export interface RawContext {
   sha: string
   eventName?: string
   prHeadSha?: string
+  /** The pull request's number on pull_request(_target) events (from the event payload). */
+  prNumber?: number
   ref?: string
   repository?: string
   runId?: string
@@ -337,7 +340,13 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     secret: true
   },
   environment: { description: 'GitHub environment name for the Deployment record.' },
-  'environment-url': { description: 'URL shown on the GitHub Deployment.' }
+  'environment-url': { description: 'URL shown on the GitHub Deployment.' },
+  'pr-comment': {
+    description:
+      'In check mode on a pull request: one comment per workload with the verdict, the rollout traps and the template diff, created once and updated on every push (found by a hidden marker). Needs `permissions: pull-requests: write`; without it the check only warns.',
+    default: 'true',
+    boolean: true
+  }
 }
 
 const PR_EVENTS = new Set(['pull_request', 'pull_request_target'])

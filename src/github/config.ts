@@ -2,6 +2,7 @@
 // configFromRaw). No token or no repository = no GitHub reporting, which is the normal case for the CLI.
 
 import type { RawContext, RawOptions } from '../config/from-raw.js'
+import { parseBoolean } from '../config/parse.js'
 import { InputError } from '../errors.js'
 
 export interface GitHubConfig {
@@ -15,6 +16,8 @@ export interface GitHubConfig {
   environmentUrl?: string
   /** The workflow run, linked from statuses as "Details" / "View logs". */
   logUrl?: string
+  /** The pull request a check comments on (input pr-comment, pull_request events only). */
+  pullRequest?: number
 }
 
 /** GitHub's own default environment for a Deployment, so records match what `gh`/the UI create without one. */
@@ -29,6 +32,7 @@ export function githubConfigFromRaw(raw: RawOptions, ctx: RawContext): GitHubCon
   const environmentText = raw.environment?.trim() ?? ''
   const environmentUrl = raw['environment-url']?.trim() ?? ''
 
+  const comment = parseBoolean(raw['pr-comment']?.trim() || 'true', 'pr-comment')
   if (environmentText.length > 255) throw new InputError('Input "environment": longer than 255 characters')
   if (environmentUrl !== '') checkUrl(environmentUrl)
   if (token === '') {
@@ -50,7 +54,8 @@ export function githubConfigFromRaw(raw: RawOptions, ctx: RawContext): GitHubCon
   if (!match?.[1] || !match[2]) {
     throw new InputError(`The repository "${repository}" is not owner/repo`)
   }
-  const sha = (ctx.eventName && PR_EVENTS.has(ctx.eventName) && ctx.prHeadSha ? ctx.prHeadSha : ctx.sha).trim()
+  const isPr = ctx.eventName !== undefined && PR_EVENTS.has(ctx.eventName)
+  const sha = (isPr && ctx.prHeadSha ? ctx.prHeadSha : ctx.sha).trim()
   if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/i.test(sha)) {
     throw new InputError(
       'Input "github-token" is given but no full commit SHA is known to report on; set GITHUB_SHA (outside Actions)'
@@ -66,6 +71,7 @@ export function githubConfigFromRaw(raw: RawOptions, ctx: RawContext): GitHubCon
   }
   if (environmentUrl !== '') config.environmentUrl = environmentUrl
   if (ctx.runUrl) config.logUrl = ctx.runUrl
+  if (comment && isPr && ctx.prNumber !== undefined) config.pullRequest = ctx.prNumber
   return config
 }
 

@@ -6,6 +6,7 @@ import type { ReleaseResult } from '../result.js'
 import type { GitHubConfig } from './config.js'
 import { type DeploymentState, deploymentStateFor, setDeploymentStatus, startDeployment } from './deployments.js'
 import type { Octokit } from './octokit.js'
+import { commentedWorkloads, prCommentMarker, renderPrComment, upsertPrComment } from './pr-comment.js'
 import {
   type CommitState,
   commitStateFor,
@@ -21,6 +22,8 @@ export interface GitHubReporterTarget {
   recordDeployment: boolean
   /** Shown on the Deployment, e.g. the image being released. */
   description?: string
+  /** mode: check: the verdict also goes into one PR comment per workload (when the config names a pull request). */
+  check?: boolean
 }
 
 export interface GitHubReporter {
@@ -105,11 +108,26 @@ export function createGitHubReporter(
     async finish(result) {
       const description = commitStatusDescription(result)
       const state = deploymentStateFor(result.result, result.reason)
-      return warningsOf([
+      const warnings = warningsOf([
         // The environment URL only makes sense when the new version is what runs now.
         await deploymentStatus(state, description, state === 'success' ? cfg.environmentUrl : undefined),
         await commitStatus(commitStateFor(result), description)
       ])
+      if (target.check && cfg.pullRequest !== undefined) {
+        for (const w of commentedWorkloads(result)) {
+          const outcome = await upsertPrComment(octokit, {
+            owner,
+            repo,
+            pullRequest: cfg.pullRequest,
+            marker: prCommentMarker(w),
+            body: renderPrComment(result, w, { sha: cfg.sha, ...(cfg.logUrl ? { runUrl: cfg.logUrl } : {}) })
+          })
+          warnings.push(...outcome.warnings)
+          // One missing permission is one warning, not one per workload.
+          if (outcome.commentId === undefined) break
+        }
+      }
+      return warnings
     }
   }
 }

@@ -33,6 +33,7 @@ import type { FailureReason, Logger, PendingCanary, PendingRestore, PodFailure, 
 import { diffLines } from '../report/diff.js'
 import type {
   CanaryReport,
+  CheckedWorkload,
   ErrorSummary,
   PhaseName,
   PhaseTiming,
@@ -388,19 +389,28 @@ class Release {
       Promise.all(
         changing.map(async (t) => {
           const checked = await t.dryRun()
-          const diff = diffLines(stringify(t.snapshot.template), stringify(checked))
-          return this.multi ? `${t.label}:\n${diff || '(unchanged)'}` : diff
+          return [t, diffLines(stringify(t.snapshot.template), stringify(checked))] as const
         })
       )
     )
-    const diff = diffs.join('\n')
+    const diffOf = new Map<Target, string>(diffs)
+    const diff = diffs.map(([t, d]) => (this.multi ? `${t.label}:\n${d || '(unchanged)'}` : d)).join('\n')
+    const workloads: CheckedWorkload[] = this.targets.map((t) => ({
+      stage: t.stage.name,
+      ...(t.stage.context ? { context: t.stage.context } : {}),
+      kind: t.ref.kind,
+      namespace: t.ref.namespace,
+      name: t.ref.name,
+      diff: diffOf.get(t) ?? '',
+      traps: t.traps.map(({ code, message }) => ({ code, message }))
+    }))
     const warnings = this.targets.flatMap((t) => t.traps.map((trap) => trap.message))
     this.log.info(diff || '(the template is unchanged)')
     return this.result({
       result: 'dry-run',
       message: `The patch to ${this.newImage} is valid (server-side dry run); nothing changed${warnings.length ? `; ${warnings.length} rollout trap${warnings.length === 1 ? '' : 's'} found` : ''}`,
       revision: this.targets[0]?.snapshot.revision,
-      check: { diff, warnings }
+      check: { diff, warnings, workloads }
     })
   }
 

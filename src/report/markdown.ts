@@ -122,7 +122,7 @@ function legend(): string {
   return SERIES.map((s) => `${s.swatch} ${s.label}`).join(' · ') + ' — x axis: seconds since the release started'
 }
 
-function verdictHeading(result: ReleaseResult): string {
+export function verdictHeading(result: ReleaseResult): string {
   // A failed rollback leaves the cluster in an unknown state: it must look louder than a plain failure.
   const icon = result.reason === 'rollback-failed' ? '🚨' : ICONS[result.result]
   const reason = result.reason !== undefined ? ` — ${result.reason}` : ''
@@ -387,7 +387,7 @@ function podBlock(d: PodDiagnostic): string {
 }
 
 /** `summary` is raw HTML, already escaped; the body is Markdown, which needs blank lines around it to render. */
-function detailsBlock(summary: string, body: string[], summaryIsHtml = false): string {
+export function detailsBlock(summary: string, body: string[], summaryIsHtml = false): string {
   const head = summaryIsHtml ? summary : escapeHtml(summary)
   return [`<details><summary>${head}</summary>`, ...body, '</details>'].join('\n\n')
 }
@@ -397,7 +397,7 @@ function detailsBlock(summary: string, body: string[], summaryIsHtml = false): s
  * run in the text (at least three). Terminal colour codes and other control characters are dropped: the browser
  * would show them as boxes.
  */
-function fenced(lines: readonly string[], info = 'text'): string {
+export function fenced(lines: readonly string[], info = 'text'): string {
   const text = lines
     .flatMap((line) => line.split(/\r\n|\r|\n/))
     .map((line) => clip(stripControl(line)))
@@ -419,7 +419,7 @@ function clip(line: string): string {
 }
 
 /** Inline code for our own identifiers (image refs, digests, names); anything unusual is escaped text instead. */
-function code(text: string): string {
+export function code(text: string): string {
   return /^[\w.:/@+-]+$/.test(text) ? `\`${text}\`` : escapeMarkdown(text)
 }
 
@@ -431,7 +431,7 @@ function escapeHtml(text: string): string {
 }
 
 /** A URL inside Markdown link parentheses: spaces and parentheses would end the link early. */
-function markdownUrl(url: string): string {
+export function markdownUrl(url: string): string {
   // Percent-encoded by hand: encodeURIComponent leaves ( and ) as they are.
   return url.replace(/[\s()<>]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
 }

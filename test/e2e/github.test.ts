@@ -25,11 +25,13 @@ import {
   CREATE_COMMIT_STATUS,
   CREATE_DEPLOYMENT,
   CREATE_DEPLOYMENT_STATUS,
+  CREATE_ISSUE_COMMENT,
   DEPLOYMENT_ID,
   FORBIDDEN_BY_INTEGRATION,
   type FakeGitHub,
   type RecordedRequest,
-  startFakeGitHub
+  startFakeGitHub,
+  UPDATE_ISSUE_COMMENT
 } from '../support/fake-github.js'
 import { mermaidBlocks, parseMermaid } from './support/mermaid.js'
 
@@ -290,6 +292,60 @@ describe('PR check mode (pull_request)', () => {
       expect(bodyOf(s).target_url).toBe(RUN_URL)
     }
     expect(fake.requests.some((r) => r.url.includes(PUSH_SHA))).toBe(false)
+  })
+
+  test('PR comment: two pushes of the same PR → one comment, edited in place, the fixed trap gone; without pull-requests: write only a warning', async () => {
+    const f = await fixture('gh-comment', { replicas: 1 })
+    const digest = await pushImage(state, `${f.ns}/web`, 'v2')
+    const newImage = `${f.repo}:v2@${digest}`
+    fake.addComment(7, 'Looks good to me', 'octocat')
+    const marker = `<!-- rollout-guard:pr-check /Deployment/${f.ns}/web -->`
+    const ours = () => fake.comments(7).filter((comment) => comment.body.startsWith(marker))
+
+    // Push 1: the fixture has two traps (no readiness probe, the default progress deadline).
+    const first = await runAction(state, { ...f.inputs, tags: 'v2' }, { env: await pullRequestEnv() })
+    expectVerdict(first, 'dry-run')
+    expect(first.exitCode).toBe(0)
+    expect(ours()).toHaveLength(1)
+    const comment = ours()[0]!
+    expect(comment.body).toMatch(/^### 🧪 dry-run · Rollout Guard check of Deployment `[\w-]+\/web`$/m)
+    expect(comment.body).toContain('readinessProbe')
+    expect(comment.body).toContain('progressDeadlineSeconds is the default 600s')
+    const diff = /^```diff\n([\s\S]*?)\n```$/m.exec(comment.body)?.[1]?.split('\n') ?? []
+    expect(diff.some((l) => l.startsWith('+') && l.includes(newImage))).toBe(true)
+    expect(diff.some((l) => l.startsWith('-') && l.includes(f.oldImage))).toBe(true)
+    expect(fake.requestsFor(CREATE_ISSUE_COMMENT)).toHaveLength(1)
+
+    // Push 2: one trap fixed (a progress deadline that fits; the pod template does not change, nothing rolls).
+    await c.apps.patchNamespacedDeployment(
+      { name: 'web', namespace: f.ns, body: { spec: { progressDeadlineSeconds: 120 } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch)
+    )
+    const second = await runAction(state, { ...f.inputs, tags: 'v2' }, { env: await pullRequestEnv() })
+    expectVerdict(second, 'dry-run')
+    expect(ours().map((c) => c.id)).toEqual([comment.id])
+    const edited = ours()[0]!
+    expect(edited.body).not.toContain('progressDeadlineSeconds')
+    expect(edited.body).toContain('readinessProbe')
+    expect(edited.updatedAt > comment.updatedAt).toBe(true)
+    expect(fake.requestsFor(CREATE_ISSUE_COMMENT)).toHaveLength(1)
+    expect(fake.requestsFor(UPDATE_ISSUE_COMMENT)).toHaveLength(1)
+    // Someone else's comment is untouched; every request was one GitHub's description allows.
+    expect(fake.comments(7).map((c) => c.body)).toContain('Looks good to me')
+    expect(fake.comments(7)).toHaveLength(2)
+    expectAllowedByDescription()
+
+    // A token that may not write pull requests: the check still passes and says which permission is missing.
+    fake.override((r) =>
+      r.operation === UPDATE_ISSUE_COMMENT || r.operation === CREATE_ISSUE_COMMENT
+        ? FORBIDDEN_BY_INTEGRATION
+        : undefined
+    )
+    const third = await runAction(state, { ...f.inputs, tags: 'v2' }, { env: await pullRequestEnv() })
+    expectVerdict(third, 'dry-run')
+    expect(third.exitCode).toBe(0)
+    expect(warnings(third).filter((w) => w.includes('"pull-requests: write"'))).toHaveLength(1)
+    expect(warnings(third).join('\n')).toMatch(/PR comment on #7 not written: the token lacks/)
   })
 
   test('the dry run catches a patch only the apiserver rejects (a ValidatingAdmissionPolicy) → failed, nothing changed', async () => {

@@ -13,6 +13,21 @@ export const DEPLOYMENT_ID = 42
 export const CREATE_DEPLOYMENT = 'POST /repos/{owner}/{repo}/deployments'
 export const CREATE_DEPLOYMENT_STATUS = 'POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses'
 export const CREATE_COMMIT_STATUS = 'POST /repos/{owner}/{repo}/statuses/{sha}'
+export const LIST_ISSUE_COMMENTS = 'GET /repos/{owner}/{repo}/issues/{issue_number}/comments'
+export const CREATE_ISSUE_COMMENT = 'POST /repos/{owner}/{repo}/issues/{issue_number}/comments'
+export const UPDATE_ISSUE_COMMENT = 'PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}'
+export const DELETE_ISSUE_COMMENT = 'DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}'
+
+/** A comment on an issue or pull request, as the fake keeps it. */
+export interface FakeComment {
+  id: number
+  issue: number
+  body: string
+  /** Who wrote it: the workflow token's bot unless a test seeds someone else's. */
+  login: string
+  createdAt: string
+  updatedAt: string
+}
 
 export interface RecordedRequest {
   method: string
@@ -32,6 +47,7 @@ export interface RecordedRequest {
 export interface Reply {
   status: number
   body: unknown
+  headers?: Record<string, string>
 }
 
 /** Return a reply to answer a (valid) request differently, or undefined for the default answer. */
@@ -54,7 +70,11 @@ export interface FakeGitHub {
   validationErrors(): string[]
   /** Answers matching requests differently from now on (e.g. a 403 for missing permissions). */
   override(handler: Override | undefined): void
-  /** Forgets the recorded requests and the override. */
+  /** The comments of an issue / pull request, oldest first. */
+  comments(issue: number): FakeComment[]
+  /** Seeds a comment (someone else's, or an earlier run's). */
+  addComment(issue: number, body: string, login?: string): FakeComment
+  /** Forgets the recorded requests, the comments and the override. */
   reset(): void
   close(): Promise<void>
 }
@@ -84,7 +104,29 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const requests: RecordedRequest[] = []
   let override: Override | undefined
   let statusIds = 1000
+  let commentIds = 5000
+  let clock = 0
+  const comments: FakeComment[] = []
   let baseUrl = ''
+  const addComment = (issue: number, body: string, login = OCTOCAT.login): FakeComment => {
+    // Distinct, increasing timestamps, so "oldest first" is observable.
+    const at = new Date(Date.parse(NOW) + ++clock * 1000).toISOString().replace('.000Z', 'Z')
+    const comment = { id: ++commentIds, issue, body, login, createdAt: at, updatedAt: at }
+    comments.push(comment)
+    return comment
+  }
+  const commentJson = (c: FakeComment, owner: string | undefined, repo: string | undefined) => ({
+    id: c.id,
+    node_id: `IC_${c.id}`,
+    url: `${baseUrl}/repos/${owner}/${repo}/issues/comments/${c.id}`,
+    html_url: `https://github.example/${owner}/${repo}/pull/${c.issue}#issuecomment-${c.id}`,
+    issue_url: `${baseUrl}/repos/${owner}/${repo}/issues/${c.issue}`,
+    body: c.body,
+    user: { ...OCTOCAT, login: c.login, type: c.login.endsWith('[bot]') ? 'Bot' : 'User' },
+    created_at: c.createdAt,
+    updated_at: c.updatedAt,
+    author_association: c.login.endsWith('[bot]') ? 'NONE' : 'MEMBER'
+  })
 
   const answer = (request: RecordedRequest): Reply => {
     const body = (request.body ?? {}) as Record<string, unknown>
@@ -158,6 +200,44 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
           }
         }
       }
+      case LIST_ISSUE_COMMENTS: {
+        const issue = Number(path.split('/')[5])
+        const query = new URL(request.url, 'http://fake.invalid').searchParams
+        const perPage = Math.min(100, Number(query.get('per_page') ?? 30))
+        const page = Number(query.get('page') ?? 1)
+        const all = comments.filter((c) => c.issue === issue)
+        const last = Math.max(1, Math.ceil(all.length / perPage))
+        const headers: Record<string, string> = {}
+        if (page < last) {
+          const link = (p: number) => `<${baseUrl}${path}?per_page=${perPage}&page=${p}>`
+          headers.link = `${link(page + 1)}; rel="next", ${link(last)}; rel="last"`
+        }
+        return {
+          status: 200,
+          body: all.slice((page - 1) * perPage, page * perPage).map((c) => commentJson(c, owner, repo)),
+          headers
+        }
+      }
+      case CREATE_ISSUE_COMMENT: {
+        const issue = Number(path.split('/')[5])
+        return { status: 201, body: commentJson(addComment(issue, String(body.body)), owner, repo) }
+      }
+      case UPDATE_ISSUE_COMMENT:
+      case DELETE_ISSUE_COMMENT: {
+        const id = Number(path.split('/')[6])
+        const index = comments.findIndex((c) => c.id === id)
+        const comment = comments[index]
+        if (comment === undefined) {
+          return { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } }
+        }
+        if (request.operation === DELETE_ISSUE_COMMENT) {
+          comments.splice(index, 1)
+          return { status: 204, body: undefined }
+        }
+        comment.body = String(body.body)
+        comment.updatedAt = new Date(Date.parse(NOW) + ++clock * 1000).toISOString().replace('.000Z', 'Z')
+        return { status: 200, body: commentJson(comment, owner, repo) }
+      }
       default:
         return { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } }
     }
@@ -210,9 +290,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       'content-type': 'application/json; charset=utf-8',
       'x-github-media-type': 'github.v3; format=json',
       'x-ratelimit-limit': '5000',
-      'x-ratelimit-remaining': '4999'
+      'x-ratelimit-remaining': '4999',
+      ...reply.headers
     })
-    res.end(JSON.stringify(reply.body))
+    res.end(reply.body === undefined ? undefined : JSON.stringify(reply.body))
   }
 
   const server: Server = createServer((req, res) => {
@@ -233,8 +314,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     override: (handler) => {
       override = handler
     },
+    comments: (issue) => comments.filter((c) => c.issue === issue).map((c) => ({ ...c })),
+    addComment,
     reset: () => {
       requests.length = 0
+      comments.length = 0
       override = undefined
     },
     close: () =>

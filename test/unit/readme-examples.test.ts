@@ -121,10 +121,12 @@ describe.each(exampleFiles)('examples/%s', (file) => {
       expect(typeof permissions).toBe('object')
       const granted = permissions as Record<string, string>
       // Commit statuses always; a GitHub Deployment record only when an environment is named (and the cluster
-      // really changes, which check mode never does). PR comments are not a feature: no pull-requests scope.
+      // really changes, which check mode never does); a PR check's comment needs pull-requests unless turned off.
       const recordsDeployment = step.with?.environment !== undefined && step.with?.mode !== 'check'
+      const comments = step.with?.mode === 'check' && String(step.with?.['pr-comment'] ?? true) !== 'false'
       const wanted: Record<string, string> = { contents: 'read', statuses: 'write' }
       if (recordsDeployment) wanted.deployments = 'write'
+      if (comments) wanted['pull-requests'] = 'write'
       expect({ job, permissions: granted }).toEqual({ job, permissions: wanted })
     }
   })
