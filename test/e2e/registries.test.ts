@@ -3,11 +3,11 @@
 // there in the other under the same digest.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { execa } from 'execa'
-import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { appendFile, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type ChildProcess, spawn } from 'node:child_process'
+import { makeTestCa } from '../support/test-ca.js'
 import { baseInputs, runAction, expectVerdict } from './support/action.js'
 import {
   type BedState,
@@ -43,57 +43,12 @@ async function freePort(): Promise<number> {
 beforeAll(async () => {
   state = await bed()
   c = clients(state)
-  dir = await mkdtemp(join(tmpdir(), 'rg-tls-registry-'))
+  const testCa = await makeTestCa('rg-tls-registry-')
+  dir = testCa.dir
   const port = await freePort()
   registry = `127.0.0.1:${port}`
   // The private CA, and the registry's certificate signed by it (SAN 127.0.0.1 and localhost).
-  const openssl = (args: string[]) => execa('openssl', args, { cwd: dir })
-  await openssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=Rollout Guard test CA',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt'
-  ])
-  await openssl([
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-keyout',
-    'tls.key',
-    '-out',
-    'tls.csr'
-  ])
-  await writeFile(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n')
-  await openssl([
-    'x509',
-    '-req',
-    '-in',
-    'tls.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '1',
-    '-extfile',
-    'san.ext',
-    '-out',
-    'tls.crt'
-  ])
-  ca = await readFile(join(dir, 'ca.crt'), 'utf8')
+  ca = testCa.caPem
   await writeFile(
     join(dir, 'config.yml'),
     `version: 0.1

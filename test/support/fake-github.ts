@@ -4,6 +4,7 @@
 // with its errors and refused with 422, as GitHub would, and the test asserts that no request had errors. Allowed
 // requests are recorded and answered with JSON shaped like GitHub's.
 
+import { afterAll, beforeAll, beforeEach } from '@jest/globals'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { OpenApiDescription } from '../unit/support/openapi.js'
@@ -326,5 +327,21 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         server.closeAllConnections()
         server.close(() => resolve())
       })
+  }
+}
+
+/** For a test file: a fake GitHub started before its tests, emptied before each test and closed after them all. */
+export function useFakeGitHub(options: FakeGitHubOptions = {}): () => FakeGitHub {
+  let fake: FakeGitHub | undefined
+  beforeAll(async () => {
+    fake = await startFakeGitHub(options)
+  })
+  beforeEach(() => fake?.reset())
+  afterAll(async () => {
+    await fake?.close()
+  })
+  return () => {
+    if (fake === undefined) throw new Error('the fake GitHub is used before beforeAll started it')
+    return fake
   }
 }

@@ -4,7 +4,7 @@
 
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals'
+import { describe, expect, test } from '@jest/globals'
 import type { RawContext } from '../../src/config/from-raw.js'
 import { InputError } from '../../src/errors.js'
 import { DEFAULT_ENVIRONMENT, type GitHubConfig, githubConfigFromRaw } from '../../src/github/config.js'
@@ -18,46 +18,22 @@ import { createOctokit, type Octokit } from '../../src/github/octokit.js'
 import { createGitHubReporter } from '../../src/github/reporter.js'
 import { commitStateFor, commitStatusContext, postCommitStatus } from '../../src/github/status.js'
 import type { ReleaseResult } from '../../src/result.js'
-import {
-  CREATE_DEPLOYMENT,
-  type FakeGitHub,
-  FORBIDDEN_BY_INTEGRATION,
-  type RecordedRequest,
-  startFakeGitHub
-} from '../support/fake-github.js'
-import type { OpenApiDescription } from './support/openapi.js'
+import { CREATE_DEPLOYMENT, FORBIDDEN_BY_INTEGRATION, useFakeGitHub } from '../support/fake-github.js'
 
 const SHA = '0123456789abcdef0123456789abcdef01234567'
 const TOKEN = 'ghs_test-token-0123456789'
 const RUN_URL = 'https://github.com/o/r/actions/runs/7'
 
-let fake: FakeGitHub
-let api: OpenApiDescription
-/** The fake's recorded requests: one array for the whole file, emptied by fake.reset(). */
-let requests: RecordedRequest[]
-
-beforeAll(async () => {
-  fake = await startFakeGitHub({ sha: SHA })
-  api = fake.api
-  requests = fake.requests
-})
-
-afterAll(async () => {
-  await fake?.close()
-})
-
-beforeEach(() => {
-  fake.reset()
-})
+const github = useFakeGitHub({ sha: SHA })
 
 function octokit(): Octokit {
-  return createOctokit(TOKEN, { baseUrl: fake.url })
+  return createOctokit(TOKEN, { baseUrl: github().url })
 }
 
 function allowedByDescription(): void {
-  expect(requests.length).toBeGreaterThan(0)
-  expect(requests.map((request) => ({ operation: request.operation, errors: request.errors }))).toEqual(
-    requests.map((request) => ({ operation: request.operation, errors: [] }))
+  expect(github().requests.length).toBeGreaterThan(0)
+  expect(github().requests.map((request) => ({ operation: request.operation, errors: request.errors }))).toEqual(
+    github().requests.map((request) => ({ operation: request.operation, errors: [] }))
   )
 }
 
@@ -97,7 +73,7 @@ function rolledBack(overrides: Partial<ReleaseResult> = {}): ReleaseResult {
 }
 
 describe('the OpenAPI validator', () => {
-  const post = (url: string, body?: unknown) => api.validateRequest({ method: 'POST', url, body })
+  const post = (url: string, body?: unknown) => github().api.validateRequest({ method: 'POST', url, body })
 
   test('accepts a request GitHub documents', () => {
     const validation = post('/repos/o/r/deployments', {
@@ -133,9 +109,9 @@ describe('the OpenAPI validator', () => {
 
   test('rejects unknown paths, wrong methods, bad path parameters and unexpected query parameters', () => {
     expect(post('/repos/o/r/deployment').errors).toEqual([expect.stringContaining('no such path')])
-    expect(api.validateRequest({ method: 'PUT', url: '/repos/o/r/deployments', body: { ref: SHA } }).errors).toEqual([
-      expect.stringContaining('method not allowed')
-    ])
+    expect(
+      github().api.validateRequest({ method: 'PUT', url: '/repos/o/r/deployments', body: { ref: SHA } }).errors
+    ).toEqual([expect.stringContaining('method not allowed')])
     expect(post('/repos/o/r/deployments/abc/statuses', { state: 'success' }).errors).toEqual([
       'path.deployment_id: expected integer, got string "abc"'
     ])
@@ -148,14 +124,18 @@ describe('the OpenAPI validator', () => {
   test('honours additionalProperties: false even when unknown properties are otherwise allowed', () => {
     const url = '/enterprises/e/code-security/configurations/1/attach'
     const lenient = (body: unknown) =>
-      api.validateRequest({ method: 'POST', url, body }, { unknownProperties: 'allow' })
+      github().api.validateRequest({ method: 'POST', url, body }, { unknownProperties: 'allow' })
     expect(lenient({ scope: 'all' }).errors).toEqual([])
     expect(lenient({ scope: 'all', extra: true }).errors).toEqual(['body: property extra is not allowed'])
     expect(lenient({ scope: 'some' }).errors).toEqual([expect.stringContaining('"some" is not one of')])
   })
 
   test('resolves $refs', () => {
-    const errors = api.validate({ $ref: '#/components/schemas/simple-user' }, { login: 'octocat', id: 'one' }, 'user')
+    const errors = github().api.validate(
+      { $ref: '#/components/schemas/simple-user' },
+      { login: 'octocat', id: 'one' },
+      'user'
+    )
     expect(errors).toContain('user.id: expected integer, got string "one"')
     expect(errors).toContain('user: required property node_id is missing')
   })
@@ -175,8 +155,8 @@ describe('a rolled-back release on GitHub', () => {
     expect(await reporter.finish(result)).toEqual([])
 
     allowedByDescription()
-    expect(requests.every((request) => request.authorization === `token ${TOKEN}`)).toBe(true)
-    expect(requests.map((request) => `${request.method} ${request.url}`)).toEqual([
+    expect(github().requests.every((request) => request.authorization === `token ${TOKEN}`)).toBe(true)
+    expect(github().requests.map((request) => `${request.method} ${request.url}`)).toEqual([
       'POST /repos/o/r/deployments',
       'POST /repos/o/r/deployments/42/statuses',
       `POST /repos/o/r/statuses/${SHA}`,
@@ -184,22 +164,22 @@ describe('a rolled-back release on GitHub', () => {
       'POST /repos/o/r/deployments/42/statuses',
       `POST /repos/o/r/statuses/${SHA}`
     ])
-    expect(requests[0]?.body).toEqual({
+    expect(github().requests[0]?.body).toEqual({
       ref: SHA,
       environment: 'staging',
       description: 'Rollout Guard: shop/web',
       auto_merge: false,
       required_contexts: []
     })
-    const deploymentStates = requests
-      .filter((request) => request.operation?.endsWith('/statuses'))
+    const deploymentStates = github()
+      .requests.filter((request) => request.operation?.endsWith('/statuses'))
       .map((request) => (request.body as { state: string }).state)
     expect(deploymentStates).toEqual(['pending', 'in_progress', 'failure'])
-    expect(requests[4]?.body).toMatchObject({ state: 'failure', log_url: RUN_URL })
+    expect(github().requests[4]?.body).toMatchObject({ state: 'failure', log_url: RUN_URL })
     // The environment URL points at the new version, which is not what runs after a rollback.
-    expect(requests[4]?.body).not.toHaveProperty('environment_url')
+    expect(github().requests[4]?.body).not.toHaveProperty('environment_url')
 
-    const commitStatuses = requests.filter(
+    const commitStatuses = github().requests.filter(
       (request) => request.operation === 'POST /repos/{owner}/{repo}/statuses/{sha}'
     )
     expect(commitStatuses.map((request) => request.body)).toEqual([
@@ -219,9 +199,12 @@ describe('a rolled-back release on GitHub', () => {
     })
     await reporter.start()
     await reporter.finish(rolledBack({ result: 'succeeded', message: 'Released' }))
-    expect(requests.at(-2)?.body).toMatchObject({ state: 'success', environment_url: 'https://staging.example.com' })
+    expect(github().requests.at(-2)?.body).toMatchObject({
+      state: 'success',
+      environment_url: 'https://staging.example.com'
+    })
 
-    fake.reset()
+    github().reset()
     const check = createGitHubReporter(octokit(), cfg, {
       namespace: 'shop',
       deployment: 'web',
@@ -231,14 +214,19 @@ describe('a rolled-back release on GitHub', () => {
     expect(await check.progress()).toEqual([])
     expect(await check.finish(rolledBack({ result: 'dry-run', message: 'No rollout traps' }))).toEqual([])
     allowedByDescription()
-    expect(requests.map((request) => (request.body as { state: string }).state)).toEqual(['pending', 'success'])
-    expect(requests.every((request) => request.operation === 'POST /repos/{owner}/{repo}/statuses/{sha}')).toBe(true)
+    expect(github().requests.map((request) => (request.body as { state: string }).state)).toEqual([
+      'pending',
+      'success'
+    ])
+    expect(
+      github().requests.every((request) => request.operation === 'POST /repos/{owner}/{repo}/statuses/{sha}')
+    ).toBe(true)
   })
 })
 
 describe('missing permissions and other API failures become warnings', () => {
   test('403 "Resource not accessible by integration" on deployments names deployments: write', async () => {
-    fake.override((request) => (request.operation === CREATE_DEPLOYMENT ? FORBIDDEN_BY_INTEGRATION : undefined))
+    github().override((request) => (request.operation === CREATE_DEPLOYMENT ? FORBIDDEN_BY_INTEGRATION : undefined))
     const reporter = createGitHubReporter(octokit(), cfg, {
       namespace: 'shop',
       deployment: 'web',
@@ -251,7 +239,7 @@ describe('missing permissions and other API failures become warnings', () => {
     // The commit status still goes out, and the lost Deployment is reported once, not once per status.
     expect(await reporter.progress()).toEqual([])
     expect(await reporter.finish(rolledBack())).toEqual([])
-    expect(requests.map((request) => request.operation)).toEqual([
+    expect(github().requests.map((request) => request.operation)).toEqual([
       'POST /repos/{owner}/{repo}/deployments',
       'POST /repos/{owner}/{repo}/statuses/{sha}',
       'POST /repos/{owner}/{repo}/statuses/{sha}'
@@ -259,7 +247,7 @@ describe('missing permissions and other API failures become warnings', () => {
   })
 
   test('403 on commit statuses names statuses: write; 404 with the same message too', async () => {
-    fake.override(() => FORBIDDEN_BY_INTEGRATION)
+    github().override(() => FORBIDDEN_BY_INTEGRATION)
     const params = {
       owner: 'o',
       repo: 'r',
@@ -271,7 +259,7 @@ describe('missing permissions and other API failures become warnings', () => {
     expect(await postCommitStatus(octokit(), params)).toMatch(
       /^GitHub commit status "failure" not set: .*"statuses: write"/
     )
-    fake.override(() => ({ status: 404, body: { message: 'Resource not accessible by integration' } }))
+    github().override(() => ({ status: 404, body: { message: 'Resource not accessible by integration' } }))
     expect(
       await setDeploymentStatus(octokit(), {
         owner: 'o',
@@ -285,7 +273,7 @@ describe('missing permissions and other API failures become warnings', () => {
   })
 
   test('other errors are warnings with the status, never exceptions', async () => {
-    fake.override(() => ({ status: 409, body: { message: 'Conflict: Commit status checks failed for main.' } }))
+    github().override(() => ({ status: 409, body: { message: 'Conflict: Commit status checks failed for main.' } }))
     const outcome = await startDeployment(octokit(), {
       owner: 'o',
       repo: 'r',
@@ -350,10 +338,10 @@ describe('missing permissions and other API failures become warnings', () => {
       productionEnvironment: true
     })
     expect(outcome).toEqual({ ok: true, id: 42 })
-    const sent = (requests[0]?.body as { description: string }).description
+    const sent = (github().requests[0]?.body as { description: string }).description
     expect(sent.startsWith('line one xxx')).toBe(true)
     expect(Array.from(sent)).toHaveLength(DESCRIPTION_MAX)
-    expect(requests[0]?.body).toMatchObject({ transient_environment: false, production_environment: true })
+    expect(github().requests[0]?.body).toMatchObject({ transient_environment: false, production_environment: true })
     allowedByDescription()
   })
 })

@@ -3,7 +3,7 @@
 
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals'
+import { describe, expect, test } from '@jest/globals'
 import type { RawContext } from '../../src/config/from-raw.js'
 import { InputError } from '../../src/errors.js'
 import { type GitHubConfig, githubConfigFromRaw } from '../../src/github/config.js'
@@ -20,11 +20,10 @@ import type { CheckedWorkload, ReleaseResult } from '../../src/result.js'
 import {
   CREATE_ISSUE_COMMENT,
   DELETE_ISSUE_COMMENT,
-  type FakeGitHub,
   FORBIDDEN_BY_INTEGRATION,
   LIST_ISSUE_COMMENTS,
-  startFakeGitHub,
-  UPDATE_ISSUE_COMMENT
+  UPDATE_ISSUE_COMMENT,
+  useFakeGitHub
 } from '../support/fake-github.js'
 
 const SHA = 'feedc0de00000000111111112222222233333333'
@@ -32,25 +31,15 @@ const TOKEN = 'ghs_test-token-0123456789'
 const RUN_URL = 'https://github.com/o/r/actions/runs/7'
 const PR = 7
 
-let fake: FakeGitHub
-
-beforeAll(async () => {
-  fake = await startFakeGitHub()
-})
-afterAll(async () => {
-  await fake?.close()
-})
-beforeEach(() => {
-  fake.reset()
-})
+const github = useFakeGitHub()
 
 function octokit(): Octokit {
-  return createOctokit(TOKEN, { baseUrl: fake.url })
+  return createOctokit(TOKEN, { baseUrl: github().url })
 }
 
 function noValidationErrors(): void {
-  expect(fake.requests.length).toBeGreaterThan(0)
-  expect(fake.validationErrors()).toEqual([])
+  expect(github().requests.length).toBeGreaterThan(0)
+  expect(github().validationErrors()).toEqual([])
 }
 
 const web: CheckedWorkload = {
@@ -168,9 +157,9 @@ describe('upsertPrComment', () => {
   const params = (body: string) => ({ owner: 'o', repo: 'r', pullRequest: PR, marker, body })
 
   test('created once, then edited in place; other comments are left alone', async () => {
-    fake.addComment(PR, 'LGTM, ship it', 'octocat')
+    github().addComment(PR, 'LGTM, ship it', 'octocat')
     // Quoting the marker inside another comment does not make it ours: the marker must open the body.
-    fake.addComment(PR, `> ${marker}\n> old text`, 'octocat')
+    github().addComment(PR, `> ${marker}\n> old text`, 'octocat')
     const first = await upsertPrComment(octokit(), params(`${marker}\nfirst`))
     expect(first).toMatchObject({ action: 'created', warnings: [] })
     const second = await upsertPrComment(octokit(), params(`${marker}\nsecond`))
@@ -178,51 +167,57 @@ describe('upsertPrComment', () => {
     const third = await upsertPrComment(octokit(), params(`${marker}\nsecond`))
     expect(third).toMatchObject({ action: 'unchanged', commentId: first.commentId })
 
-    expect(fake.comments(PR).map((c) => c.body)).toEqual([
-      'LGTM, ship it',
-      `> ${marker}\n> old text`,
-      `${marker}\nsecond`
-    ])
-    expect(fake.requestsFor(CREATE_ISSUE_COMMENT)).toHaveLength(1)
-    expect(fake.requestsFor(UPDATE_ISSUE_COMMENT)).toHaveLength(1)
+    expect(
+      github()
+        .comments(PR)
+        .map((c) => c.body)
+    ).toEqual(['LGTM, ship it', `> ${marker}\n> old text`, `${marker}\nsecond`])
+    expect(github().requestsFor(CREATE_ISSUE_COMMENT)).toHaveLength(1)
+    expect(github().requestsFor(UPDATE_ISSUE_COMMENT)).toHaveLength(1)
     noValidationErrors()
   })
 
   test('found on a later page of a long PR (pages of 100)', async () => {
-    for (let i = 0; i < 150; i++) fake.addComment(PR, `comment ${i}`, 'octocat')
-    const earlier = fake.addComment(PR, `${marker}\nfrom the last push`)
-    for (let i = 0; i < 20; i++) fake.addComment(PR, `later ${i}`, 'octocat')
+    for (let i = 0; i < 150; i++) github().addComment(PR, `comment ${i}`, 'octocat')
+    const earlier = github().addComment(PR, `${marker}\nfrom the last push`)
+    for (let i = 0; i < 20; i++) github().addComment(PR, `later ${i}`, 'octocat')
     const outcome = await upsertPrComment(octokit(), params(`${marker}\nnow`))
     expect(outcome).toMatchObject({ action: 'updated', commentId: earlier.id })
-    expect(fake.requestsFor(LIST_ISSUE_COMMENTS).length).toBe(2)
-    expect(fake.comments(PR)).toHaveLength(171)
+    expect(github().requestsFor(LIST_ISSUE_COMMENTS).length).toBe(2)
+    expect(github().comments(PR)).toHaveLength(171)
     noValidationErrors()
   })
 
   test('copies left by two racing runs: the oldest is kept and edited, the others deleted', async () => {
-    const oldest = fake.addComment(PR, `${marker}\nrun A`)
-    fake.addComment(PR, `${marker}\nrun B`)
+    const oldest = github().addComment(PR, `${marker}\nrun A`)
+    github().addComment(PR, `${marker}\nrun B`)
     const outcome = await upsertPrComment(octokit(), params(`${marker}\nrun C`))
     expect(outcome).toMatchObject({ action: 'updated', commentId: oldest.id, warnings: [] })
-    expect(fake.comments(PR).map((c) => [c.id, c.body])).toEqual([[oldest.id, `${marker}\nrun C`]])
-    expect(fake.requestsFor(DELETE_ISSUE_COMMENT)).toHaveLength(1)
+    expect(
+      github()
+        .comments(PR)
+        .map((c) => [c.id, c.body])
+    ).toEqual([[oldest.id, `${marker}\nrun C`]])
+    expect(github().requestsFor(DELETE_ISSUE_COMMENT)).toHaveLength(1)
     noValidationErrors()
   })
 
   test('a token without pull-requests: write → one warning naming it, never a throw', async () => {
-    fake.override((r) => (r.operation === CREATE_ISSUE_COMMENT ? FORBIDDEN_BY_INTEGRATION : undefined))
+    github().override((r) => (r.operation === CREATE_ISSUE_COMMENT ? FORBIDDEN_BY_INTEGRATION : undefined))
     const outcome = await upsertPrComment(octokit(), params(`${marker}\nx`))
     expect(outcome.commentId).toBeUndefined()
     expect(outcome.warnings).toHaveLength(1)
     expect(outcome.warnings[0]).toMatch(/^PR comment on #7 not written: the token lacks the "pull-requests: write"/)
-    fake.override((r) => (r.operation === LIST_ISSUE_COMMENTS ? FORBIDDEN_BY_INTEGRATION : undefined))
+    github().override((r) => (r.operation === LIST_ISSUE_COMMENTS ? FORBIDDEN_BY_INTEGRATION : undefined))
     const listing = await upsertPrComment(octokit(), params(`${marker}\nx`))
     expect(listing.warnings[0]).toMatch(/listing comments failed.*"pull-requests: write"/)
-    expect(fake.requestsFor(CREATE_ISSUE_COMMENT)).toHaveLength(1)
+    expect(github().requestsFor(CREATE_ISSUE_COMMENT)).toHaveLength(1)
   })
 
   test('GitHub failing → a warning; GitHub never answering → given up within the budget', async () => {
-    fake.override((r) => (r.operation === LIST_ISSUE_COMMENTS ? { status: 500, body: { message: 'boom' } } : undefined))
+    github().override((r) =>
+      r.operation === LIST_ISSUE_COMMENTS ? { status: 500, body: { message: 'boom' } } : undefined
+    )
     const failing = await upsertPrComment(octokit(), params(`${marker}\nx`))
     expect(failing.commentId).toBeUndefined()
     expect(failing.warnings[0]).toMatch(/PR comment on #7 not written.*GitHub answered 500 boom/)
@@ -260,13 +255,13 @@ describe('the reporter in check mode', () => {
     const api: CheckedWorkload = { ...web, name: 'api', traps: [] }
     const reporter = () => createGitHubReporter(octokit(), cfg, target)
     expect(await reporter().finish(checked([web, api]))).toEqual([])
-    const first = fake.comments(PR)
+    const first = github().comments(PR)
     expect(first.map((c) => c.body.split('\n')[0])).toEqual([prCommentMarker(web), prCommentMarker(api)])
     expect(first[0]!.body).toContain('no readinessProbe')
 
     const fixed: CheckedWorkload = { ...web, traps: web.traps.slice(1) }
     expect(await reporter().finish(checked([fixed, api]))).toEqual([])
-    const second = fake.comments(PR)
+    const second = github().comments(PR)
     expect(second.map((c) => c.id)).toEqual(first.map((c) => c.id))
     expect(second[0]!.body).not.toContain('readinessProbe')
     expect(second[0]!.body).toContain('**1 rollout trap:**')
@@ -276,9 +271,9 @@ describe('the reporter in check mode', () => {
   test('no comment outside check mode or without a pull request; a missing permission warns once', async () => {
     await createGitHubReporter(octokit(), cfg, { ...target, check: false }).finish(checked())
     await createGitHubReporter(octokit(), { ...cfg, pullRequest: undefined } as GitHubConfig, target).finish(checked())
-    expect(fake.requestsFor(LIST_ISSUE_COMMENTS)).toEqual([])
+    expect(github().requestsFor(LIST_ISSUE_COMMENTS)).toEqual([])
 
-    fake.override((r) => (r.operation === LIST_ISSUE_COMMENTS ? FORBIDDEN_BY_INTEGRATION : undefined))
+    github().override((r) => (r.operation === LIST_ISSUE_COMMENTS ? FORBIDDEN_BY_INTEGRATION : undefined))
     const warnings = await createGitHubReporter(octokit(), cfg, target).finish(checked([web, { ...web, name: 'api' }]))
     expect(warnings.filter((w) => w.includes('pull-requests: write'))).toHaveLength(1)
   })

@@ -9,7 +9,6 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals'
-import { execa } from 'execa'
 import { parseImageRef } from '../../src/config/parse.js'
 import {
   credentialSource,
@@ -21,6 +20,7 @@ import {
   resolveDigest
 } from '../../src/docker/registry.js'
 import { BuildError } from '../../src/errors.js'
+import { makeTestCa } from '../support/test-ca.js'
 
 const USER = 'bot'
 const PASS = 'p@ss:word'
@@ -438,56 +438,9 @@ describe('a registry with a certificate from a private CA (registry-ca)', () => 
   const pem = (name: string) => readFile(join(dir, name), 'utf8')
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'rg-registry-ca-'))
-    const openssl = (args: string[]) => execa('openssl', args, { cwd: dir })
-    for (const ca of ['ca', 'other-ca']) {
-      await openssl([
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        `/CN=${ca}`,
-        '-keyout',
-        `${ca}.key`,
-        '-out',
-        `${ca}.pem`
-      ])
-    }
-    await openssl([
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-keyout',
-      'srv.key',
-      '-out',
-      'srv.csr'
-    ])
-    await writeFile(join(dir, 'ext'), 'subjectAltName=IP:127.0.0.1\n')
-    await openssl([
-      'x509',
-      '-req',
-      '-in',
-      'srv.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '1',
-      '-extfile',
-      'ext',
-      '-out',
-      'srv.pem'
-    ])
-    server = createHttpsServer({ key: await pem('srv.key'), cert: await pem('srv.pem') }, (req, res) => {
+    const testCa = await makeTestCa('rg-registry-ca-')
+    dir = testCa.dir
+    server = createHttpsServer({ key: await pem('tls.key'), cert: await pem('tls.crt') }, (req, res) => {
       if (req.url === '/v2/shop/web/manifests/v1') {
         res.writeHead(200, { 'content-type': MANIFEST_TYPE, 'docker-content-digest': sha(body) })
         res.end(req.method === 'HEAD' ? undefined : body)
@@ -506,11 +459,11 @@ describe('a registry with a certificate from a private CA (registry-ca)', () => 
 
   test('with the CA that signed it: https (also on 127.0.0.1) and the digest resolves', async () => {
     const ref = parseImageRef(`${host}/shop/web:v1`)
-    await expect(resolveDigest(ref, undefined, { ...noConfig, ca: await pem('ca.pem') })).resolves.toBe(sha(body))
+    await expect(resolveDigest(ref, undefined, { ...noConfig, ca: await pem('ca.crt') })).resolves.toBe(sha(body))
   })
 
   test('the CA from a file path, as registry-ca may give it', async () => {
-    const tls = await registryTlsOptions({ ca: { kind: 'file', path: join(dir, 'ca.pem') }, insecure: false })
+    const tls = await registryTlsOptions({ ca: { kind: 'file', path: join(dir, 'ca.crt') }, insecure: false })
     await expect(resolveDigest(parseImageRef(`${host}/shop/web:v1`), undefined, { ...noConfig, ...tls })).resolves.toBe(
       sha(body)
     )
@@ -518,9 +471,9 @@ describe('a registry with a certificate from a private CA (registry-ca)', () => 
 
   test('with another CA: "unknown authority", the registry named', async () => {
     const ref = parseImageRef(`${host}/shop/web:v1`)
-    const attempt = resolveDigest(ref, undefined, { ...noConfig, ca: await pem('other-ca.pem') })
+    const attempt = resolveDigest(ref, undefined, { ...noConfig, ca: await pem('other-ca.crt') })
     await expect(attempt).rejects.toThrow(BuildError)
-    await expect(resolveDigest(ref, undefined, { ...noConfig, ca: await pem('other-ca.pem') })).rejects.toThrow(
+    await expect(resolveDigest(ref, undefined, { ...noConfig, ca: await pem('other-ca.crt') })).rejects.toThrow(
       `Cannot reach registry https://${host}: certificate signed by unknown authority`
     )
   })
