@@ -2,9 +2,8 @@
 // canary-duration, always deleted; a bad canary leaves the original Deployment untouched.
 import { beforeAll, describe, expect, test } from '@jest/globals'
 import * as k8s from '@kubernetes/client-node'
-import { execa } from 'execa'
-import { join, resolve } from 'node:path'
-import { baseInputs, expectVerdict, runAction } from './support/action.js'
+
+import { baseInputs, expectVerdict, runAction, startCliDeploy } from './support/action.js'
 import {
   type BedState,
   type Clients,
@@ -294,38 +293,23 @@ describe('StatefulSet canary (native: partition)', () => {
   }, 480_000)
 })
 
-const ROOT = resolve(import.meta.dirname, '../..')
-
 describe('never leave a canary behind', () => {
   test('the CLI SIGKILLed during the canary → the next run takes over the Lease and deletes the canary, then releases', async () => {
     const f = await fixture('canary-kill', 'ready')
-    const cli = execa(
-      join(ROOT, 'node_modules', '.bin', 'node'),
-      [
-        join(ROOT, 'dist', 'cli.js'),
-        'deploy',
-        '--kubeconfig',
-        state.kubeconfig,
-        '--namespace',
-        f.ns,
-        '--deployment',
-        'web',
-        '--image',
-        f.inputs.image!,
-        '--tags',
-        'v2',
-        '--no-build',
-        '--registry-username',
-        state.registryUser,
-        '--registry-password',
-        state.registryPassword,
-        '--canary',
-        '1',
-        '--canary-duration',
-        '5m'
-      ],
-      { reject: false }
-    )
+    const cli = startCliDeploy(state, [
+      '--namespace',
+      f.ns,
+      '--deployment',
+      'web',
+      '--image',
+      f.inputs.image!,
+      '--tags',
+      'v2',
+      '--canary',
+      '1',
+      '--canary-duration',
+      '5m'
+    ])
     try {
       await waitUntil('the canary Deployment', 180000, async () => !(await canaryGone(f.ns)))
       const canary = await c.apps.readNamespacedDeployment({ name: 'web-canary', namespace: f.ns })

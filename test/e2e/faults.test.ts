@@ -68,6 +68,13 @@ async function deployment(ns: string): Promise<k8s.V1Deployment> {
   return c.apps.readNamespacedDeployment({ name: 'web', namespace: ns })
 }
 
+/** Nothing wrote to the Deployment since `before` was read: same resourceVersion, same template. */
+async function expectUntouched(ns: string, before: k8s.V1Deployment): Promise<void> {
+  const after = await deployment(ns)
+  expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion)
+  expect(after.spec?.template).toEqual(before.spec?.template)
+}
+
 /** The Deployment's template runs `image`, the rollout of it is complete and every pod runs it and is ready. */
 async function expectSettledOn(ns: string, image: string, replicas: number): Promise<void> {
   await waitUntil(`deployment and pods on ${image}`, 60000, async () => {
@@ -254,9 +261,7 @@ describe('the registry is down', () => {
       new RegExp(`failed \\(build\\): docker (push \\S+|buildx build) failed .*${state.registry.replace(/\./g, '\\.')}`)
     )
     expect(run.stdout).toContain(state.registry)
-    const after = await deployment(f.ns)
-    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion)
-    expect(after.spec?.template).toEqual(before.spec?.template)
+    await expectUntouched(f.ns, before)
   }, 120_000)
 
   test('during the digest lookup (build: false): failed / build naming the registry, the Deployment untouched', async () => {
@@ -273,9 +278,7 @@ describe('the registry is down', () => {
     expect(verdictLine(run)).toMatch(
       new RegExp(`failed \\(build\\): Cannot reach registry https?://${escaped(state.registry)}`)
     )
-    const after = await deployment(f.ns)
-    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion)
-    expect(after.spec?.template).toEqual(before.spec?.template)
+    await expectUntouched(f.ns, before)
   }, 120_000)
 
   test('the registry frozen (accepts, never answers) during the digest lookup: failed / build after the registry timeout, not a hang', async () => {
@@ -295,8 +298,7 @@ describe('the registry is down', () => {
     } finally {
       await thaw('registry')
     }
-    const after = await deployment(f.ns)
-    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion)
+    await expectUntouched(f.ns, before)
   }, 120_000)
 })
 

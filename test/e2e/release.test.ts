@@ -7,7 +7,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parse } from 'yaml'
-import { baseInputs, runAction, expectVerdict } from './support/action.js'
+import { baseInputs, runAction, expectVerdict, startCliDeploy } from './support/action.js'
 import { startProxy, viaProxy } from './support/proxy.js'
 import { serviceAccountKubeconfig } from './support/rbac.js'
 import {
@@ -412,29 +412,7 @@ describe('resilience', () => {
     const f = await fixture('rel-sigint', { replicas: 2 })
     await pushImage(state, `${f.ns}/web`, 'v2', { behaviour: 'never-ready' })
     const before = (await deployment(f.ns)).spec?.template
-    const cli = execa(
-      join(ROOT, 'node_modules', '.bin', 'node'),
-      [
-        join(ROOT, 'dist', 'cli.js'),
-        'deploy',
-        '--kubeconfig',
-        state.kubeconfig,
-        '--namespace',
-        f.ns,
-        '--deployment',
-        'web',
-        '--image',
-        f.repo,
-        '--tags',
-        'v2',
-        '--no-build',
-        '--registry-username',
-        state.registryUser,
-        '--registry-password',
-        state.registryPassword
-      ],
-      { reject: false }
-    )
+    const cli = startCliDeploy(state, ['--namespace', f.ns, '--deployment', 'web', '--image', f.repo, '--tags', 'v2'])
     await waitUntil('our patch', 60000, async () => (await deployment(f.ns)).metadata?.generation === 2)
     await new Promise((r) => setTimeout(r, 1000))
     cli.kill('SIGINT')

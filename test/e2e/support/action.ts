@@ -176,3 +176,26 @@ export function expectVerdict(run: ActionRun, result: string, reason?: string): 
   }
   expect(run.exitCode === 0).toBe(['succeeded', 'no-change', 'dry-run'].includes(result))
 }
+
+/**
+ * The bundled CLI (`rollout-guard deploy`) started in the background against the bed, with the bed's kubeconfig and
+ * registry credentials; `args` add to them. The caller waits for, signals or kills the process.
+ */
+export function startCliDeploy(state: BedState, args: string[]) {
+  return execa(
+    join(ROOT, 'node_modules', '.bin', 'node'),
+    [
+      join(ROOT, 'dist', 'cli.js'),
+      'deploy',
+      '--kubeconfig',
+      state.kubeconfig,
+      '--no-build',
+      '--registry-username',
+      state.registryUser,
+      '--registry-password',
+      state.registryPassword,
+      ...args
+    ],
+    { reject: false }
+  )
+}
