@@ -2,7 +2,6 @@
 // canary-duration, always deleted; a bad canary leaves the original Deployment untouched.
 import { beforeAll, describe, expect, test } from '@jest/globals'
 import * as k8s from '@kubernetes/client-node'
-
 import { baseInputs, expectVerdict, runAction, startCliDeploy } from './support/action.js'
 import {
   type BedState,
