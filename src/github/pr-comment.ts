@@ -128,7 +128,7 @@ export interface UpsertPrCommentOutcome {
 
 /**
  * Creates the workload's comment, or edits the one an earlier run left (the oldest comment whose body starts with the
- * marker); further copies (two runs that raced) are deleted. Never throws.
+ * marker, a bot's when there is one); further copies (two runs that raced) are deleted. Never throws.
  */
 export async function upsertPrComment(
   octokit: Octokit,
@@ -139,7 +139,7 @@ export async function upsertPrComment(
   // One deadline over every request of this comment (each request has its own 15 s one too).
   const request = { signal: AbortSignal.timeout(budgetMs) }
   const what = `PR comment on #${pullRequest}`
-  const ours: { id: number; body: string }[] = []
+  const marked: { id: number; body: string; bot: boolean }[] = []
   try {
     // Page by page by hand: octokit.paginate drops per-request options, and with them the deadline's signal.
     for (let page = 1; page <= MAX_PAGES; page++) {
@@ -153,7 +153,7 @@ export async function upsertPrComment(
       })
       for (const comment of data) {
         if (typeof comment.body === 'string' && comment.body.startsWith(marker)) {
-          ours.push({ id: comment.id, body: comment.body })
+          marked.push({ id: comment.id, body: comment.body, bot: comment.user?.type === 'Bot' })
         }
       }
       if (data.length < PAGE_SIZE) break
@@ -164,6 +164,9 @@ export async function upsertPrComment(
     }
   }
 
+  // With the workflow token our comments are a bot's: a person's comment that merely starts with the marker (pasted
+  // from ours) is then neither edited nor deleted. With a personal token every marked comment counts.
+  const ours = marked.some((c) => c.bot) ? marked.filter((c) => c.bot) : marked
   const [existing, ...copies] = ours
   const warnings: string[] = []
   let outcome: UpsertPrCommentOutcome

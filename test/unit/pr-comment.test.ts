@@ -188,6 +188,22 @@ describe('upsertPrComment', () => {
     noValidationErrors()
   })
 
+  test('a person’s comment that starts with the marker is neither edited nor deleted when the bot has one', async () => {
+    const pasted = github().addComment(PR, `${marker}\npasted by a person`, 'octocat')
+    const botComment = github().addComment(PR, `${marker}\nfrom the last push`)
+    const outcome = await upsertPrComment(octokit(), params(`${marker}\nnow`))
+    expect(outcome).toMatchObject({ action: 'updated', commentId: botComment.id, warnings: [] })
+    expect(
+      github()
+        .comments(PR)
+        .map((c) => [c.id, c.body])
+    ).toEqual([
+      [pasted.id, `${marker}\npasted by a person`],
+      [botComment.id, `${marker}\nnow`]
+    ])
+    expect(github().requestsFor(DELETE_ISSUE_COMMENT)).toEqual([])
+  })
+
   test('copies left by two racing runs: the oldest is kept and edited, the others deleted', async () => {
     const oldest = github().addComment(PR, `${marker}\nrun A`)
     github().addComment(PR, `${marker}\nrun B`)
