@@ -335,7 +335,8 @@ describe('PR check mode (pull_request)', () => {
     expect(fake.comments(7)).toHaveLength(2)
     expectAllowedByDescription()
 
-    // A token that may not write pull requests: the check still passes and says which permission is missing.
+    // A token that may not write pull requests (a fresh PR): the check still passes and names the missing permission.
+    fake.reset()
     fake.override((r) =>
       r.operation === UPDATE_ISSUE_COMMENT || r.operation === CREATE_ISSUE_COMMENT
         ? FORBIDDEN_BY_INTEGRATION
@@ -346,6 +347,8 @@ describe('PR check mode (pull_request)', () => {
     expect(third.exitCode).toBe(0)
     expect(warnings(third).filter((w) => w.includes('"pull-requests: write"'))).toHaveLength(1)
     expect(warnings(third).join('\n')).toMatch(/PR comment on #7 not written: the token lacks/)
+    expect(fake.comments(7)).toEqual([])
+    expectAllowedByDescription()
   })
 
   test('the dry run catches a patch only the apiserver rejects (a ValidatingAdmissionPolicy) → failed, nothing changed', async () => {
