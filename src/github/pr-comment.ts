@@ -65,7 +65,11 @@ export function renderPrComment(result: ReleaseResult, w: CommentedWorkload, ctx
     `Checked ${facts.join(' · ')}.`
   ]
   if (w.traps === undefined) {
-    head.push('The check ended before the server-side dry run, so no traps or diff are known; see the workflow run.')
+    head.push(
+      result.result === 'no-change'
+        ? 'It already runs this image: there is no patch to dry-run.'
+        : 'The check ended before the server-side dry run, so no traps or diff are known; see the workflow run.'
+    )
   } else if (w.traps.length > 0) {
     const plural = w.traps.length === 1 ? 'trap' : 'traps'
     head.push(

@@ -104,6 +104,10 @@ describe('renderPrComment', () => {
     expect(early).toMatch(/^### ❌ failed — preflight · /m)
     expect(early).toContain('ended before the server-side dry run')
     expect(early).not.toContain('Template diff')
+    const same = checked([], { result: 'no-change', message: 'Already running shop/web:v2', check: undefined })
+    const unchanged = renderPrComment(same, { kind: 'Deployment', namespace: 'shop', name: 'web' }, { sha: SHA })
+    expect(unchanged).toContain('no patch to dry-run')
+    expect(unchanged).not.toContain('ended before')
   })
 
   test('cluster text cannot inject HTML, Markdown or end the fence; the marker survives any context name', () => {
