@@ -234,7 +234,7 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
   },
   'image-pull-grace': {
     description:
-      'How long ErrImagePull/ImagePullBackOff may last before it fails the release. The default is cut to half the timeout when the timeout is shorter than twice it.',
+      'How long a transient pull error (registry unreachable or overloaded, timeouts) may last before it fails the release. A pull the registry refuses for good (not found, manifest unknown, access denied, ErrImageNeverPull) fails it at once. The default is cut to half the timeout when the timeout is shorter than twice it.',
     default: INPUT_DEFAULTS['image-pull-grace']
   },
   'unschedulable-grace': {

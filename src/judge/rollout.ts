@@ -78,6 +78,19 @@ const IMAGE_PULL_REASONS = new Set([
   'SignatureValidationFailed'
 ])
 
+/**
+ * A pull error that retrying cannot fix: the kubelet's (containerd's, CRI-O's) message says the registry answered that
+ * the reference does not exist or that this node may not pull it. Anything else (unreachable, timeouts, 5xx, rate
+ * limits) is treated as transient and gets image-pull-grace.
+ */
+const DEFINITIVE_PULL_ERROR =
+  /code = NotFound|: not found\b|manifest unknown|name unknown|pull access denied|repository does not exist|insufficient_scope|\b401 Unauthorized\b|\b403 Forbidden\b|\bdenied: /i
+
+export function isDefinitivePullError(reason: string, message: string | undefined): boolean {
+  if (reason === 'ErrImageNeverPull') return true
+  return reason === 'ErrImagePull' && message !== undefined && DEFINITIVE_PULL_ERROR.test(message.slice(0, 4096))
+}
+
 const CONFIG_ERROR_REASONS = new Set([
   'CreateContainerConfigError',
   'CreateContainerError',
@@ -258,9 +271,10 @@ function judgeContainer(
   }
 
   if (waitingReason && IMAGE_PULL_REASONS.has(waitingReason)) {
-    // Registries hiccup and nodes pull slowly; only a pull error that outlasts the grace period dooms the release.
+    // Registries hiccup and nodes pull slowly: a transient pull error dooms the release only once it outlasts the
+    // grace period. The registry saying the image is not there, or not for us, will not change by waiting.
     const forMs = nowMs - c.stateSinceMs
-    if (forMs >= limits.imagePullGraceMs) {
+    if (forMs >= limits.imagePullGraceMs || isDefinitivePullError(waitingReason, waitingMessage)) {
       return {
         kind: 'image-pull',
         failure: { ...base, reason: waitingReason, message: waitingMessage },

@@ -204,13 +204,15 @@ describe('release', () => {
     expect(run.stdout).toContain('FATAL: cannot connect to database')
   })
 
-  test('image pull errors past the grace → image-pull, rolled back', async () => {
+  test('an image the registry does not have → image-pull at once (not after image-pull-grace), rolled back', async () => {
     const f = await fixture('rel-pull', { replicas: 2 })
     // A digest the registry does not have: the tag exists nowhere, so reference it by an unknown digest.
     const missing = `${f.repo}:v404@sha256:${'0'.repeat(64)}`
-    const run = await runAction(state, { ...f.inputs, image: missing, 'image-pull-grace': '5s' })
+    // The grace is far longer than the release may take: "not found" will not change by waiting.
+    const run = await runAction(state, { ...f.inputs, image: missing, 'image-pull-grace': '2m' })
     expectVerdict(run, 'rolled-back', 'image-pull')
     expect(run.elapsedMs).toBeLessThan(60000)
+    expect(run.stdout).toMatch(/ErrImagePull for \d+s: failed to pull and unpack image .*: not found/)
     await expectAllPodsOn(f.ns, f.oldImage, 2)
   })
 

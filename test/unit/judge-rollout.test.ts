@@ -427,6 +427,75 @@ describe('doomed new pods', () => {
     })
   })
 
+  describe('a pull error the registry will not take back fails at once; a transient one waits for the grace', () => {
+    const image = 'registry.example.com/shop/web:v2@sha256:' + '0'.repeat(64)
+    const containerd = (cause: string) =>
+      `rpc error: code = Unknown desc = failed to pull and unpack image "${image}": ${cause}`
+    test.each<[string, string, string, 'progressing' | FailureReason]>([
+      // Definitive: as containerd, CRI-O and registries word "no such image" and "not yours".
+      [
+        'ErrImagePull',
+        `rpc error: code = NotFound desc = failed to pull and unpack image "${image}": not found`,
+        'not found',
+        'image-pull'
+      ],
+      [
+        'ErrImagePull',
+        containerd('failed to resolve reference: manifest unknown: manifest unknown'),
+        'manifest unknown',
+        'image-pull'
+      ],
+      [
+        'ErrImagePull',
+        containerd('pull access denied, repository does not exist or may require authorization'),
+        'access denied',
+        'image-pull'
+      ],
+      [
+        'ErrImagePull',
+        containerd('failed to authorize: failed to fetch anonymous token: unexpected status: 401 Unauthorized'),
+        '401',
+        'image-pull'
+      ],
+      ['ErrImagePull', containerd('unexpected status from HEAD request: 403 Forbidden'), '403', 'image-pull'],
+      [
+        'ErrImagePull',
+        'initializing source docker://x: reading manifest v2 in x: name unknown: repository not found',
+        'CRI-O name unknown',
+        'image-pull'
+      ],
+      ['ErrImageNeverPull', 'Container image "x" is not present with pull policy of Never', 'never pull', 'image-pull'],
+      // Transient: waiting may fix them.
+      [
+        'ErrImagePull',
+        containerd('unexpected status from HEAD request: 503 Service Unavailable'),
+        '503',
+        'progressing'
+      ],
+      ['ErrImagePull', containerd('dial tcp 127.0.0.1:5000: connect: connection refused'), 'refused', 'progressing'],
+      [
+        'ErrImagePull',
+        containerd('failed to copy: httpReadSeeker: failed open: 429 Too Many Requests'),
+        'rate limit',
+        'progressing'
+      ],
+      ['ErrImagePull', containerd('read tcp: i/o timeout'), 'timeout', 'progressing'],
+      ['ErrImagePull', '', 'no message', 'progressing'],
+      // ImagePullBackOff says nothing about the cause (the ErrImagePull before it did).
+      ['ImagePullBackOff', `Back-off pulling image "${image}": not found`, 'back-off', 'progressing']
+    ])('%s (%s) after 1 s → %s', (reason, message, _name, expected) => {
+      const pods = [badPod('web-a', waitingFor(reason, 1000, message))]
+      const verdict = judgeRollout(makeState({ deployment: MIDWAY, pods }), LIMITS)
+      expect(verdict.kind === 'failed' ? verdict.reason : verdict.kind).toBe(expected)
+    })
+
+    test('a hostile, huge message is looked at only in its first 4 KiB', () => {
+      const message = 'x'.repeat(1_000_000) + ': not found'
+      const pods = [badPod('web-a', waitingFor('ErrImagePull', 1000, message))]
+      expect(judgeRollout(makeState({ deployment: MIDWAY, pods }), LIMITS).kind).toBe('progressing')
+    })
+  })
+
   describe('a quota that forbids the surge pod', () => {
     // 3 replicas on the old ReplicaSet; the new one may not create its first pod.
     const blocked = (over: Partial<DeploymentObservation>, spec: Partial<Spec> = {}): Spec => ({
