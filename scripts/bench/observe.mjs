@@ -38,9 +38,10 @@ export function fullyAvailable(kind, obj) {
 
 /** What a new pod's status shows, earliest first: a failing container, or its first running container. */
 export function podSignals(pod) {
-  const out = { failure: undefined, running: false }
+  const out = { failure: undefined, running: false, waiting: [] }
   for (const cs of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
     const waiting = cs.state?.waiting?.reason
+    if (waiting) out.waiting.push(waiting)
     if (waiting && BAD_WAITING.has(waiting)) out.failure ??= waiting
     const exit = cs.state?.terminated?.exitCode ?? cs.lastState?.terminated?.exitCode
     if (exit !== undefined && exit !== 0) out.failure ??= `exit ${exit}`
@@ -62,6 +63,8 @@ export async function observe(kc, namespace, workloads, { newImage, oldImage }) 
     firstFailureMs: undefined,
     firstFailure: undefined,
     firstRunningMs: undefined,
+    /** The first moment a new pod showed each waiting reason (CrashLoopBackOff, ErrImagePull, …). */
+    firstWaitingMs: {},
     deadlineMs: undefined,
     revertedMs: undefined,
     restoredMs: undefined,
@@ -119,6 +122,7 @@ export async function observe(kc, namespace, workloads, { newImage, oldImage }) 
       stamps.firstFailure = `${pod.metadata?.name}: ${s.failure}`
     }
     if (s.running) stamps.firstRunningMs ??= t
+    for (const reason of s.waiting) stamps.firstWaitingMs[reason] ??= t
   }
 
   // A watch that ends (client-node ends one after 30 s without events; the apiserver ends them too) is opened again;

@@ -145,6 +145,29 @@ export function markdown(results, chartPath = 'time-to-verdict.svg') {
         'divided by the median time a bare `kubectl set image` back to the old image takes to restore the same ' +
         'failing workload (reverted as soon as the failure shows). *Not detected*: the tool reported success.'
     )
+    const detection = results.scenarios
+      .filter((sc) => sc.failingState)
+      .map((sc) => ({
+        sc,
+        s: stats(
+          results.runs.filter((r) => r.scenario === sc.id && r.tool === 'guard').map((r) => r.failingStateToOwnVerdictS)
+        )
+      }))
+      .filter((d) => d.s)
+    if (detection.length > 0) {
+      lines.push('')
+      lines.push(
+        "Detection target (≤ 1 s, median): the failing state as the bench's pod watch first saw it → Rollout Guard's " +
+          'own verdict (the end of its watch phase, before it reads diagnostics and restores):'
+      )
+      lines.push('')
+      lines.push('| Scenario | Failing state | → verdict (s) | ≤ 1 s |')
+      lines.push('| --- | --- | --- | --- |')
+      for (const { sc, s: d } of detection) {
+        const state = sc.failingState === 'running' ? 'first new pod running (its errors start)' : sc.failingState
+        lines.push(`| ${sc.title} | ${state} | ${cell(d)} | ${d.median <= 1 ? 'yes' : 'no'} |`)
+      }
+    }
     const own = stats(results.runs.filter((r) => r.tool === 'guard').map((r) => r.ownVerdictToRevertS))
     if (own) {
       lines.push('')

@@ -66,6 +66,8 @@ const deployment = (name = 'web', container = 'app') => ({ kind: 'Deployment', n
  * signal: what "the cluster shows the failure" means for the scenario — `failure` (a new pod's container exits
  * non-zero or waits in CrashLoopBackOff / ErrImagePull / ImagePullBackOff), `deadline` (the Deployment's Progressing
  * condition turns ProgressDeadlineExceeded), `running` (the first new pod runs: its error lines start then).
+ * failingState: the state a person (or a judge) calls this failure by, for the detection target — the waiting reason
+ * a new pod first shows (CrashLoopBackOff, ErrImagePull), or `running` for error logs.
  */
 const SCENARIOS = [
   { id: 'good', title: 'Good release', short: 'good', image: 'good', bad: false, workloads: [deployment()] },
@@ -76,6 +78,7 @@ const SCENARIOS = [
     image: 'crash',
     bad: true,
     signal: 'failure',
+    failingState: 'CrashLoopBackOff',
     workloads: [deployment()]
   },
   {
@@ -85,6 +88,7 @@ const SCENARIOS = [
     image: 'missing',
     bad: true,
     signal: 'failure',
+    failingState: 'ErrImagePull',
     workloads: [deployment()]
   },
   {
@@ -103,6 +107,7 @@ const SCENARIOS = [
     image: 'errors',
     bad: true,
     signal: 'running',
+    failingState: 'running',
     workloads: [deployment()]
   },
   {
@@ -112,6 +117,7 @@ const SCENARIOS = [
     image: 'crash',
     bad: true,
     signal: 'failure',
+    failingState: 'CrashLoopBackOff',
     workloads: [{ kind: 'StatefulSet', name: 'web', container: 'app' }]
   },
   {
@@ -121,6 +127,7 @@ const SCENARIOS = [
     image: 'worker-crash',
     bad: true,
     signal: 'failure',
+    failingState: 'CrashLoopBackOff',
     onlyGuard: true,
     workloads: [deployment('web', 'app'), deployment('worker', 'worker')]
   }
@@ -343,6 +350,14 @@ async function runOne(ctx, scenario, tool, rep, { scrape = false } = {}) {
     revertToRestoredS: secs(s.revertedMs, s.restoredMs),
     totalS: secs(res.startMs, res.endMs),
     ownVerdictToRevertS: res.ownVerdictMs ? secs(res.ownVerdictMs, s.revertedMs) : undefined,
+    // The detection target: the failing state as the cluster first showed it → the tool's own verdict.
+    failingStateToOwnVerdictS:
+      scenario.failingState && res.ownVerdictMs && detected
+        ? secs(
+            scenario.failingState === 'running' ? s.firstRunningMs : s.firstWaitingMs[scenario.failingState],
+            res.ownVerdictMs
+          )
+        : undefined,
     stamps: { ...s, startMs: res.startMs, verdictMs: res.verdictMs, endMs: res.endMs },
     watchErrors: obs.errors,
     requests
@@ -467,12 +482,13 @@ async function main() {
       restoreMaxSeconds: RESTORE_MAX_MS / 1000,
       replicas: 3
     },
-    scenarios: SCENARIOS.map(({ id, title, short, bad, signal, onlyGuard }) => ({
+    scenarios: SCENARIOS.map(({ id, title, short, bad, signal, failingState, onlyGuard }) => ({
       id,
       title,
       short,
       bad,
       signal,
+      failingState,
       onlyGuard
     })),
     note: env.ROLLOUT_GUARD_BENCH_NOTE,
