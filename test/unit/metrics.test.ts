@@ -97,7 +97,8 @@ describe('stepGate', () => {
     ['unreachable for failure-limit + 1 → unavailable', [v(0), down, down, down], 'unavailable', 0, 3],
     ['an answer ends the outage', [down, down, v(0)], 'passing', 0, 0],
     ['an outage keeps the bad count, not adding to it', [v(1), down, v(1)], 'failing', 2, 0],
-    ['NaN only (0/0, no traffic) is no data', [v(Number.NaN)], 'pending', 0, 1]
+    ['NaN only (0/0, no traffic) is no data', [v(Number.NaN)], 'pending', 0, 1],
+    ['+Inf (histogram_quantile in the +Inf bucket) is above any max', [v(Infinity), v(Infinity)], 'failing', 2, 0]
   ])('%s', (_, observations, status, failures, unavailable) => {
     const s = run(observations)
     expect({ status: s.status, failures: s.failures, unavailable: s.unavailable }).toEqual({
@@ -205,6 +206,23 @@ describe('parseQueryBody', () => {
     [200, ok({ resultType: 'scalar', result: [1, '3'] }), { kind: 'values', values: [{ series: '{}', value: 3 }] }],
     [200, ok({ resultType: 'vector', result: [] }), { kind: 'no-data' }],
     [200, ok({ resultType: 'vector', result: [{ metric: {}, value: [1, 'NaN'] }] }), { kind: 'no-data' }],
+    [
+      200,
+      ok({
+        resultType: 'vector',
+        result: [
+          { metric: { pod: 'a' }, value: [1, '+Inf'] },
+          { metric: {}, value: [1, '-Inf'] }
+        ]
+      }),
+      {
+        kind: 'values',
+        values: [
+          { series: '{pod="a"}', value: Infinity },
+          { series: '{}', value: -Infinity }
+        ]
+      }
+    ],
     [
       400,
       JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'parse error' }),
