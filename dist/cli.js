@@ -7,5 +7,5 @@ import{U as d,V as f,b as p}from"./chunks/chunk-YWKJ3OEB.js";import{a as i}from"
 ${$()}
 `),2}if(n.command==="help")return process.stdout.write(`${$()}
 `),0;if(n.command==="version")return process.stdout.write(`${v}
-`),0;T();let{deploy:t}=await import("./chunks/cli-deploy-ZL7UIVXC.js");return t(n,o)}i(P,"main");P(process.argv.slice(2),process.env).then(e=>process.exit(e),e=>{process.stderr.write(`rollout-guard: ${e.message}
+`),0;T();let{deploy:t}=await import("./chunks/cli-deploy-OWSXXMBI.js");return t(n,o)}i(P,"main");P(process.argv.slice(2),process.env).then(e=>process.exit(e),e=>{process.stderr.write(`rollout-guard: ${e.message}
 `),process.exit(2)});export{P as main};

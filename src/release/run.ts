@@ -418,11 +418,18 @@ class Release {
       )
     )
     const diff = diffs.join('\n')
-    const warnings = [...this.targets.flatMap((t) => t.traps.map((trap) => trap.message)), ...this.gateWarningList]
+    const traps = this.targets.flatMap((t) => t.traps.map((trap) => trap.message))
+    const warnings = [...traps, ...this.gateWarningList]
+    const found = [
+      traps.length ? `${traps.length} rollout trap${traps.length === 1 ? '' : 's'} found` : '',
+      this.gateWarningList.length
+        ? `${this.gateWarningList.length} metric gate${this.gateWarningList.length === 1 ? '' : 's'} could never fail`
+        : ''
+    ].filter(Boolean)
     this.log.info(diff || '(the template is unchanged)')
     return this.result({
       result: 'dry-run',
-      message: `The patch to ${this.newImage} is valid (server-side dry run); nothing changed${warnings.length ? `; ${warnings.length} rollout trap${warnings.length === 1 ? '' : 's'} found` : ''}`,
+      message: `The patch to ${this.newImage} is valid (server-side dry run); nothing changed${found.map((f) => `; ${f}`).join('')}`,
       revision: this.targets[0]?.snapshot.revision,
       check: { diff, warnings }
     })

@@ -372,6 +372,7 @@ describe('runRelease: a check validates the metric gates its release would use, 
       'metric gate "err" can never fail within soak 5s: it needs initial-delay 4s + (failure-limit 2 + 1) × interval 2s = 10s; set soak to at least 10s'
     expect(recorded.lines.some((l) => l.text.startsWith(warning))).toBe(true)
     expect(result.check?.warnings.some((w) => w.startsWith(warning))).toBe(true)
+    expect(result.message).toMatch(/; \d+ rollout traps found; 1 metric gate could never fail$/)
     expect(cluster.patches).toEqual([])
     expect(cluster.dryRuns).toBe(1)
     expect(cluster.image()).toBe(OLD)
