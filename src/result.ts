@@ -160,7 +160,7 @@ export interface ReleaseResult {
   metrics?: MetricGateReport[]
   /** The canary run before the rollout (the `canary` input). */
   canary?: CanaryReport
-  /** check mode: the server-side dry-run's template diff and the rollout traps found. */
+  /** check mode: the server-side dry-run's template diff, the rollout traps found and the metric-gate warnings. */
   check?: { diff: string; warnings: string[]; workloads?: CheckedWorkload[] }
 }
 

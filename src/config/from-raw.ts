@@ -314,7 +314,7 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
   },
   'metric-gates': {
     description:
-      "Prometheus gates judged during the rollout and soak, as a YAML list; each: name, query (an instant PromQL query; {{pods}} becomes a regex alternation of the new pods' names, {{namespace}} the namespace), max and/or min, interval (default 10s), failure-limit (default 2), initial-delay (default 0s). A gate outside its bounds for failure-limit + 1 intervals in a row ends the release with reason metric-gate (rolled back); no answer or no data for as long is reason metrics-unavailable, handled as on-dependency-down says. Each query is sent once before anything changes: bad PromQL fails with Prometheus' own error."
+      "Prometheus gates judged during the rollout and soak, as a YAML list; each: name, query (an instant PromQL query; {{pods}} becomes a regex alternation of the new pods' names, {{namespace}} the namespace), max and/or min, interval (default 10s), failure-limit (default 2), initial-delay (default 0s). A gate outside its bounds for failure-limit + 1 intervals in a row ends the release with reason metric-gate (rolled back); no answer or no data for as long is reason metrics-unavailable, handled as on-dependency-down says. Each query is sent once before anything changes (in check mode and dry runs too): bad PromQL fails with Prometheus' own error. A soak (or canary-duration) shorter than initial-delay + (failure-limit + 1) × interval is warned about: the gate could never fail."
   },
   'prometheus-url': {
     description:

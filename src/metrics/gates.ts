@@ -243,5 +243,34 @@ export interface MetricGateReport {
   min?: number
   status: GateStatus
   detail: string
+  /** When the gate started counting (the patch, or the canary's start): the chart's zero. */
+  startedMs?: number
   samples: { atMs: number; values: SeriesValue[] | null; status: GateStatus }[]
+}
+
+/** The shortest watch in which `gate` can fail: initial-delay, then failure-limit + 1 intervals (each query's time). */
+export function gateFailsWithinMs(gate: Pick<MetricGate, 'initialDelayMs' | 'failureLimit' | 'intervalMs'>): number {
+  return gate.initialDelayMs + (gate.failureLimit + 1) * gate.intervalMs
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 10) / 100}s`
+}
+
+/**
+ * The gates that could never fail when the release watches only `watchedMs` after the patch (`setting` names what
+ * sets that time: soak, canary-duration): one warning each, naming the gate and the setting that would be enough.
+ */
+export function gatesThatCannotFail(gates: readonly MetricGate[], watchedMs: number, setting: string): string[] {
+  return gates
+    .filter((g) => watchedMs < gateFailsWithinMs(g))
+    .map((g) => {
+      const needed = gateFailsWithinMs(g)
+      return (
+        `metric gate "${g.name}" can never fail within ${setting} ${seconds(watchedMs)}: it needs initial-delay ` +
+        `${seconds(g.initialDelayMs)} + (failure-limit ${g.failureLimit} + 1) × interval ${seconds(g.intervalMs)} = ` +
+        `${seconds(needed)}; set ${setting} to at least ${seconds(needed)} (or shorten the gate's interval, ` +
+        `failure-limit or initial-delay)`
+      )
+    })
 }

@@ -45,8 +45,12 @@ function seriesName(metric: unknown): string {
   return `{${labels.join(',')}}`
 }
 
+/** Prometheus writes infinities as "+Inf"/"-Inf" (histogram_quantile in the +Inf bucket): a value, not no data. */
 function sampleValue(pair: unknown): number {
-  return Array.isArray(pair) && typeof pair[1] === 'string' ? Number(pair[1]) : Number.NaN
+  if (!Array.isArray(pair) || typeof pair[1] !== 'string') return Number.NaN
+  if (pair[1] === '+Inf' || pair[1] === 'Inf') return Infinity
+  if (pair[1] === '-Inf') return -Infinity
+  return Number(pair[1])
 }
 
 /** A query API body → the observation (pure; exported for the tests). */

@@ -99,6 +99,7 @@ export class MetricGateWatch {
   /** Starts every gate's loop; initial-delay counts from now (the patch). */
   start(): void {
     this.startedMs = this.opts.clock()
+    for (const run of this.runs) run.report.startedMs = this.startedMs
     for (const run of this.runs) this.schedule(run, run.gate.initialDelayMs)
   }
 

@@ -27,7 +27,7 @@ import { canaryVerdict, runCanary } from '../canary/run.js'
 import { CanaryLogs } from '../canary/logs.js'
 import { canaryName, canaryPartition, canaryReplicas, isCanaryOrdinal } from '../canary/plan.js'
 import { MetricGateWatch, checkMetricGates } from '../metrics/watch.js'
-import type { MetricGateReport } from '../metrics/gates.js'
+import { type MetricGate, type MetricGateReport, gatesThatCannotFail } from '../metrics/gates.js'
 import { type V1Deployment, type V1StatefulSet, labelSelectorString } from '../kube/client.js'
 import type { FailureReason, Logger, PendingCanary, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
 import { diffLines } from '../report/diff.js'
@@ -299,9 +299,10 @@ class Release {
         }
       }
       const metrics = this.config.metrics
-      if (this.changing && metrics) {
+      if (metrics) {
         // Bad PromQL is an input error (Prometheus' own words); a Prometheus that cannot answer stops the release
-        // before anything changes, as a dependency that is down does.
+        // before anything changes, as a dependency that is down does. A check (or dry run) asks the same questions,
+        // so a pull request learns what its release would: the queries are read-only.
         for (const namespace of new Set(this.targets.map((t) => t.ref.namespace))) {
           const checked = await checkMetricGates(metrics, namespace)
           if (!checked.ok) {
@@ -315,6 +316,7 @@ class Release {
         this.log.info(
           `metric gates: ${metrics.gates.map((g) => g.name).join(', ')} (Prometheus ${metrics.prometheusUrl} answered)`
         )
+        for (const w of this.gateWarnings(metrics.gates)) this.log.warning(w)
       }
       if (this.locking && this.deps.lockHolder) {
         this.lock = new ReleaseLock({
@@ -328,6 +330,28 @@ class Release {
       for (const t of this.targets) await t.read(this.ctx, this.config.image)
     })
   }
+
+  /**
+   * A gate the release does not watch long enough to fail judges nothing: one warning per gate and per watch that is
+   * too short (the canary's canary-duration, each workload's soak; the rollout itself may be done at once).
+   */
+  private gateWarnings(gates: MetricGate[]): string[] {
+    const canary = this.config.canary
+    const canaryTarget = this.targets[0]
+    const warnings =
+      canary && canaryTarget && (canaryTarget.ref.kind === 'Deployment' || canaryTarget.ref.kind === 'StatefulSet')
+        ? gatesThatCannotFail(gates, canary.durationMs, 'canary-duration')
+        : []
+    for (const t of this.targets) {
+      const who = this.multi ? `${t.label}: ` : ''
+      warnings.push(...gatesThatCannotFail(gates, t.ref.soakMs, 'soak').map((w) => who + w))
+    }
+    this.gateWarningList = [...new Set(warnings)]
+    return this.gateWarningList
+  }
+
+  /** The preflight's metric-gate warnings, for a check's summary. */
+  private gateWarningList: string[] = []
 
   /**
    * Build and push (or resolve the digest of an existing tag), so the release rolls out exact bytes; a plan's
@@ -404,11 +428,18 @@ class Release {
       diff: diffOf.get(t) ?? '',
       traps: t.traps.map(({ code, message }) => ({ code, message }))
     }))
-    const warnings = this.targets.flatMap((t) => t.traps.map((trap) => trap.message))
+    const traps = this.targets.flatMap((t) => t.traps.map((trap) => trap.message))
+    const warnings = [...traps, ...this.gateWarningList]
+    const found = [
+      traps.length ? `${traps.length} rollout trap${traps.length === 1 ? '' : 's'} found` : '',
+      this.gateWarningList.length
+        ? `${this.gateWarningList.length} metric gate${this.gateWarningList.length === 1 ? '' : 's'} could never fail`
+        : ''
+    ].filter(Boolean)
     this.log.info(diff || '(the template is unchanged)')
     return this.result({
       result: 'dry-run',
-      message: `The patch to ${this.newImage} is valid (server-side dry run); nothing changed${warnings.length ? `; ${warnings.length} rollout trap${warnings.length === 1 ? '' : 's'} found` : ''}`,
+      message: `The patch to ${this.newImage} is valid (server-side dry run); nothing changed${found.map((f) => `; ${f}`).join('')}`,
       revision: this.targets[0]?.snapshot.revision,
       check: { diff, warnings, workloads }
     })
@@ -524,16 +555,22 @@ class Release {
         this.log.info(
           `canary: patched ${t.label} to ${t.image} with partition ${partition}: only ${ordinals} move${partition === replicas - 1 ? 's' : ''} first (generation ${t.patched?.generation})`
         )
+        const isCanaryPod = (pod: string) => isCanaryOrdinal(t.ref.name, partition, pod)
         const logs = new CanaryLogs({
           clients: t.clients,
           namespace: t.ref.namespace,
           logs: this.config.logs,
           stableSelector: labelSelectorString(s.spec?.selector),
-          isCanaryPod: (pod) => isCanaryOrdinal(t.ref.name, partition, pod),
+          isCanaryPod,
           log: this.log,
           clock: this.clock,
           onChange: () => t.wake()
         })
+        // The canary ordinals' pods get the metric gates (their {{pods}}), from the canary's patch.
+        const gates = this.metricGates(t.ref.namespace, 'canary: ', () => t.wake())
+        this.canaryGates = gates
+        gates?.start()
+        const hook = gates && metricHook(gates)
         try {
           const judged = await t.loop!.until({
             workload: t.watch!,
@@ -544,7 +581,8 @@ class Release {
             soakMs: canary.durationMs,
             prefix: 'canary: ',
             signal: this.judging.signal,
-            dependencyDown: this.dependencyDown
+            dependencyDown: this.dependencyDown,
+            metrics: hook && ((pods) => hook(pods.filter(isCanaryPod)))
           })
           return canaryVerdict(logs, judged, {
             object: `StatefulSet/${t.ref.name} ${ordinals}`,
@@ -554,6 +592,7 @@ class Release {
           })
         } finally {
           logs.stop()
+          gates?.stop()
         }
       },
       ({ outcome: o }) => (o.kind === 'failed' ? `failed: ${o.reason}` : o.kind)
@@ -561,7 +600,10 @@ class Release {
     this.canaryReport = report
     if (outcome.kind === 'done') return undefined
     if (outcome.kind === 'failed' && outcome.reason !== 'dependency-down') {
-      const reason = isFailureReason(outcome.reason) || outcome.reason === 'error-logs' ? outcome.reason : undefined
+      const reason =
+        isFailureReason(outcome.reason) || outcome.reason === 'error-logs' || outcome.reason === 'metric-gate'
+          ? outcome.reason
+          : undefined
       t.outcome = reason
         ? { ...outcome, reason: `canary: ${reason}`, message: `canary (${ordinals}): ${outcome.message}` }
         : { ...outcome, message: `canary (${ordinals}): ${outcome.message}` }

@@ -4,7 +4,7 @@
 // would show as stray backslashes, and in fenced code blocks only the fence has to be out of its reach.
 
 import type { DependencyState } from '../dependencies/judge.js'
-import { type MetricGateReport, formatValue } from '../metrics/gates.js'
+import { type MetricGateReport, type SeriesValue, formatValue } from '../metrics/gates.js'
 import type {
   CanaryReport,
   PhaseTiming,
@@ -56,7 +56,13 @@ export function renderSummary(result: ReleaseResult, opts: SummaryOptions = {}):
   if (phases) blocks.push('### Timeline', phases)
   const chart = renderMermaidChart(result.timeline, result.startedMs)
   if (chart) blocks.push('### Replicas and error lines', chart, legend())
-  if (result.metrics && result.metrics.length > 0) blocks.push('### Metric gates', metricGatesTable(result))
+  if (result.metrics && result.metrics.length > 0) {
+    blocks.push('### Metric gates', metricGatesTable(result))
+    const charts = result.metrics
+      .map((g) => renderGateChart(g, result.startedMs))
+      .filter((c): c is string => c !== undefined)
+    if (charts.length > 0) blocks.push(...charts, gateLegend())
+  }
   if (result.diagnostics.length > 0 || result.errors.samples.length > 0) {
     blocks.push('### Diagnostics', ...diagnosticsBlocks(result))
   }
@@ -120,6 +126,104 @@ function chartPoints(timeline: readonly ProgressSample[], startedMs: number): Ch
 
 function legend(): string {
   return SERIES.map((s) => `${s.swatch} ${s.label}`).join(' · ') + ' — x axis: seconds since the release started'
+}
+
+/** A gate chart's series: the values, then its bounds as flat lines. */
+const GATE_SERIES = [
+  { label: 'value', colour: '#0969da', swatch: '🟦' },
+  { label: 'max', colour: '#cf222e', swatch: '🟥' },
+  { label: 'min', colour: '#9a6700', swatch: '🟨' }
+] as const
+/** Values are drawn within ± this many times the largest bound (at least 1), and never beyond ±1e12. */
+const GATE_CHART_SPAN = 10
+const GATE_CHART_LIMIT = 1e12
+
+/**
+ * A Mermaid xychart-beta of one gate's values over time (seconds since its patch: `g.startedMs`, else `startedMs`),
+ * with its max and/or min drawn as flat lines. With several series the value drawn is the worst one (the furthest
+ * outside the bounds, else the one nearest the max, else the min). Evaluations without a value (no data, no answer)
+ * are not drawn; values beyond the chart's range (huge, ±Inf) are drawn at its edge; NaN is never drawn. Undefined
+ * with fewer than two values to draw.
+ */
+export function renderGateChart(g: MetricGateReport, startedMs: number): string | undefined {
+  const zero = g.startedMs ?? startedMs
+  const bounds = [g.max, g.min].filter((b): b is number => b !== undefined && Number.isFinite(b))
+  const edge = Math.min(GATE_CHART_LIMIT, GATE_CHART_SPAN * Math.max(1, ...bounds.map(Math.abs)))
+  const clamp = (n: number) => Math.max(-edge, Math.min(edge, n))
+  const perSecond: { second: number; value: number }[] = []
+  for (const sample of g.samples) {
+    const value = worstValue(g, sample.values ?? [])
+    if (value === undefined) continue
+    const second = Math.max(0, Math.round((sample.atMs - zero) / 1000))
+    const last = perSecond[perSecond.length - 1]
+    if (last && last.second >= second) last.value = clamp(value)
+    else perSecond.push({ second, value: clamp(value) })
+  }
+  const points = evenly(perSecond, MAX_CHART_POINTS)
+  if (points.length < 2) return undefined
+  const drawn = [...points.map((p) => p.value), ...bounds.map(clamp)]
+  const lo = Math.min(0, ...drawn)
+  const highest = Math.max(...drawn)
+  const hi = highest - lo < 1e-9 ? lo + 1 : highest
+  // Some headroom above the highest line, so a value at the max is not drawn on the chart's top edge.
+  const top = hi + (hi - lo) * 0.1
+  // Enough decimals for the chart's range (a ratio of 0.0001 is not drawn as 0), never an exponent.
+  const decimals = Math.min(15, Math.max(2, 4 - Math.floor(Math.log10(hi - lo))))
+  const plain = (n: number) => plainNumber(n, decimals)
+  const series: { label: string; colour: string; values: number[] }[] = [
+    { ...GATE_SERIES[0], values: points.map((p) => p.value) }
+  ]
+  if (g.max !== undefined && Number.isFinite(g.max)) {
+    series.push({ ...GATE_SERIES[1], values: points.map(() => clamp(g.max!)) })
+  }
+  if (g.min !== undefined && Number.isFinite(g.min)) {
+    series.push({ ...GATE_SERIES[2], values: points.map(() => clamp(g.min!)) })
+  }
+  const palette = series.map((x) => x.colour).join(',')
+  return [
+    '```mermaid',
+    `%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "${palette}"}}}}%%`,
+    'xychart-beta',
+    // Gate names are letters, digits, _ . - (and our own "workload: " / "canary: " prefixes): no quote can end it.
+    `  title "Gate ${g.name.replace(/["\n]/g, '')}"`,
+    `  x-axis "seconds since the patch" [${points.map((p) => p.second).join(', ')}]`,
+    `  y-axis "value" ${plain(lo)} --> ${plain(top)}`,
+    ...series.map((x) => `  line "${x.label}" [${x.values.map(plain).join(', ')}]`),
+    '```'
+  ].join('\n')
+}
+
+/** The value a gate's chart draws for one evaluation: the worst of its series; undefined when none is a number. */
+function worstValue(g: Pick<MetricGateReport, 'max' | 'min'>, values: readonly SeriesValue[]): number | undefined {
+  const numbers = values.map((v) => v.value).filter((n) => !Number.isNaN(n))
+  if (numbers.length === 0) return undefined
+  const outside = (n: number) =>
+    Math.max(g.max !== undefined && n > g.max ? n - g.max : 0, g.min !== undefined && n < g.min ? g.min - n : 0)
+  const worst = numbers.reduce((a, b) => (outside(b) > outside(a) ? b : a))
+  if (outside(worst) > 0) return worst
+  return g.max !== undefined ? Math.max(...numbers) : Math.min(...numbers)
+}
+
+/** At most `max` of `points`, picked evenly, the first and last kept. */
+function evenly<T>(points: readonly T[], max: number): T[] {
+  if (points.length <= max) return [...points]
+  const step = (points.length - 1) / (max - 1)
+  return Array.from({ length: max }, (_, i) => points[Math.round(i * step)]).filter((p): p is T => p !== undefined)
+}
+
+/** A finite number (below 1e21) as Mermaid's xychart reads it: digits and a point, never an exponent (1e-7). */
+function plainNumber(n: number, decimals: number): string {
+  if (!Number.isFinite(n)) return '0'
+  let text = n.toFixed(decimals)
+  if (text.includes('.')) text = text.replace(/0+$/, '').replace(/\.$/, '')
+  return text === '-0' ? '0' : text
+}
+
+function gateLegend(): string {
+  return (
+    GATE_SERIES.map((s) => `${s.swatch} ${s.label}`).join(' · ') +
+    ' — x axis: seconds since the patch; the worst series per evaluation; evaluations without data not drawn'
+  )
 }
 
 export function verdictHeading(result: ReleaseResult): string {

@@ -1,8 +1,11 @@
 // Metric gates end to end: the bed's real Prometheus (Debian's package, on 127.0.0.1) scrapes the bed's exporter,
 // whose per-pod request counters follow each pod's image (its 5xx-ratio label), as the logs do. A new image whose 5xx
 // ratio stays above the gate's max is rolled back with the values in the summary; a good image passes its gate;
-// Prometheus stopped mid-release is metrics-unavailable (inconclusive), never a bad release; a canary is gated too.
+// Prometheus stopped mid-release is metrics-unavailable (inconclusive), never a bad release; a canary is gated too
+// (a Deployment's, and a StatefulSet's canary ordinals); a check asks Prometheus the release's queries; the summary
+// charts each gate's values against its bound, and the real Mermaid parser accepts the charts.
 import { afterEach, beforeAll, describe, expect, test } from '@jest/globals'
+import type * as k8s from '@kubernetes/client-node'
 import { ensureRunning, kill, prometheus } from '../bed/bed.mjs'
 import { baseInputs, expectVerdict, runAction } from './support/action.js'
 import {
@@ -12,8 +15,11 @@ import {
   clients,
   createAvailableDeployment,
   freshNamespace,
-  pushImage
+  podsOf,
+  pushImage,
+  waitUntil
 } from './support/bed.js'
+import { mermaidBlocks, parseMermaid } from './support/mermaid.js'
 
 let state: BedState
 let c: Clients
@@ -92,6 +98,18 @@ describe('metric gates', () => {
     expect(failing.length).toBeGreaterThanOrEqual(3)
     // The log line printed with the verdict carries the values too.
     expect(run.stdout).toMatch(/Metric gate error-ratio: failed .*last values: .*0\.[45]/)
+    // The gate's values over time, against its max, on a chart of their own that the real Mermaid parser accepts.
+    const charts = mermaidBlocks(run.summary)
+    const gateChart = charts.find((b) => b.includes('title "Gate error-ratio"'))
+    expect(gateChart).toBeDefined()
+    expect(gateChart).toContain('x-axis "seconds since the patch"')
+    const max = /line "max" \[([^\]]*)\]/.exec(gateChart!)?.[1]?.split(', ') ?? []
+    expect(max.length).toBeGreaterThanOrEqual(3)
+    expect(new Set(max)).toEqual(new Set(['0.05']))
+    const values = (/line "value" \[([^\]]*)\]/.exec(gateChart!)?.[1]?.split(', ') ?? []).map(Number)
+    expect(values.filter((v) => v > 0.4).length).toBeGreaterThanOrEqual(3)
+    const parsed = await parseMermaid(charts)
+    expect(parsed).toEqual(charts.map(() => ({ ok: true, diagramType: 'xychart' })))
   }, 240_000)
 
   test('a good image (2% 5xx) → succeeded, the gate passing every interval', async () => {
@@ -160,4 +178,108 @@ describe('metric gates', () => {
     const d = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
     expect(d.metadata?.generation).toBe(1)
   }, 120_000)
+
+  test('mode: check asks Prometheus the same queries: bad PromQL → failed, input, nothing changed', async () => {
+    const f = await fixture('metric-check', 0)
+    const before = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    const run = await runAction(state, {
+      ...f.inputs,
+      mode: 'check',
+      'metric-gates': '- name: broken\n  query: sum(rate(bed_http_requests_total[5))\n  max: 1'
+    })
+    expectVerdict(run, 'failed', 'input')
+    expect(run.stdout + run.stderr).toContain('Input "metric-gates": gate "broken": Prometheus refused the query')
+    expect(run.stdout + run.stderr).toContain('parse error')
+    const after = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion)
+    expect(after.metadata?.generation).toBe(1)
+  }, 120_000)
+})
+
+const ready = (p: k8s.V1Pod) => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false
+
+/** pod name → uid and image of the StatefulSet's pods now. */
+async function cachePods(ns: string): Promise<Record<string, { uid: string; image: string }>> {
+  const out: Record<string, { uid: string; image: string }> = {}
+  for (const p of await podsOf(c, ns, 'cache')) {
+    out[p.metadata!.name!] = { uid: p.metadata!.uid!, image: p.spec?.containers[0]?.image ?? '' }
+  }
+  return out
+}
+
+describe('metric gates on a StatefulSet canary (partition)', () => {
+  test('the canary ordinal answers 50% 5xx → rolled-back, canary: metric-gate; template and partition restored, the lower ordinals never replaced', async () => {
+    const ns = await freshNamespace(c, 'metric-sts')
+    const repo = `${state.registry}/${ns}/cache`
+    const v1 = await pushImage(state, `${ns}/cache`, 'v1', { errorRatio: 0 })
+    const v2 = await pushImage(state, `${ns}/cache`, 'v2', { errorRatio: 0.5 })
+    const oldImage = `${repo}:v1@${v1}`
+    const newImage = `${repo}:v2@${v2}`
+    const labels = { app: 'cache' }
+    await c.apps.createNamespacedStatefulSet({
+      namespace: ns,
+      body: {
+        metadata: { name: 'cache', namespace: ns, labels },
+        spec: {
+          replicas: 3,
+          serviceName: 'cache',
+          podManagementPolicy: 'OrderedReady',
+          updateStrategy: { type: 'RollingUpdate' },
+          selector: { matchLabels: labels },
+          template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: oldImage }] } }
+        }
+      }
+    })
+    await waitUntil('statefulset cache settled', 90_000, async () => {
+      const s = await c.apps.readNamespacedStatefulSet({ name: 'cache', namespace: ns })
+      const pods = (await podsOf(c, ns, 'cache')).filter(ready)
+      return s.status?.readyReplicas === 3 && s.status.currentRevision === s.status.updateRevision && pods.length === 3
+    })
+    const before = await cachePods(ns)
+    let during: Record<string, { uid: string; image: string }> | undefined
+    const run = await runAction(
+      state,
+      {
+        ...(await baseInputs(state, ns)),
+        workloads: 'statefulset/cache',
+        image: repo,
+        build: 'false',
+        tags: 'v2',
+        'prometheus-url': prometheusUrl,
+        'metric-gates': gates(),
+        canary: '1',
+        'canary-duration': '60s',
+        soak: '10s'
+      },
+      {
+        during: async ({ printed }) => {
+          await printed(/canary: patched StatefulSet "cache" .* with partition 2/, 120_000).catch(() => undefined)
+          during = await waitUntil('cache-2 on the new image', 60_000, async () => {
+            const pods = await cachePods(ns)
+            return pods['cache-2']?.image === newImage ? pods : false
+          }).catch(() => undefined)
+        }
+      }
+    )
+    expectVerdict(run, 'rolled-back', 'canary: metric-gate')
+    expect(run.stdout).toContain('canary (ordinal 2): metric-gate: error-ratio')
+    // Only cache-2 was asked about ({{pods}} is the canary ordinal): with cache-0 and cache-1 (no 5xx) in the sum, the
+    // ratio would be about 0.17, not 0.5.
+    expect(run.stdout).toMatch(/canary: metric gate "error-ratio" failed at \+\d+s: 0\.(4[5-9]|5)\d* outside max 0\.05/)
+    expect(during?.['cache-0']).toEqual(before['cache-0'])
+    expect(during?.['cache-1']).toEqual(before['cache-1'])
+    const after = await waitUntil('cache-2 back on the old image', 90_000, async () => {
+      const pods = await cachePods(ns)
+      return pods['cache-2']?.image === oldImage ? pods : false
+    })
+    expect(after['cache-0']).toEqual(before['cache-0'])
+    expect(after['cache-1']).toEqual(before['cache-1'])
+    const s = await c.apps.readNamespacedStatefulSet({ name: 'cache', namespace: ns })
+    expect(s.spec?.template?.spec?.containers[0]?.image).toBe(oldImage)
+    expect(s.spec?.updateStrategy?.rollingUpdate?.partition ?? 0).toBe(0)
+    // The canary's gate is in the summary, with the values that failed it and its chart.
+    expect(run.summary).toContain('canary: error-ratio')
+    expect((run.summary.match(/\*\*0\.[45]\d*\*\*/g) ?? []).length).toBeGreaterThanOrEqual(3)
+    expect(mermaidBlocks(run.summary).some((b) => b.includes('title "Gate canary: error-ratio"'))).toBe(true)
+  }, 480_000)
 })

@@ -7,6 +7,8 @@ import {
   type GateObservation,
   type GateState,
   INITIAL_GATE_STATE,
+  gateFailsWithinMs,
+  gatesThatCannotFail,
   judgeGates,
   parseMetricGates,
   renderQuery,
@@ -95,7 +97,8 @@ describe('stepGate', () => {
     ['unreachable for failure-limit + 1 → unavailable', [v(0), down, down, down], 'unavailable', 0, 3],
     ['an answer ends the outage', [down, down, v(0)], 'passing', 0, 0],
     ['an outage keeps the bad count, not adding to it', [v(1), down, v(1)], 'failing', 2, 0],
-    ['NaN only (0/0, no traffic) is no data', [v(Number.NaN)], 'pending', 0, 1]
+    ['NaN only (0/0, no traffic) is no data', [v(Number.NaN)], 'pending', 0, 1],
+    ['+Inf (histogram_quantile in the +Inf bucket) is above any max', [v(Infinity), v(Infinity)], 'failing', 2, 0]
   ])('%s', (_, observations, status, failures, unavailable) => {
     const s = run(observations)
     expect({ status: s.status, failures: s.failures, unavailable: s.unavailable }).toEqual({
@@ -116,6 +119,46 @@ describe('stepGate', () => {
 
   test('the detail names the values outside the bounds', () => {
     expect(run([v(0.01, 0.5)]).detail).toBe('{pod="p1"} 0.5 outside max 0.05 (1 interval in a row)')
+  })
+})
+
+describe('gatesThatCannotFail', () => {
+  const [fast, slow] = parseMetricGates(
+    [
+      '- name: fast',
+      '  query: a',
+      '  max: 1',
+      '  interval: 2s',
+      '  failure-limit: 2',
+      '  initial-delay: 4s',
+      '- name: slow',
+      '  query: b',
+      '  min: 1',
+      '  interval: 30s'
+    ].join('\n')
+  )
+
+  test('the shortest watch in which a gate can fail: initial-delay + (failure-limit + 1) × interval', () => {
+    expect(gateFailsWithinMs(fast!)).toBe(10_000)
+    // Defaults: failure-limit 2, initial-delay 0s.
+    expect(gateFailsWithinMs(slow!)).toBe(90_000)
+  })
+
+  test.each([
+    [0, ['fast', 'slow']],
+    [9_999, ['fast', 'slow']],
+    [10_000, ['slow']],
+    [89_000, ['slow']],
+    [90_000, []]
+  ] as const)('watched %ims → warned about %j', (watchedMs, warned) => {
+    const warnings = gatesThatCannotFail([fast!, slow!], watchedMs, 'soak')
+    expect(warnings.map((w) => /^metric gate "([a-z]+)"/.exec(w)?.[1])).toEqual(warned)
+  })
+
+  test('the warning names the gate, the setting, the sum and what would be enough', () => {
+    expect(gatesThatCannotFail([fast!], 5_000, 'canary-duration')).toEqual([
+      'metric gate "fast" can never fail within canary-duration 5s: it needs initial-delay 4s + (failure-limit 2 + 1) × interval 2s = 10s; set canary-duration to at least 10s (or shorten the gate\'s interval, failure-limit or initial-delay)'
+    ])
   })
 })
 
@@ -163,6 +206,23 @@ describe('parseQueryBody', () => {
     [200, ok({ resultType: 'scalar', result: [1, '3'] }), { kind: 'values', values: [{ series: '{}', value: 3 }] }],
     [200, ok({ resultType: 'vector', result: [] }), { kind: 'no-data' }],
     [200, ok({ resultType: 'vector', result: [{ metric: {}, value: [1, 'NaN'] }] }), { kind: 'no-data' }],
+    [
+      200,
+      ok({
+        resultType: 'vector',
+        result: [
+          { metric: { pod: 'a' }, value: [1, '+Inf'] },
+          { metric: {}, value: [1, '-Inf'] }
+        ]
+      }),
+      {
+        kind: 'values',
+        values: [
+          { series: '{pod="a"}', value: Infinity },
+          { series: '{}', value: -Infinity }
+        ]
+      }
+    ],
     [
       400,
       JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'parse error' }),

@@ -1,7 +1,9 @@
 // runRelease's rare branches, on a small in-memory cluster (one Deployment, a controller that finishes every rollout
 // at once, watches that deliver each change). The real thing is proven on the e2e bed; these branches cannot be
 // provoked there on demand: an exception in the middle of the watch, a rollback the apiserver refuses.
-import { describe, expect, test } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { type Server, createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import type { KubernetesObject, V1Deployment, V1ReplicaSet } from '@kubernetes/client-node'
 import { configFromRaw } from '../../src/config/from-raw.js'
 import type { KubeClients } from '../../src/kube/client.js'
@@ -100,7 +102,27 @@ class FakeCluster {
     for (const l of this.listeners) if (l.path.endsWith(suffix)) l.callback('MODIFIED', structuredClone(obj))
   }
 
+  /** A server-side dry run: the patched object, nothing stored. */
+  dryRuns = 0
+  private preview(ops: Op[]): V1Deployment {
+    this.dryRuns++
+    const saved = { deployment: this.deployment, patches: this.patches.length }
+    try {
+      return this.apply(ops)
+    } finally {
+      this.deployment = saved.deployment
+      this.patches.length = saved.patches
+    }
+  }
+
   private patch(ops: Op[]): V1Deployment {
+    const changed = this.apply(ops)
+    // The controller needs a moment, as the real one does.
+    setTimeout(() => this.rollOut(), 5)
+    return changed
+  }
+
+  private apply(ops: Op[]): V1Deployment {
     const n = this.patches.push(ops) - 1
     const refusal = this.refusePatch.get(n)
     if (refusal) throw refusal
@@ -121,8 +143,6 @@ class FakeCluster {
     const changed = next as unknown as V1Deployment
     changed.metadata!.generation = (this.deployment.metadata!.generation ?? 0) + 1
     this.deployment = changed
-    // The controller needs a moment, as the real one does.
-    setTimeout(() => this.rollOut(), 5)
     return structuredClone(changed)
   }
 
@@ -134,7 +154,8 @@ class FakeCluster {
         readNamespacedDeployment: async () => structuredClone(this.deployment),
         listNamespacedDeployment: async () => list([this.deployment]),
         listNamespacedReplicaSet: async () => list(this.replicaSets),
-        patchNamespacedDeployment: async ({ body }: { body: Op[] }) => this.patch(body)
+        patchNamespacedDeployment: async ({ body, dryRun }: { body: Op[]; dryRun?: string }) =>
+          dryRun ? this.preview(body) : this.patch(body)
       },
       core: {
         listNamespacedPod: async () => list([]),
@@ -272,5 +293,99 @@ describe('runRelease: a failure after the patch never leaves the new template si
     expect(cluster.image()).toBe(NEW)
     // Not settled: the post step (or the CLI on a signal) tries the guarded restore once more.
     expect(events).toEqual([`armed ${NEW}`])
+  })
+})
+
+describe('runRelease: a check validates the metric gates its release would use, changing nothing', () => {
+  let server: Server
+  let url: string
+  const queries: string[] = []
+
+  beforeAll(async () => {
+    // A Prometheus that refuses any query with "broken" in it as bad PromQL, and answers others with no series.
+    server = createServer((req, res) => {
+      let body = ''
+      req.on('data', (c: Buffer) => (body += c.toString()))
+      req.on('end', () => {
+        const query = new URLSearchParams(body).get('query') ?? ''
+        queries.push(query)
+        res.setHeader('Content-Type', 'application/json')
+        if (query.includes('broken')) {
+          res.statusCode = 400
+          res.end(
+            JSON.stringify({ status: 'error', errorType: 'bad_data', error: '1:14: parse error: unexpected "]"' })
+          )
+        } else res.end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }))
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  })
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+
+  const gate = (query: string) =>
+    `- name: err\n  query: '${query}'\n  max: 0.05\n  interval: 2s\n  failure-limit: 2\n  initial-delay: 4s\n`
+
+  test("bad PromQL → failed, reason input, in Prometheus' own words naming the input; nothing patched", async () => {
+    const cluster = new FakeCluster()
+    const { result } = await release(
+      cluster,
+      config({ mode: 'check', 'metric-gates': gate('broken[5'), 'prometheus-url': url })
+    )
+    expect(result.result).toBe('failed')
+    expect(result.reason).toBe('input')
+    expect(result.message).toContain(
+      'Input "metric-gates": gate "err": Prometheus refused the query (bad_data): 1:14: parse error'
+    )
+    expect(cluster.patches).toEqual([])
+    expect(cluster.dryRuns).toBe(0)
+  })
+
+  test('dry-run: true asks too: Prometheus unreachable → metrics-unavailable, as the release would fail', async () => {
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise<void>((resolve) => closed.close(() => resolve()))
+    const cluster = new FakeCluster()
+    const { result } = await release(
+      cluster,
+      config({ 'dry-run': 'true', 'metric-gates': gate('sum(x)'), 'prometheus-url': `http://127.0.0.1:${port}` })
+    )
+    expect(result.result).toBe('failed')
+    expect(result.reason).toBe('metrics-unavailable')
+    expect(result.message).toContain('ECONNREFUSED')
+    expect(cluster.patches).toEqual([])
+  })
+
+  test('good gates: the dry run goes on; a gate the soak is too short for is a warning in the log and the check', async () => {
+    const cluster = new FakeCluster()
+    const recorded = recordingLog()
+    queries.length = 0
+    const { result } = await release(
+      cluster,
+      config({ mode: 'check', 'metric-gates': gate('sum(x{pod=~"{{pods}}"})'), 'prometheus-url': url, soak: '5s' }),
+      recorded.log
+    )
+    expect(result.result).toBe('dry-run')
+    expect(queries).toEqual(['sum(x{pod=~"rollout-guard-preflight-no-such-pod"})'])
+    const warning =
+      'metric gate "err" can never fail within soak 5s: it needs initial-delay 4s + (failure-limit 2 + 1) × interval 2s = 10s; set soak to at least 10s'
+    expect(recorded.lines.some((l) => l.text.startsWith(warning))).toBe(true)
+    expect(result.check?.warnings.some((w) => w.startsWith(warning))).toBe(true)
+    expect(result.message).toMatch(/; \d+ rollout traps found; 1 metric gate could never fail$/)
+    expect(cluster.patches).toEqual([])
+    expect(cluster.dryRuns).toBe(1)
+    expect(cluster.image()).toBe(OLD)
+  })
+
+  test('a soak long enough: no warning', async () => {
+    const cluster = new FakeCluster()
+    const { result } = await release(
+      cluster,
+      config({ mode: 'check', 'metric-gates': gate('sum(x)'), 'prometheus-url': url, soak: '10s' })
+    )
+    expect(result.result).toBe('dry-run')
+    expect(result.check?.warnings.length).toBeGreaterThan(0)
+    expect(result.check?.warnings.filter((w) => w.includes('metric gate'))).toEqual([])
   })
 })

@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, jest, test } from '@jest/globals'
-import { renderMermaidChart, renderSummary } from '../../src/report/markdown.js'
+import type { MetricGateReport } from '../../src/metrics/gates.js'
+import { renderGateChart, renderMermaidChart, renderSummary } from '../../src/report/markdown.js'
+import { parseMermaid } from '../e2e/support/mermaid.js'
 import { writeJobSummary } from '../../src/report/summary.js'
 import type { ProgressSample, ReleaseResult } from '../../src/result.js'
 import { NEW, OLD, T0, crashLoopRelease } from './support/release-fixture.js'
@@ -529,6 +531,109 @@ describe('metric gates table', () => {
   test('no table without gates', () => {
     expect(renderSummary(succeededResult())).not.toContain('Metric gates')
   })
+})
+
+describe('gate charts', () => {
+  const PATCH = T0 + 30_000
+  const report = (values: (number | number[] | null)[], bounds: { max?: number; min?: number }): MetricGateReport => ({
+    name: 'error-ratio',
+    query: 'q',
+    ...bounds,
+    status: 'passing',
+    detail: '',
+    startedMs: PATCH,
+    samples: values.map((v, i) => ({
+      atMs: PATCH + (i + 1) * 2000,
+      values: v === null ? null : (Array.isArray(v) ? v : [v]).map((value, j) => ({ series: `{pod="p${j}"}`, value })),
+      status: 'passing' as const
+    }))
+  })
+
+  /** x labels, y range and each line's values of a gate chart (after checking its shape line by line). */
+  function parseGateChart(block: string) {
+    const body = block.split('\n').slice(1, -1)
+    expect(body[1]).toBe('xychart-beta')
+    expect(body[2]).toBe('  title "Gate error-ratio"')
+    const x = /^ {2}x-axis "seconds since the patch" \[(.*)\]$/.exec(body[3]!)![1]!.split(', ').map(Number)
+    const y = /^ {2}y-axis "value" (-?[\d.]+) --> (-?[\d.]+)$/.exec(body[4]!)!
+    const lines: Record<string, number[]> = {}
+    for (const line of body.slice(5)) {
+      const m = /^ {2}line "([a-z]+)" \[(-?[\d.]+(?:, -?[\d.]+)*)\]$/.exec(line)!
+      expect(m).not.toBeNull()
+      lines[m[1]!] = m[2]!.split(', ').map(Number)
+      expect(lines[m[1]!]).toHaveLength(x.length)
+    }
+    return { x, yMin: Number(y[1]), yMax: Number(y[2]), lines }
+  }
+
+  test('values over seconds since the patch, the max as a flat line; no-data evaluations not drawn', () => {
+    const chart = parseGateChart(renderGateChart(report([0.01, null, 0.5, 0.5, 0.5], { max: 0.05 }), T0)!)
+    expect(chart.x).toEqual([2, 6, 8, 10])
+    expect(chart.lines).toEqual({ value: [0.01, 0.5, 0.5, 0.5], max: [0.05, 0.05, 0.05, 0.05] })
+    expect(chart.yMin).toBe(0)
+    expect(chart.yMax).toBeGreaterThanOrEqual(0.5)
+  })
+
+  test('several series: the worst one per evaluation; min and max both drawn', () => {
+    const chart = parseGateChart(
+      renderGateChart(
+        report(
+          [
+            [3, 5],
+            [1, 4],
+            [4, 12]
+          ],
+          { min: 2, max: 10 }
+        ),
+        T0
+      )!
+    )
+    expect(chart.lines).toEqual({ value: [5, 1, 12], max: [10, 10, 10], min: [2, 2, 2] })
+  })
+
+  test('hostile values: ±Infinity and 1e300 drawn at the edge, tiny values without exponents, NaN never drawn', () => {
+    const md = renderGateChart(report([Infinity, 1e300, Number.NaN, -Infinity, 1e-9, 0.02], { max: 0.05 }), T0)!
+    expect(md).not.toMatch(/e[+-]?\d|NaN|Infinity/)
+    const chart = parseGateChart(md)
+    expect(chart.x).toEqual([2, 4, 8, 10, 12])
+    // ±10 × the bound (at least 1) is the edge; at that scale 1e-9 is drawn as 0.
+    expect(chart.lines.value).toEqual([10, 10, -10, 0, 0.02])
+    expect(chart.yMin).toBe(-10)
+  })
+
+  test('fewer than two values drawn: no chart; at most 60 points, first and last kept', () => {
+    expect(renderGateChart(report([null, 0.1, null], { max: 1 }), T0)).toBeUndefined()
+    const many = parseGateChart(
+      renderGateChart(
+        report(
+          Array.from({ length: 120 }, (_, i) => i / 1000),
+          { max: 1 }
+        ),
+        T0
+      )!
+    )
+    expect(many.x).toHaveLength(60)
+    expect(many.x[0]).toBe(2)
+    expect(many.x[59]).toBe(240)
+  })
+
+  test('the summary has one chart per gate with values, after the table; every chart parses with the real Mermaid parser', async () => {
+    const hostile = report([Infinity, -1e300, 1e-12, 5e20, Number.NaN, 0.3], { min: -0.001, max: 1e-7 })
+    const quiet = { ...report([null, null], { min: 1 }), name: 'traffic' }
+    const md = renderSummary({
+      ...crashLoopResult(),
+      metrics: [report([0.01, 0.02, 0.5], { max: 0.05 }), quiet, { ...hostile, name: 'canary: x.y-z' }]
+    })
+    const blocks = Array.from(md.matchAll(/^```mermaid\n([\s\S]*?)\n```$/gm), (m) => m[1]!)
+    const titles = blocks.map((b) => /title "(.*)"/.exec(b)?.[1])
+    expect(titles).toEqual(['Replicas and error lines', 'Gate error-ratio', 'Gate canary: x.y-z'])
+    expect(md.indexOf('Gate error-ratio')).toBeGreaterThan(md.indexOf('| Gate | Bounds |'))
+    expect(md).toContain('🟦 value · 🟥 max · 🟨 min — x axis: seconds since the patch')
+    const parsed = await parseMermaid([...blocks, 'xychart-beta\n  line "value" [1, 1e-7, 3]'])
+    expect(parsed.slice(0, 3)).toEqual(blocks.map(() => ({ ok: true, diagramType: 'xychart' })))
+    // The parser bites: an exponent is refused, which is why the chart never writes one.
+    expect(parsed[3]?.ok).toBe(false)
+  }, 60_000)
 })
 
 describe('canary vs stable in the summary', () => {
