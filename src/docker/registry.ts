@@ -4,7 +4,6 @@
 // `credsStore` (both run `docker-credential-<name> get`), else `auths`. Secrets from a helper are only ever put in
 // request headers, never logged or put in messages (the Action masks only what its inputs carry).
 
-import { execa } from 'execa'
 import { Agent } from 'undici'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -44,6 +43,7 @@ export type CredentialHelperRunner = (
 const HELPER_TIMEOUT_MS = 15_000
 
 const runCredentialHelper: CredentialHelperRunner = async (helper, serverUrl, env) => {
+  const { execa } = await import('execa')
   const result = await execa(`docker-credential-${helper}`, ['get'], {
     input: serverUrl,
     env,
