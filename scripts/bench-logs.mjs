@@ -14,6 +14,7 @@ import { once } from 'node:events'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { setFlagsFromString } from 'node:v8'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -185,6 +186,9 @@ function toGrepPattern(regex) {
 }
 
 const fmt = (n, digits = 1) => n.toLocaleString('en-US', { maximumFractionDigits: digits })
+
+// The same young-generation setting as the CLI and the Action (src/runtime/heap.ts), so the scan runs as it does there.
+setFlagsFromString('--semi-space-growth-factor=1')
 
 const args = parseArgs(process.argv.slice(2))
 const dir = await mkdtemp(join(tmpdir(), 'bench-logs-'))

@@ -27,6 +27,25 @@ const clientNodeTreeShaking = {
   }
 }
 
+// An ESM `import … from 'node:http'` makes Node build the module's ESM facade, which reads every export — among
+// them the lazy getters (WebSocket, MessageEvent, …) that load Node's internal undici: ~30 ms of start-up spent on
+// something we never use. Serve `http` to the bundle as a CommonJS re-export of require('node:http') instead: esbuild
+// then reads the named imports as properties when they are used, and the getters stay untouched.
+const httpThroughRequire = {
+  name: 'http-through-require',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?http$/ }, (args) =>
+      args.namespace === 'http-through-require'
+        ? { path: 'node:http', external: true }
+        : { path: 'node:http', namespace: 'http-through-require' }
+    )
+    b.onLoad({ filter: /.*/, namespace: 'http-through-require' }, () => ({
+      contents: "module.exports = require('node:http')",
+      loader: 'js'
+    }))
+  }
+}
+
 const outdir = process.argv[2] ?? 'dist'
 await rm(outdir, { recursive: true, force: true })
 await mkdir(outdir, { recursive: true })
@@ -44,7 +63,7 @@ await build({
   keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
-  plugins: [clientNodeTreeShaking],
+  plugins: [clientNodeTreeShaking, httpThroughRequire],
   // Some CommonJS dependencies call require(); give the ESM bundle a real one.
   banner: {
     js: "import { createRequire as __rgCreateRequire } from 'node:module';const require = __rgCreateRequire(import.meta.url);"

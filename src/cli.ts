@@ -4,6 +4,7 @@
 // execa, …); `deploy` loads it from ./cli-deploy.js once the arguments are known to be good.
 import { enableCompileCache } from 'node:module'
 import { parseCliArgs, cliUsage } from './cli-args.js'
+import { keepYoungGenerationSmall } from './runtime/heap.js'
 
 const VERSION = '0.1.0'
 
@@ -26,6 +27,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   // Node's on-disk compile cache (in the temp dir) spares later runs most of the work of compiling the engine
   // before the first API request; nothing breaks when it cannot be written.
   enableCompileCache()
+  keepYoungGenerationSmall()
   const { deploy } = await import('./cli-deploy.js')
   return deploy(args, env)
 }

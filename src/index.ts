@@ -1,9 +1,11 @@
 // Entry point of the Action: main step or post step. The only place that calls setFailed.
 import * as core from '@actions/core'
+import { keepYoungGenerationSmall } from './runtime/heap.js'
 
 const IS_POST = 'isPost'
 
 async function entry(): Promise<void> {
+  keepYoungGenerationSmall()
   if (core.getState(IS_POST) === 'true') {
     const { post } = await import('./post.js')
     await post()

@@ -9,8 +9,8 @@ import { parseWorkloads } from '../plan/workloads.js'
 import { parseDependencies } from '../dependencies/judge.js'
 import { parseCanary } from '../canary/plan.js'
 import { parseMetricGates } from '../metrics/gates.js'
-import { DEFAULT_ERROR_PATTERN } from '../judge/logs.js'
-import { compileUserPattern, trustedPattern } from '../judge/pattern.js'
+import { DEFAULT_ERROR_LINE_PATTERN } from '../judge/logs.js'
+import { compileUserPattern } from '../judge/pattern.js'
 import {
   isValidTag,
   parseBoolean,
@@ -482,7 +482,7 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
   const errorPatternText = given('error-pattern')
   const errorPattern = errorPatternText
     ? compileUserPattern('error-pattern', errorPatternText)
-    : trustedPattern(DEFAULT_ERROR_PATTERN)
+    : DEFAULT_ERROR_LINE_PATTERN
   const ignoreText = given('ignore-pattern')
   const ignorePattern = ignoreText ? compileUserPattern('ignore-pattern', ignoreText) : undefined
   const maxErrorLinesText = given('max-error-lines')

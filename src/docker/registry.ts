@@ -4,8 +4,6 @@
 // `credsStore` (both run `docker-credential-<name> get`), else `auths`. Secrets from a helper are only ever put in
 // request headers, never logged or put in messages (the Action masks only what its inputs carry).
 
-import { execa } from 'execa'
-import { Agent } from 'undici'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
@@ -44,6 +42,7 @@ export type CredentialHelperRunner = (
 const HELPER_TIMEOUT_MS = 15_000
 
 const runCredentialHelper: CredentialHelperRunner = async (helper, serverUrl, env) => {
+  const { execa } = await import('execa')
   const result = await execa(`docker-credential-${helper}`, ['get'], {
     input: serverUrl,
     env,
@@ -231,10 +230,14 @@ class RegistryClient {
     const base = options.fetch ?? globalThis.fetch
     if (options.ca === undefined) this.fetch = base
     else {
-      // Our calls trust the given CA (as well as nothing else): undici's Agent verifies against `ca`.
-      const dispatcher = new Agent({ connect: { ca: options.ca } })
-      this.fetch = ((input: Parameters<typeof fetch>[0], init: RequestInit = {}) =>
-        base(input, { ...init, dispatcher } as unknown as RequestInit)) as typeof fetch
+      // Our calls trust the given CA (as well as nothing else): undici's Agent verifies against `ca`. undici loads
+      // on the first such call, not with the engine (client-node brings its own copy).
+      const ca = options.ca
+      let dispatcher: Promise<unknown> | undefined
+      this.fetch = (async (input: Parameters<typeof fetch>[0], init: RequestInit = {}) => {
+        dispatcher ??= import('undici').then(({ Agent }) => new Agent({ connect: { ca } }))
+        return base(input, { ...init, dispatcher: await dispatcher } as unknown as RequestInit)
+      }) as typeof fetch
     }
   }
 

@@ -4,7 +4,6 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { execa } from 'execa'
 import type { Config } from '../config.js'
 import { registryHost } from '../config/parse.js'
 import { BuildError } from '../errors.js'
@@ -75,6 +74,8 @@ export function execaDocker(
         if (!opts.quiet) log(line)
         yield line
       }
+      // execa (and its dependencies) load on the first docker call: a release without a build never needs them.
+      const { execa } = await import('execa')
       const result = await execa(binary, args, {
         env,
         extendEnv: false,

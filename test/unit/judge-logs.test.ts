@@ -2,7 +2,9 @@ import { describe, expect, test } from '@jest/globals'
 import {
   baselineRatePerPodPerMinute,
   compareTimestamps,
+  DEFAULT_ERROR_LINE_PATTERN,
   DEFAULT_ERROR_PATTERN,
+  DEFAULT_ERROR_PREFILTER,
   ErrorLineCounter,
   judgeErrors,
   LineSplitter,
@@ -10,6 +12,7 @@ import {
   type ErrorJudgeInput,
   type ErrorVerdict
 } from '../../src/judge/logs.js'
+import { trustedPattern } from '../../src/judge/pattern.js'
 
 function splitAll(splitter: LineSplitter, chunks: (string | Uint8Array)[]): { text: string; truncated: boolean }[] {
   const lines = chunks.flatMap((chunk) => splitter.push(chunk))
@@ -266,6 +269,205 @@ describe('DEFAULT_ERROR_PATTERN', () => {
 
   test('has no flags, so test() keeps no state', () => {
     expect(DEFAULT_ERROR_PATTERN.flags).toBe('')
+  })
+})
+
+// The prefilter may only skip lines the full pattern would not match: the line test must answer exactly as the plain
+// regex does, on the lines above, on tricky ones, and on many lines built at random from pieces of the pattern.
+describe('DEFAULT_ERROR_LINE_PATTERN (prefilter, then the full pattern)', () => {
+  const tricky = [
+    '',
+    'E',
+    'E1124 ',
+    'E1124 20:01:02.123456 x',
+    'E12 20:01:02.123456 x',
+    'F9999 00:00:00.000000 ',
+    ' E1124 20:01:02.123456 x',
+    'fail: x',
+    'crit: x',
+    ' fail: x',
+    'fail:x',
+    'xERROR',
+    'ERRORx',
+    'ERROR\r',
+    'ERROR\t',
+    'é ERROR é',
+    'ÉRROR',
+    'ERRÖR',
+    '日本語 FATAL 日本語',
+    '😀Error: x',
+    'error: lowercase',
+    'eRrOr',
+    'MyError:',
+    'myError:',
+    '_Error:',
+    'Exception',
+    'Exceptions',
+    'exception',
+    'unhandled exception',
+    'Unhandled Exception',
+    'unhandled Exception',
+    'Traceback (most recent call last)',
+    'Traceback (most recent call)',
+    'traceback (most recent call last)',
+    'panic: ',
+    'panic:',
+    'xpanic: x',
+    'dpanic: x',
+    'fatal error: ',
+    'fatal error:',
+    '"level":"ERROR"',
+    '"LEVEL" : "eRr"',
+    '"Level"\t:\t"DPanic"',
+    '"level":"errors"',
+    '"level":"err',
+    '"lvl":"emergency"',
+    '"severity":"alert"',
+    '"log.level":"Crit"',
+    '"log_level":"error"',
+    '"level":50',
+    '"level": 60 ',
+    '"level":500',
+    '"level":5',
+    '"level":"50"',
+    'level=err',
+    'LEVEL=Fatal',
+    "level='error'",
+    'level="panic"',
+    'level=errors',
+    'level= error',
+    'loglevel=error',
+    'x.level=error',
+    'severity=CRITICAL',
+    'lvl=emerg',
+    '[error]',
+    '[ERROR]',
+    '[crit]',
+    '[alert] x',
+    '[emerg]',
+    '[Error]',
+    'x'.repeat(20000) + ' ERROR',
+    'ERROR' + 'x'.repeat(20000),
+    'a\r\nERROR',
+    'a\nE1124 20:01:02.123456 x',
+    '\uFFFD ERROR \uFFFD'
+  ]
+
+  test.each(tricky)('answers as the plain pattern for %j', (line) => {
+    expect(DEFAULT_ERROR_LINE_PATTERN.test(line)).toBe(DEFAULT_ERROR_PATTERN.test(line))
+  })
+
+  test('every line the plain pattern matches passes the prefilter', () => {
+    for (const line of tricky)
+      if (DEFAULT_ERROR_PATTERN.test(line)) expect(DEFAULT_ERROR_PREFILTER.test(line)).toBe(true)
+  })
+
+  test('answers as the plain pattern on 50 000 random lines made of pattern pieces', () => {
+    const pieces = [
+      'ERROR',
+      'ERR',
+      'FATAL',
+      'FTL',
+      'CRITICAL',
+      'CRIT',
+      'SEVERE',
+      'PANIC',
+      'EMERG',
+      'Error',
+      'error',
+      'eRR',
+      ':',
+      ' ',
+      '\t',
+      '"',
+      "'",
+      '=',
+      '[',
+      ']',
+      '_',
+      'x',
+      'Z',
+      '0',
+      '5',
+      '6',
+      '50',
+      '60',
+      'Type',
+      'Exception',
+      'xception',
+      'Un',
+      'un',
+      'handled',
+      'caught',
+      'Traceback',
+      ' (most recent call last)',
+      'panic',
+      'dpanic',
+      'fatal',
+      ' error: ',
+      'level',
+      'LEVEL',
+      'lvl',
+      'severity',
+      'log.level',
+      'alert',
+      'emerg',
+      'emergency',
+      'critical',
+      'crit',
+      'fail',
+      'E',
+      'F',
+      '1124',
+      ' 20:01:02.123456 ',
+      'é',
+      '日本',
+      '😀',
+      '\r',
+      '\uFFFD'
+    ]
+    let seed = 12345
+    const random = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+      return (seed >>> 8) % n
+    }
+    let matched = 0
+    for (let i = 0; i < 50_000; i++) {
+      let line = ''
+      const parts = 1 + random(8)
+      for (let j = 0; j < parts; j++) line += pieces[random(pieces.length)]
+      const expected = DEFAULT_ERROR_PATTERN.test(line)
+      if (expected) matched++
+      if (DEFAULT_ERROR_LINE_PATTERN.test(line) !== expected) throw new Error(`differs on ${JSON.stringify(line)}`)
+    }
+    // Both outcomes are well represented, so the comparison means something.
+    expect(matched).toBeGreaterThan(5_000)
+    expect(matched).toBeLessThan(45_000)
+  })
+
+  test('the counter counts the same with and without the prefilter, lines split across chunks at every byte', () => {
+    const text =
+      'INFO ok errors=0\r\n{"level":"info","errors":0}\nERROR é boom\r\n\tat x.Y(Y.java:1)\n' +
+      'java.lang.IllegalStateException: x\n日本 level=error 日本\nE1124 20:01:02.123456 1 x.go:1] y\n' +
+      'Traceback (most recent call last):\n  File "a.py", line 1, in f\nKeyError: 1\nfine\n' +
+      `${'y'.repeat(300)} FATAL\n`
+    const bytes = Buffer.from(text)
+    const run = (errorPattern: RegExp | typeof DEFAULT_ERROR_LINE_PATTERN, cut: number) => {
+      const splitter = new LineSplitter({ maxLineBytes: 200 })
+      const counter = new ErrorLineCounter({ errorPattern })
+      for (const chunk of [bytes.subarray(0, cut), bytes.subarray(cut)])
+        for (const line of splitter.push(chunk)) counter.push('p', 'c', line.text, 0)
+      for (const line of splitter.flush()) counter.push('p', 'c', line.text, 0)
+      return counter.perPod()
+    }
+    const plain = run(trustedPattern(DEFAULT_ERROR_PATTERN) as unknown as RegExp, 0)
+    // ERROR (+ its frame), the exception, level=error, the klog line (+ the traceback after it, as logging.exception
+    // prints); the FATAL line is cut at 200 bytes before its FATAL.
+    expect(plain.get('p')?.count).toBe(4)
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      expect(run(DEFAULT_ERROR_PATTERN, cut)).toEqual(plain)
+      expect(run(DEFAULT_ERROR_LINE_PATTERN, cut)).toEqual(plain)
+    }
   })
 })
 
