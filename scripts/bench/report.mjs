@@ -205,6 +205,34 @@ export function markdown(results, chartPath = 'time-to-verdict.svg') {
         'is why a longer release costs more for every tool.'
     )
     lines.push('')
+    const [short, long] = results.api.soak ?? []
+    if (short?.requests && long?.requests) {
+      const net = (q) => q.total - idle.perSecond * q.seconds
+      const extraS = long.requests.seconds - short.requests.seconds
+      const extra = net(long.requests) - net(short.requests)
+      // By verb, net of what the idle background does in that time (its own verbs, scaled).
+      const verbs = new Set([...Object.keys(long.requests.byVerb), ...Object.keys(short.requests.byVerb)])
+      const byVerb = [...verbs]
+        .map((v) => {
+          const idleRate = (idle.byVerb?.[v] ?? 0) / idle.seconds
+          const d = (long.requests.byVerb[v] ?? 0) - (short.requests.byVerb[v] ?? 0) - idleRate * extraS
+          return [v, Math.round(d)]
+        })
+        .filter(([, d]) => d !== 0)
+        .sort((a, b) => b[1] - a[1])
+        .map(([v, d]) => `${v} ${d > 0 ? '+' : ''}${d}`)
+        .join(', ')
+      lines.push(
+        `Flat, not growing: the same good release by Rollout Guard watched ${short.soakS} s and ${long.soakS} s after ` +
+          `it was available (\`--soak\`): ${short.requests.total} requests in ${short.requests.seconds.toFixed(1)} s ` +
+          `against ${long.requests.total} in ${long.requests.seconds.toFixed(1)} s. Beyond the idle background, the ` +
+          `${extraS.toFixed(0)} s more of watching cost ${Math.round(extra)} requests ` +
+          `(${((extra / extraS) * 60).toFixed(1)} a minute${byVerb ? `; ${byVerb}` : ''}): the release lock's Lease ` +
+          'renewals (PUT) and watches the apiserver ends and the release opens again (WATCH); the pods are watched ' +
+          'and their logs followed on streams opened once, not polled, so the rate does not grow with the release.'
+      )
+      lines.push('')
+    }
   }
   const fp = results.footprint
   if (fp) {
