@@ -98,6 +98,9 @@ const CONFIG_ERROR_REASONS = new Set([
   'RunContainerError'
 ])
 
+/** How long past spec.progressDeadlineSeconds we wait for the controller to say it before we say it ourselves. */
+const PROGRESS_DEADLINE_LAG_MS = 5000
+
 /** Pods named per clause in a verdict message; the failures list has them all. */
 const MAX_LISTED = 3
 /** Cluster messages (kubelet, scheduler) can run to paragraphs; the verdict is one line. */
@@ -138,6 +141,30 @@ export function judgeRollout(state: ObservedState, limits: JudgeLimits): Rollout
     const message =
       `rollout exceeded its progress deadline (${formatProgress(progress)})` +
       suffix(deadline.message) +
+      waitingOn(state, stuck)
+    return { kind: 'failed', reason: 'progress-deadline', message, failures: stuck.map((s) => s.failure), progress }
+  }
+
+  // 2b. The same deadline when the controller does not say so. After a Recreate scale-down that outlasted the
+  // deadline, the controller marks it timed out, then sees the new pods as progress and, because the condition it
+  // started from was already timed out, never schedules the next check (requeueStuckDeployment): with pods that never
+  // get ready, ProgressDeadlineExceeded then never comes. No change of the Progressing condition for the deadline
+  // (plus a little for the controller's own lag), by our clock, is the controller's own rule.
+  const complete = d.updatedReplicas >= d.replicas && d.availableReplicas >= d.replicas
+  const progressing = d.conditions.find((c) => c.type === 'Progressing')
+  if (
+    observed &&
+    !complete &&
+    progressing?.status === 'True' &&
+    d.progressDeadlineMs !== undefined &&
+    d.progressSeenSinceMs !== undefined &&
+    state.nowMs - d.progressSeenSinceMs >= d.progressDeadlineMs + PROGRESS_DEADLINE_LAG_MS
+  ) {
+    const stuck = stuckPods(pods, state.nowMs)
+    const message =
+      `rollout made no progress for ${formatDuration(state.nowMs - d.progressSeenSinceMs)}, past its progress ` +
+      `deadline of ${formatDuration(d.progressDeadlineMs)} (${formatProgress(progress)}); the Deployment controller ` +
+      'did not mark it' +
       waitingOn(state, stuck)
     return { kind: 'failed', reason: 'progress-deadline', message, failures: stuck.map((s) => s.failure), progress }
   }

@@ -74,6 +74,14 @@ export interface DeploymentObservation {
   maxUnavailable: number
   paused: boolean
   conditions: Condition[]
+  /** spec.progressDeadlineSeconds in ms; undefined when the Deployment has none (the API's "never"). */
+  progressDeadlineMs?: number
+  /**
+   * By our clock, when we first saw the Progressing condition as it is now (its status, reason and lastUpdateTime):
+   * the controller moves lastUpdateTime on every sign of progress. Our clock, not the cluster's timestamp, so a skewed
+   * runner clock cannot make a rollout look stalled.
+   */
+  progressSeenSinceMs?: number
 }
 
 export interface ObservedState {

@@ -202,7 +202,7 @@ export class RolloutObserver {
     return {
       nowMs: now,
       startedMs,
-      deployment: this.deploymentObservation(d),
+      deployment: this.deploymentObservation(d, now),
       newReplicaSet: newRs ? this.replicaSetObservation(newRs, now) : undefined,
       oldReplicaSets: oldRs.map((rs) => this.replicaSetObservation(rs, now)),
       pods: this.podsOf(newRs).map((p) => this.tracker.podObservation(p, now)),
@@ -214,8 +214,22 @@ export class RolloutObserver {
     }
   }
 
-  private deploymentObservation(d: V1Deployment): DeploymentObservation {
+  /** The Progressing condition as last seen (status, reason, lastUpdateTime) and when we first saw it so. */
+  private progressing?: { key: string; sinceMs: number }
+
+  private deploymentObservation(d: V1Deployment, now: number): DeploymentObservation {
     const s = d.status
+    const condition = s?.conditions?.find((c) => c.type === 'Progressing')
+    if (condition) {
+      const updated = condition.lastUpdateTime as unknown
+      const key = [
+        condition.status,
+        condition.reason,
+        updated instanceof Date ? updated.toISOString() : String(updated ?? '')
+      ].join('|')
+      if (this.progressing?.key !== key) this.progressing = { key, sinceMs: now }
+    }
+    const deadlineSeconds = d.spec?.progressDeadlineSeconds
     return {
       generation: d.metadata?.generation ?? 0,
       observedGeneration: s?.observedGeneration ?? 0,
@@ -232,7 +246,12 @@ export class RolloutObserver {
         status: c.status,
         reason: c.reason,
         message: c.message
-      }))
+      })),
+      // 2147483647 s is how the API spells "no deadline" (the default for extensions/v1beta1 objects).
+      ...(deadlineSeconds !== undefined && deadlineSeconds < 2147483647
+        ? { progressDeadlineMs: deadlineSeconds * 1000 }
+        : {}),
+      ...(condition && this.progressing ? { progressSeenSinceMs: this.progressing.sinceMs } : {})
     }
   }
 

@@ -496,6 +496,48 @@ describe('doomed new pods', () => {
     })
   })
 
+  describe('the progress deadline when the controller never marks it (Recreate: requeueStuckDeployment skipped)', () => {
+    // 5/5 updated, none available, the Progressing condition unchanged (by our clock) since `stalledMs` ago.
+    const stalled = (stalledMs: number, over: Partial<DeploymentObservation> = {}): Spec => ({
+      deployment: {
+        ...MIDWAY,
+        statusReplicas: 3,
+        updatedReplicas: 3,
+        readyReplicas: 0,
+        availableReplicas: 0,
+        progressDeadlineMs: 7_000,
+        progressSeenSinceMs: NOW - stalledMs,
+        ...over
+      },
+      pods: [pod('web-a', { ready: false }), pod('web-b', { ready: false }), pod('web-c', { ready: false })]
+    })
+    test.each<[string, Spec, 'progressing' | 'done' | FailureReason]>([
+      ['unchanged for the deadline + 5 s', stalled(12_000), 'progress-deadline'],
+      ['1 ms less: the controller still has its lag', stalled(11_999), 'progressing'],
+      ['the controller has not seen our generation yet', stalled(60_000, { observedGeneration: 1 }), 'progressing'],
+      ['no deadline in the spec', stalled(60_000, { progressDeadlineMs: undefined }), 'progressing'],
+      ['the condition not seen yet', stalled(60_000, { progressSeenSinceMs: undefined }), 'progressing'],
+      [
+        'complete: the condition may rest as long as it likes',
+        stalled(60_000, { updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 }),
+        'done'
+      ]
+    ])('%s → %s', (_name, spec, expected) => {
+      const verdict = judgeRollout(makeState(spec), LIMITS)
+      expect(verdict.kind === 'failed' ? verdict.reason : verdict.kind).toBe(expected)
+    })
+
+    test('the message says the controller did not mark it and names the pods it waits on', () => {
+      const verdict = judgeRollout(makeState(stalled(185_000)), LIMITS)
+      expect(verdict.kind).toBe('failed')
+      if (verdict.kind !== 'failed') return
+      expect(verdict.message).toMatch(
+        /^rollout made no progress for 3m05s, past its progress deadline of 7s \(3\/3 updated, 0\/3 available, .*\); the Deployment controller did not mark it; waiting on web-a/
+      )
+      expect(verdict.failures.map((f) => f.pod)).toEqual(['web-a', 'web-b', 'web-c'])
+    })
+  })
+
   describe('a quota that forbids the surge pod', () => {
     // 3 replicas on the old ReplicaSet; the new one may not create its first pod.
     const blocked = (over: Partial<DeploymentObservation>, spec: Partial<Spec> = {}): Spec => ({
