@@ -9,6 +9,7 @@ import {
   bed,
   clients,
   createAvailableDeployment,
+  createSettledStatefulSet,
   freshNamespace,
   kubeConfig,
   podsOf,
@@ -182,34 +183,13 @@ describe('canary', () => {
   })
 })
 
-const ready = (p: k8s.V1Pod) => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false
-
 async function statefulSetFixture(prefix: string, behaviour: 'ready' | 'crash-loop') {
   const ns = await freshNamespace(c, prefix)
   const repo = `${state.registry}/${ns}/cache`
   const v1 = await pushImage(state, `${ns}/cache`, 'v1')
   const v2 = await pushImage(state, `${ns}/cache`, 'v2', { behaviour })
   const oldImage = `${repo}:v1@${v1}`
-  const labels = { app: 'cache' }
-  await c.apps.createNamespacedStatefulSet({
-    namespace: ns,
-    body: {
-      metadata: { name: 'cache', namespace: ns, labels },
-      spec: {
-        replicas: 3,
-        serviceName: 'cache',
-        podManagementPolicy: 'OrderedReady',
-        updateStrategy: { type: 'RollingUpdate' },
-        selector: { matchLabels: labels },
-        template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: oldImage }] } }
-      }
-    }
-  })
-  await waitUntil('statefulset cache settled', 90000, async () => {
-    const s = await c.apps.readNamespacedStatefulSet({ name: 'cache', namespace: ns })
-    const pods = (await podsOf(c, ns, 'cache')).filter(ready)
-    return s.status?.readyReplicas === 3 && s.status.currentRevision === s.status.updateRevision && pods.length === 3
-  })
+  await createSettledStatefulSet(c, ns, 'cache', oldImage)
   const inputs = {
     ...(await baseInputs(state, ns)),
     workloads: 'statefulset/cache',

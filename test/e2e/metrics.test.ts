@@ -5,7 +5,6 @@
 // (a Deployment's, and a StatefulSet's canary ordinals); a check asks Prometheus the release's queries; the summary
 // charts each gate's values against its bound, and the real Mermaid parser accepts the charts.
 import { afterEach, beforeAll, describe, expect, test } from '@jest/globals'
-import type * as k8s from '@kubernetes/client-node'
 import { ensureRunning, kill, prometheus } from '../bed/bed.mjs'
 import { baseInputs, expectVerdict, runAction } from './support/action.js'
 import {
@@ -14,6 +13,7 @@ import {
   bed,
   clients,
   createAvailableDeployment,
+  createSettledStatefulSet,
   freshNamespace,
   podsOf,
   pushImage,
@@ -196,8 +196,6 @@ describe('metric gates', () => {
   }, 120_000)
 })
 
-const ready = (p: k8s.V1Pod) => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false
-
 /** pod name → uid and image of the StatefulSet's pods now. */
 async function cachePods(ns: string): Promise<Record<string, { uid: string; image: string }>> {
   const out: Record<string, { uid: string; image: string }> = {}
@@ -215,26 +213,7 @@ describe('metric gates on a StatefulSet canary (partition)', () => {
     const v2 = await pushImage(state, `${ns}/cache`, 'v2', { errorRatio: 0.5 })
     const oldImage = `${repo}:v1@${v1}`
     const newImage = `${repo}:v2@${v2}`
-    const labels = { app: 'cache' }
-    await c.apps.createNamespacedStatefulSet({
-      namespace: ns,
-      body: {
-        metadata: { name: 'cache', namespace: ns, labels },
-        spec: {
-          replicas: 3,
-          serviceName: 'cache',
-          podManagementPolicy: 'OrderedReady',
-          updateStrategy: { type: 'RollingUpdate' },
-          selector: { matchLabels: labels },
-          template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: oldImage }] } }
-        }
-      }
-    })
-    await waitUntil('statefulset cache settled', 90_000, async () => {
-      const s = await c.apps.readNamespacedStatefulSet({ name: 'cache', namespace: ns })
-      const pods = (await podsOf(c, ns, 'cache')).filter(ready)
-      return s.status?.readyReplicas === 3 && s.status.currentRevision === s.status.updateRevision && pods.length === 3
-    })
+    await createSettledStatefulSet(c, ns, 'cache', oldImage)
     const before = await cachePods(ns)
     let during: Record<string, { uid: string; image: string }> | undefined
     const run = await runAction(

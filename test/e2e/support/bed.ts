@@ -270,6 +270,39 @@ export async function createAvailableDeployment(c: Clients, spec: DeploymentSpec
   })
 }
 
+/**
+ * Creates StatefulSet `name` (3 replicas, OrderedReady, RollingUpdate, container `app` on `image`, label app=<name>)
+ * and waits until every replica is ready on the current revision.
+ */
+export async function createSettledStatefulSet(
+  c: Clients,
+  namespace: string,
+  name: string,
+  image: string
+): Promise<void> {
+  const labels = { app: name }
+  await c.apps.createNamespacedStatefulSet({
+    namespace,
+    body: {
+      metadata: { name, namespace, labels },
+      spec: {
+        replicas: 3,
+        serviceName: name,
+        podManagementPolicy: 'OrderedReady',
+        updateStrategy: { type: 'RollingUpdate' },
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { containers: [{ name: 'app', image }] } }
+      }
+    }
+  })
+  const ready = (p: k8s.V1Pod) => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ?? false
+  await waitUntil(`statefulset ${name} settled`, 90_000, async () => {
+    const s = await c.apps.readNamespacedStatefulSet({ name, namespace })
+    const pods = (await podsOf(c, namespace, name)).filter(ready)
+    return s.status?.readyReplicas === 3 && s.status.currentRevision === s.status.updateRevision && pods.length === 3
+  })
+}
+
 export async function podsOf(c: Clients, namespace: string, app: string): Promise<k8s.V1Pod[]> {
   const list = await c.core.listNamespacedPod({ namespace, labelSelector: `app=${app}` })
   return list.items.filter((p) => !p.metadata?.deletionTimestamp)
