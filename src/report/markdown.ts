@@ -117,11 +117,7 @@ function chartPoints(timeline: readonly ProgressSample[], startedMs: number): Ch
     if (last && last.second >= second) last.sample = sample
     else perSecond.push({ second, sample })
   }
-  if (perSecond.length <= MAX_CHART_POINTS) return perSecond
-  const step = (perSecond.length - 1) / (MAX_CHART_POINTS - 1)
-  return Array.from({ length: MAX_CHART_POINTS }, (_, i) => perSecond[Math.round(i * step)]).filter(
-    (p): p is ChartPoint => p !== undefined
-  )
+  return evenly(perSecond, MAX_CHART_POINTS)
 }
 
 function legend(): string {
