@@ -231,11 +231,12 @@ class RegistryClient {
     if (options.ca === undefined) this.fetch = base
     else {
       // Our calls trust the given CA (as well as nothing else): undici's Agent verifies against `ca`. undici loads
-      // on the first such call, not with the engine (client-node brings its own copy).
+      // on the first such call, not with the engine (client-node brings its own copy); tls-agent.ts says why through
+      // a module of ours.
       const ca = options.ca
       let dispatcher: Promise<unknown> | undefined
       this.fetch = (async (input: Parameters<typeof fetch>[0], init: RequestInit = {}) => {
-        dispatcher ??= import('undici').then(({ Agent }) => new Agent({ connect: { ca } }))
+        dispatcher ??= import('./tls-agent.js').then(({ agentTrusting }) => agentTrusting(ca))
         return base(input, { ...init, dispatcher: await dispatcher } as unknown as RequestInit)
       }) as typeof fetch
     }
