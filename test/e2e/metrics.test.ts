@@ -163,7 +163,7 @@ describe('metric gates', () => {
     const after = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
     expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion)
     expect(run.summary).toContain('canary: error-ratio')
-    // Bold = a failing evaluation: failure-limit 2 → at least three, the early ones possibly lower than 0.5 (see above).
+    // Bold = a failing evaluation: failure-limit 2 → at least three, each over max, one near the image's 0.5.
     const failingValues = (run.summary.match(/\*\*0\.\d+\*\*/g) ?? []).map((v) => Number(v.replaceAll('*', '')))
     expect(failingValues.length).toBeGreaterThanOrEqual(3)
     expect(failingValues.every((v) => v > 0.05)).toBe(true)
