@@ -160,8 +160,11 @@ export interface ReleaseResult {
   metrics?: MetricGateReport[]
   /** The canary run before the rollout (the `canary` input). */
   canary?: CanaryReport
-  /** check mode: the server-side dry-run's template diff, the rollout traps found and the metric-gate warnings. */
-  check?: { diff: string; warnings: string[]; workloads?: CheckedWorkload[] }
+  /**
+   * check mode: the server-side dry-run's template diff, the rollout traps found, the metric gates the release would
+   * not watch long enough to fail, and each workload's own diff and traps.
+   */
+  check?: { diff: string; traps: string[]; gateWarnings: string[]; workloads?: CheckedWorkload[] }
 }
 
 /** One workload's part of a check (a PR comment each): its template diff and its rollout traps. */

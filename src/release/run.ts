@@ -27,7 +27,7 @@ import { canaryVerdict, runCanary } from '../canary/run.js'
 import { CanaryLogs } from '../canary/logs.js'
 import { canaryName, canaryPartition, canaryReplicas, isCanaryOrdinal } from '../canary/plan.js'
 import { MetricGateWatch, checkMetricGates } from '../metrics/watch.js'
-import { type MetricGate, type MetricGateReport, gatesThatCannotFail } from '../metrics/gates.js'
+import { type MetricGateReport, gatesThatCannotFail } from '../metrics/gates.js'
 import { type V1Deployment, type V1StatefulSet, labelSelectorString } from '../kube/client.js'
 import type { FailureReason, Logger, PendingCanary, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
 import { diffLines } from '../report/diff.js'
@@ -316,7 +316,7 @@ class Release {
         this.log.info(
           `metric gates: ${metrics.gates.map((g) => g.name).join(', ')} (Prometheus ${metrics.prometheusUrl} answered)`
         )
-        for (const w of this.gateWarnings(metrics.gates)) this.log.warning(w)
+        for (const w of this.gateWarnings()) this.log.warning(w)
       }
       if (this.locking && this.deps.lockHolder) {
         this.lock = new ReleaseLock({
@@ -335,7 +335,9 @@ class Release {
    * A gate the release does not watch long enough to fail judges nothing: one warning per gate and per watch that is
    * too short (the canary's canary-duration, each workload's soak; the rollout itself may be done at once).
    */
-  private gateWarnings(gates: MetricGate[]): string[] {
+  private gateWarnings(): string[] {
+    const gates = this.config.metrics?.gates
+    if (!gates) return []
     const canary = this.config.canary
     const canaryTarget = this.targets[0]
     const warnings =
@@ -346,12 +348,8 @@ class Release {
       const who = this.multi ? `${t.label}: ` : ''
       warnings.push(...gatesThatCannotFail(gates, t.ref.soakMs, 'soak').map((w) => who + w))
     }
-    this.gateWarningList = [...new Set(warnings)]
-    return this.gateWarningList
+    return [...new Set(warnings)]
   }
-
-  /** The preflight's metric-gate warnings, for a check's summary. */
-  private gateWarningList: string[] = []
 
   /**
    * Build and push (or resolve the digest of an existing tag), so the release rolls out exact bytes; a plan's
@@ -429,11 +427,11 @@ class Release {
       traps: t.traps.map(({ code, message }) => ({ code, message }))
     }))
     const traps = this.targets.flatMap((t) => t.traps.map((trap) => trap.message))
-    const warnings = [...traps, ...this.gateWarningList]
+    const gateWarnings = this.gateWarnings()
     const found = [
       traps.length ? `${traps.length} rollout trap${traps.length === 1 ? '' : 's'} found` : '',
-      this.gateWarningList.length
-        ? `${this.gateWarningList.length} metric gate${this.gateWarningList.length === 1 ? '' : 's'} could never fail`
+      gateWarnings.length
+        ? `${gateWarnings.length} metric gate${gateWarnings.length === 1 ? '' : 's'} could never fail`
         : ''
     ].filter(Boolean)
     this.log.info(diff || '(the template is unchanged)')
@@ -441,7 +439,7 @@ class Release {
       result: 'dry-run',
       message: `The patch to ${this.newImage} is valid (server-side dry run); nothing changed${found.map((f) => `; ${f}`).join('')}`,
       revision: this.targets[0]?.snapshot.revision,
-      check: { diff, warnings, workloads }
+      check: { diff, traps, gateWarnings, workloads }
     })
   }
 

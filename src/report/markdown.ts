@@ -427,10 +427,13 @@ function phaseTimeline(startedMs: number, phases: readonly PhaseTiming[]): strin
 function checkBlocks(check: NonNullable<ReleaseResult['check']>): string[] {
   const blocks: string[] = ['### Dry-run check']
   blocks.push(
-    check.warnings.length > 0
-      ? ['Rollout traps:', ...check.warnings.map((w) => `- ⚠️ ${escapeMarkdown(w)}`)].join('\n')
+    check.traps.length > 0
+      ? ['Rollout traps:', ...check.traps.map((w) => `- ⚠️ ${escapeMarkdown(w)}`)].join('\n')
       : 'No rollout traps found.'
   )
+  if (check.gateWarnings.length > 0) {
+    blocks.push(['Metric gates:', ...check.gateWarnings.map((w) => `- ⚠️ ${escapeMarkdown(w)}`)].join('\n'))
+  }
   if (check.diff) blocks.push(detailsBlock('Template diff', [fenced(check.diff.split(/\r\n|\r|\n/), 'diff')]))
   return blocks
 }

@@ -69,7 +69,7 @@ function checked(workloads: CheckedWorkload[] = [web], overrides: Partial<Releas
     timeline: [],
     diagnostics: [],
     origin: { sha: SHA, runUrl: RUN_URL },
-    check: { diff: workloads.map((w) => w.diff).join('\n'), warnings: [], workloads },
+    check: { diff: workloads.map((w) => w.diff).join('\n'), traps: [], gateWarnings: [], workloads },
     ...overrides
   }
 }

@@ -371,7 +371,8 @@ describe('runRelease: a check validates the metric gates its release would use, 
     const warning =
       'metric gate "err" can never fail within soak 5s: it needs initial-delay 4s + (failure-limit 2 + 1) × interval 2s = 10s; set soak to at least 10s'
     expect(recorded.lines.some((l) => l.text.startsWith(warning))).toBe(true)
-    expect(result.check?.warnings.some((w) => w.startsWith(warning))).toBe(true)
+    expect(result.check?.gateWarnings.some((w) => w.startsWith(warning))).toBe(true)
+    expect(result.check?.traps.some((w) => w.includes('metric gate'))).toBe(false)
     expect(result.message).toMatch(/; \d+ rollout traps found; 1 metric gate could never fail$/)
     expect(cluster.patches).toEqual([])
     expect(cluster.dryRuns).toBe(1)
@@ -385,7 +386,7 @@ describe('runRelease: a check validates the metric gates its release would use, 
       config({ mode: 'check', 'metric-gates': gate('sum(x)'), 'prometheus-url': url, soak: '10s' })
     )
     expect(result.result).toBe('dry-run')
-    expect(result.check?.warnings.length).toBeGreaterThan(0)
-    expect(result.check?.warnings.filter((w) => w.includes('metric gate'))).toEqual([])
+    expect(result.check?.traps.length).toBeGreaterThan(0)
+    expect(result.check?.gateWarnings).toEqual([])
   })
 })

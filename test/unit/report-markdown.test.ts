@@ -355,21 +355,26 @@ describe('renderSummary', () => {
     const out = renderSummary(
       succeededResult({
         result: 'dry-run',
-        check: { diff: '- image: a\n+ image: b ```', warnings: ['no readiness probe on <app>'] }
+        check: {
+          diff: '- image: a\n+ image: b ```',
+          traps: ['no readiness probe on <app>'],
+          gateWarnings: ['metric gate "err" can never fail within soak 5s']
+        }
       })
     )
     expect(out).toContain(
       [
         '### Dry-run check',
         'Rollout traps:\n- ⚠️ no readiness probe on &lt;app&gt;',
+        'Metric gates:\n- ⚠️ metric gate "err" can never fail within soak 5s',
         '<details><summary>Template diff</summary>',
         '````diff\n- image: a\n+ image: b ```\n````',
         '</details>'
       ].join('\n\n')
     )
-    expect(renderSummary(succeededResult({ check: { diff: '', warnings: [] } }))).toContain(
-      '### Dry-run check\n\nNo rollout traps found.\n'
-    )
+    const clean = renderSummary(succeededResult({ check: { diff: '', traps: [], gateWarnings: [] } }))
+    expect(clean).toContain('### Dry-run check\n\nNo rollout traps found.\n')
+    expect(clean).not.toContain('Metric gates:')
   })
 
   test('no chart with fewer than two points', () => {
