@@ -2,9 +2,12 @@
 // whose per-pod request counters follow each pod's image (its 5xx-ratio label), as the logs do. A new image whose 5xx
 // ratio stays above the gate's max is rolled back with the values in the summary; a good image passes its gate;
 // Prometheus stopped mid-release is metrics-unavailable (inconclusive), never a bad release; a canary is gated too
-// (a Deployment's, and a StatefulSet's canary ordinals); a check asks Prometheus the release's queries; the summary
-// charts each gate's values against its bound, and the real Mermaid parser accepts the charts.
+// (a Deployment's, and a StatefulSet's canary ordinals); a check asks Prometheus the release's queries and warns of a
+// gate the release would not watch long enough to fail; the summary charts each gate's values against its bound, and
+// the real Mermaid parser accepts the charts.
 import { afterEach, beforeAll, describe, expect, test } from '@jest/globals'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { ensureRunning, kill, prometheus } from '../bed/bed.mjs'
 import { baseInputs, expectVerdict, runAction } from './support/action.js'
 import {
@@ -197,6 +200,31 @@ describe('metric gates', () => {
     const after = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
     expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion)
     expect(after.metadata?.generation).toBe(1)
+  }, 120_000)
+
+  test('mode: check warns of a gate the soak is too short for, and fails metrics-unavailable when Prometheus is unreachable', async () => {
+    const f = await fixture('metric-check-warn', 0)
+    const before = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    // initial-delay 4s + (failure-limit 2 + 1) × 2s = 10s: a 5s soak could never see the gate fail.
+    const warned = await runAction(state, { ...f.inputs, mode: 'check', 'metric-gates': gates(), soak: '5s' })
+    expectVerdict(warned, 'dry-run')
+    expect(warned.stdout).toContain('::warning::metric gate "error-ratio" can never fail within soak 5s')
+    expect(warned.summary).toMatch(/Metric gates:\n- ⚠️ metric gate .*error-ratio.* can never fail within soak 5s/)
+    expect(warned.summary.split('Metric gates:')[0]).not.toContain('can never fail')
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise<void>((resolve) => closed.close(() => resolve()))
+    const unreachable = await runAction(state, {
+      ...f.inputs,
+      mode: 'check',
+      'metric-gates': gates(),
+      'prometheus-url': `http://127.0.0.1:${port}`
+    })
+    expectVerdict(unreachable, 'failed', 'metrics-unavailable')
+    expect(unreachable.stdout + unreachable.stderr).toContain('ECONNREFUSED')
+    const after = await c.apps.readNamespacedDeployment({ name: 'web', namespace: f.ns })
+    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion)
   }, 120_000)
 })
 
