@@ -231,8 +231,8 @@ class RegistryClient {
     if (options.ca === undefined) this.fetch = base
     else {
       // Our calls trust the given CA (as well as nothing else): undici's Agent verifies against `ca`. undici loads
-      // on the first such call, not with the engine (client-node brings its own copy); tls-agent.ts says why through
-      // a module of ours.
+      // on the first such call, not with the engine (client-node brings its own copy), through tls-agent.ts (which
+      // says why not import('undici') here).
       const ca = options.ca
       let dispatcher: Promise<unknown> | undefined
       this.fetch = (async (input: Parameters<typeof fetch>[0], init: RequestInit = {}) => {
