@@ -5,6 +5,7 @@ import * as k8s from '@kubernetes/client-node'
 import { baseInputs, expectVerdict, runAction, startCliDeploy } from './support/action.js'
 import {
   type BedState,
+  type PodIdentity,
   type Clients,
   bed,
   clients,
@@ -13,6 +14,7 @@ import {
   freshNamespace,
   kubeConfig,
   podsOf,
+  podIdentities,
   pushImage,
   waitUntil
 } from './support/bed.js'
@@ -201,19 +203,13 @@ async function statefulSetFixture(prefix: string, behaviour: 'ready' | 'crash-lo
 }
 
 /** pod name → uid and image of the StatefulSet's pods now. */
-async function cachePods(ns: string): Promise<Record<string, { uid: string; image: string }>> {
-  const out: Record<string, { uid: string; image: string }> = {}
-  for (const p of await podsOf(c, ns, 'cache')) {
-    out[p.metadata!.name!] = { uid: p.metadata!.uid!, image: p.spec?.containers[0]?.image ?? '' }
-  }
-  return out
-}
+const cachePods = (ns: string): Promise<Record<string, PodIdentity>> => podIdentities(c, ns, 'cache')
 
 describe('StatefulSet canary (native: partition)', () => {
   test('only the highest ordinal moves first; a crash-looping canary → restored (template and partition), the lower ordinals never replaced', async () => {
     const f = await statefulSetFixture('canary-sts-bad', 'crash-loop')
     const before = await cachePods(f.ns)
-    let during: { partition?: number; pods: Record<string, { uid: string; image: string }> } | undefined
+    let during: { partition?: number; pods: Record<string, PodIdentity> } | undefined
     const run = await runAction(
       state,
       { ...f.inputs, canary: '1', 'canary-duration': '30s' },
@@ -248,7 +244,7 @@ describe('StatefulSet canary (native: partition)', () => {
   test('a good canary ordinal → the partition goes back to 0 and every pod rolls out', async () => {
     const f = await statefulSetFixture('canary-sts-good', 'ready')
     const before = await cachePods(f.ns)
-    let during: Record<string, { uid: string; image: string }> | undefined
+    let during: Record<string, PodIdentity> | undefined
     const run = await runAction(
       state,
       { ...f.inputs, canary: '1', 'canary-duration': '10s' },

@@ -12,13 +12,14 @@ import { ensureRunning, kill, prometheus } from '../bed/bed.mjs'
 import { baseInputs, expectVerdict, runAction } from './support/action.js'
 import {
   type BedState,
+  type PodIdentity,
   type Clients,
   bed,
   clients,
   createAvailableDeployment,
   createSettledStatefulSet,
   freshNamespace,
-  podsOf,
+  podIdentities,
   pushImage,
   waitUntil
 } from './support/bed.js'
@@ -229,13 +230,7 @@ describe('metric gates', () => {
 })
 
 /** pod name → uid and image of the StatefulSet's pods now. */
-async function cachePods(ns: string): Promise<Record<string, { uid: string; image: string }>> {
-  const out: Record<string, { uid: string; image: string }> = {}
-  for (const p of await podsOf(c, ns, 'cache')) {
-    out[p.metadata!.name!] = { uid: p.metadata!.uid!, image: p.spec?.containers[0]?.image ?? '' }
-  }
-  return out
-}
+const cachePods = (ns: string): Promise<Record<string, PodIdentity>> => podIdentities(c, ns, 'cache')
 
 describe('metric gates on a StatefulSet canary (partition)', () => {
   test('the canary ordinal answers 50% 5xx → rolled-back, canary: metric-gate; template and partition restored, the lower ordinals never replaced', async () => {
@@ -247,7 +242,7 @@ describe('metric gates on a StatefulSet canary (partition)', () => {
     const newImage = `${repo}:v2@${v2}`
     await createSettledStatefulSet(c, ns, 'cache', oldImage)
     const before = await cachePods(ns)
-    let during: Record<string, { uid: string; image: string }> | undefined
+    let during: Record<string, PodIdentity> | undefined
     const run = await runAction(
       state,
       {

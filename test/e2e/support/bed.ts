@@ -307,3 +307,18 @@ export async function podsOf(c: Clients, namespace: string, app: string): Promis
   const list = await c.core.listNamespacedPod({ namespace, labelSelector: `app=${app}` })
   return list.items.filter((p) => !p.metadata?.deletionTimestamp)
 }
+
+/** What identifies a pod's version: its uid (replaced or not) and its first container's image. */
+export interface PodIdentity {
+  uid: string
+  image: string
+}
+
+/** pod name → uid and image of the app's pods now (a StatefulSet's pods keep their names across a replacement). */
+export async function podIdentities(c: Clients, namespace: string, app: string): Promise<Record<string, PodIdentity>> {
+  const out: Record<string, PodIdentity> = {}
+  for (const p of await podsOf(c, namespace, app)) {
+    out[p.metadata!.name!] = { uid: p.metadata!.uid!, image: p.spec?.containers[0]?.image ?? '' }
+  }
+  return out
+}
