@@ -350,6 +350,11 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
 }
 
 const PR_EVENTS = new Set(['pull_request', 'pull_request_target'])
+
+/** The run was started by a pull request (its own or the base repository's side). */
+export function isPullRequestEvent(ctx: RawContext): boolean {
+  return ctx.eventName !== undefined && PR_EVENTS.has(ctx.eventName)
+}
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 const KUBECONFIG_KEYS = ['apiVersion', 'kind', 'clusters', 'contexts', 'users', 'current-context']
 
@@ -363,7 +368,7 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
   const duration = (name: keyof typeof INPUT_DEFAULTS): number => parseDuration(withDefault(name), name)
   const list = (name: InputName, comma = true): string[] => parseList(raw[name] ?? '', { comma })
 
-  const isPr = ctx.eventName !== undefined && PR_EVENTS.has(ctx.eventName)
+  const isPr = isPullRequestEvent(ctx)
   const mode = parseMode(given('mode'), isPr)
 
   const namespace = withDefault('namespace')

@@ -1,7 +1,7 @@
 // GitHub reporting settings, read from the raw options like every other input (the lead wires this next to
 // configFromRaw). No token or no repository = no GitHub reporting, which is the normal case for the CLI.
 
-import type { RawContext, RawOptions } from '../config/from-raw.js'
+import { type RawContext, type RawOptions, isPullRequestEvent } from '../config/from-raw.js'
 import { parseBoolean } from '../config/parse.js'
 import { InputError } from '../errors.js'
 
@@ -23,7 +23,6 @@ export interface GitHubConfig {
 /** GitHub's own default environment for a Deployment, so records match what `gh`/the UI create without one. */
 export const DEFAULT_ENVIRONMENT = 'production'
 
-const PR_EVENTS = new Set(['pull_request', 'pull_request_target'])
 const REPOSITORY = /^([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+)$/
 
 /** Raw options + context → GitHubConfig, or undefined when there is no token. Throws InputError on bad values. */
@@ -54,7 +53,7 @@ export function githubConfigFromRaw(raw: RawOptions, ctx: RawContext): GitHubCon
   if (!match?.[1] || !match[2]) {
     throw new InputError(`The repository "${repository}" is not owner/repo`)
   }
-  const isPr = ctx.eventName !== undefined && PR_EVENTS.has(ctx.eventName)
+  const isPr = isPullRequestEvent(ctx)
   const sha = (isPr && ctx.prHeadSha ? ctx.prHeadSha : ctx.sha).trim()
   if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/i.test(sha)) {
     throw new InputError(

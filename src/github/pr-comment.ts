@@ -4,8 +4,8 @@
 // the missing permission; they never change the check's verdict.
 
 import type { CheckedWorkload, ReleaseResult } from '../result.js'
-import { code, detailsBlock, fenced, markdownUrl, verdictHeading } from '../report/markdown.js'
-import { escapeMarkdown } from '../report/safe-text.js'
+import { MAX_LOG_LINE_CHARS, code, detailsBlock, fenced, markdownUrl, verdictHeading } from '../report/markdown.js'
+import { escapeMarkdown, truncate } from '../report/safe-text.js'
 import { githubApiWarning, type Octokit } from './octokit.js'
 
 export const PR_COMMENT_PERMISSION = 'pull-requests: write'
@@ -61,7 +61,7 @@ export function renderPrComment(result: ReleaseResult, w: CommentedWorkload, ctx
   const head = [
     prCommentMarker(w),
     `${verdictHeading(result).replace(/^## /, '### ')} · Rollout Guard check of ${where}`,
-    clipText(escapeMarkdown(result.message), MAX_MESSAGE_CHARS),
+    truncate(escapeMarkdown(result.message), MAX_MESSAGE_CHARS),
     `Checked ${facts.join(' · ')}.`
   ]
   if (w.traps === undefined) {
@@ -100,8 +100,8 @@ function cutLines(text: string, budget: number): string[] {
   const kept: string[] = []
   let used = 0
   for (const line of lines) {
-    // fenced() clips each line to 1000 characters; count what it will keep.
-    const cost = Math.min(line.length, 1000) + 1
+    // fenced() clips each line to MAX_LOG_LINE_CHARS; count what it will keep.
+    const cost = Math.min(line.length, MAX_LOG_LINE_CHARS) + 1
     if (used + cost > budget) break
     kept.push(line)
     used += cost
@@ -109,10 +109,6 @@ function cutLines(text: string, budget: number): string[] {
   const left = lines.length - kept.length
   if (left > 0) kept.push(`… ${left} more line${left === 1 ? '' : 's'}: see the job summary`)
   return kept
-}
-
-function clipText(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text
 }
 
 export interface UpsertPrCommentParams {

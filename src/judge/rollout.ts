@@ -86,7 +86,7 @@ const IMAGE_PULL_REASONS = new Set([
 const DEFINITIVE_PULL_ERROR =
   /code = NotFound|: not found\b|manifest unknown|name unknown|pull access denied|repository does not exist|insufficient_scope|\b401 Unauthorized\b|\b403 Forbidden\b|\bdenied: /i
 
-export function isDefinitivePullError(reason: string, message: string | undefined): boolean {
+function isDefinitivePullError(reason: string, message: string | undefined): boolean {
   if (reason === 'ErrImageNeverPull') return true
   return reason === 'ErrImagePull' && message !== undefined && DEFINITIVE_PULL_ERROR.test(message.slice(0, 4096))
 }

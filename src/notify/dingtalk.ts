@@ -4,7 +4,8 @@
 import { createHmac } from 'node:crypto'
 import type { ReleaseResult } from '../result.js'
 import { escapeMarkdown } from '../report/safe-text.js'
-import { detailParts, imageLines, reasonLine, truncate, verdictLine } from './verdict.js'
+import { detailParts, imageLines, reasonLine, verdictLine } from './verdict.js'
+import { truncate } from '../report/safe-text.js'
 
 export interface DingTalkMarkdownMessage {
   msgtype: 'markdown'

@@ -1,7 +1,8 @@
 // Slack incoming webhook: Block Kit message with a plain `text` fallback (what notifications and old clients show).
 
 import type { ReleaseResult } from '../result.js'
-import { detailParts, imageLines, reasonLine, truncate, verdictLine } from './verdict.js'
+import { detailParts, imageLines, reasonLine, verdictLine } from './verdict.js'
+import { truncate } from '../report/safe-text.js'
 
 export interface SlackTextObject {
   type: 'plain_text' | 'mrkdwn'

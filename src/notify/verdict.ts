@@ -65,12 +65,6 @@ export function detailParts(result: ReleaseResult): string[] {
   return parts
 }
 
-/** Cuts text to at most `max` characters, marking the cut, because every chat API has hard field limits. */
-export function truncate(text: string, max: number): string {
-  const chars = Array.from(text)
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`
-}
-
 /** The canary in a few words: which, its verdict, and its error rate next to the stable pods'. */
 export function canaryPart(result: ReleaseResult): string | undefined {
   const c = result.canary

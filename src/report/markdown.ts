@@ -28,7 +28,7 @@ const MAX_CHART_POINTS = 60
 const MAX_PODS = 10
 const MAX_EVENTS = 10
 const LOG_TAIL_LINES = 25
-const MAX_LOG_LINE_CHARS = 1000
+export const MAX_LOG_LINE_CHARS = 1000
 
 const ICONS: Record<ResultKind, string> = {
   succeeded: '✅',

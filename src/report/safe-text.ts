@@ -42,3 +42,9 @@ export function escapeMarkdown(text: string): string {
     .replace(MARKDOWN_SPECIAL, (c) => `\\${c}`)
     .replace(/\r\n|\r|\n/g, '<br>')
 }
+
+/** Cuts text to at most `max` characters (code points), marking the cut: chat APIs and GitHub have hard field limits. */
+export function truncate(text: string, max: number): string {
+  const chars = Array.from(text)
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`
+}
