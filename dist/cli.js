@@ -7,5 +7,5 @@ import{a as y}from"./chunks/chunk-I7WZHXQH.js";import{V as d,W as f,b as p}from"
 ${$()}
 `),2}if(n.command==="help")return process.stdout.write(`${$()}
 `),0;if(n.command==="version")return process.stdout.write(`${P}
-`),0;v(),y();let{deploy:t}=await import("./chunks/cli-deploy-74GBYZWS.js");return t(n,o)}i(j,"main");j(process.argv.slice(2),process.env).then(e=>process.exit(e),e=>{process.stderr.write(`rollout-guard: ${e.message}
+`),0;v(),y();let{deploy:t}=await import("./chunks/cli-deploy-3ZPV4JTO.js");return t(n,o)}i(j,"main");j(process.argv.slice(2),process.env).then(e=>process.exit(e),e=>{process.stderr.write(`rollout-guard: ${e.message}
 `),process.exit(2)});export{j as main};

@@ -510,10 +510,7 @@ class Release {
         message: `canary: ${outcome.message}; ${untouched}`
       })
     }
-    if (
-      outcome.kind === 'failed' &&
-      (isFailureReason(outcome.reason) || outcome.reason === 'error-logs' || outcome.reason === 'metric-gate')
-    ) {
+    if (outcome.kind === 'failed' && isCanaryFailure(outcome.reason)) {
       throw new Finish({
         result: 'rolled-back',
         reason: `canary: ${outcome.reason}`,
@@ -598,10 +595,7 @@ class Release {
     this.canaryReport = report
     if (outcome.kind === 'done') return undefined
     if (outcome.kind === 'failed' && outcome.reason !== 'dependency-down') {
-      const reason =
-        isFailureReason(outcome.reason) || outcome.reason === 'error-logs' || outcome.reason === 'metric-gate'
-          ? outcome.reason
-          : undefined
+      const reason = isCanaryFailure(outcome.reason) ? outcome.reason : undefined
       t.outcome = reason
         ? { ...outcome, reason: `canary: ${reason}`, message: `canary (${ordinals}): ${outcome.message}` }
         : { ...outcome, message: `canary (${ordinals}): ${outcome.message}` }
@@ -1063,6 +1057,11 @@ const FAILURE_REASONS = new Set<string>([
 
 function isFailureReason(reason: ReasonCode): reason is FailureReason {
   return FAILURE_REASONS.has(reason)
+}
+
+/** A canary outcome that judges the new version bad (its reason becomes `canary: …`), not an inconclusive one. */
+function isCanaryFailure(reason: ReasonCode): reason is FailureReason | 'error-logs' | 'metric-gate' {
+  return isFailureReason(reason) || reason === 'error-logs' || reason === 'metric-gate'
 }
 
 function reasonOf(e: unknown): ReasonCode {
