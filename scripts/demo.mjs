@@ -1,5 +1,5 @@
 // `npm run demo`: the main job against the local cluster. Brings up the test bed (first run builds the control
-// plane), deploys a sample app, then ships three releases with the real CLI (dist/cli.js):
+// plane), deploys a sample app, then ships five releases with the real CLI (dist/cli.js):
 //   v2  a good release                           → succeeded
 //   v3  a release that crash-loops on start      → rolled back (crash-loop) within seconds
 //   v4  a release that never becomes ready       → rolled back (progress-deadline)
