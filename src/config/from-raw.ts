@@ -174,7 +174,7 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
   },
   tags: {
     description:
-      'Tags to build and push, as docker/metadata-action outputs them (newline or comma separated): bare tags (v2) are added to `image`, full references (registry.example.com/shop/web:v2) are used as written. The Deployment runs the pushed digest; with build: false the first tag of `image` is resolved. Default: the short commit SHA (the PR head SHA on pull_request).',
+      'Tags to build and push, as docker/metadata-action outputs them (newline or comma separated): bare tags (v2) are added to `image`, full references (registry.example.com/shop/web:v2) are used as written. The Deployment runs the pushed digest; with build: false the first tag of `image` is resolved. Default: the short commit SHA (the PR head SHA on pull_request and pull_request_target).',
     list: true
   },
   build: {
@@ -217,7 +217,7 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
   'registry-password': { description: 'Registry password or token (with registry-username).', secret: true },
   'registry-ca': {
     description:
-      "CA certificate (PEM, inline or a file path) that signed the registry's TLS certificate, for a registry with a private CA. Used by Rollout Guard's own registry calls (which then always use https; build: false resolves through them). A build's push goes through the docker daemon, which must trust the CA itself (certs.d/<host>/ca.crt)."
+      "CA certificate (PEM, inline or a file path) that signed the registry's TLS certificate, for a registry with a private CA. Used by Rollout Guard's own registry calls (which then always use https; build: false resolves through them). Before a build's push it is installed for the docker daemon as <certs.d>/<host:port>/ca.crt (/etc/docker/certs.d, or DOCKER_CERTS_D); where that cannot be written (not root) it is a warning and the daemon must trust the CA already."
   },
   'insecure-registry': {
     description: 'Allow plain HTTP to the registry (127.0.0.1 and localhost always may).',

@@ -1,6 +1,6 @@
-// The action's outputs, named exactly as PRODUCT.md and action.yml document them. Every output is always set (an
-// empty string when the value does not apply), so a later step can test `steps.x.outputs.digest != ''` instead of
-// guessing whether it was set at all.
+// The action's outputs, named exactly as action.yml (scripts/action-yml.mjs) and the README document them. Every output
+// is always set (an empty string when the value does not apply), so a later step can test
+// `steps.x.outputs.digest != ''` instead of guessing whether it was set at all.
 
 import type { ReleaseResult } from '../result.js'
 
