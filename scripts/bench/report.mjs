@@ -1,5 +1,5 @@
 // Turns the bench's raw results into bench/results.json, bench/results.md (also returned, to print), the
-// time-to-verdict chart (hand-written SVG, log scale) and the README section between the bench markers.
+// time-to-verdict chart (hand-written SVG, log scale); the README shows the chart and links results.md.
 import { readFile, mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -365,33 +365,19 @@ export function svgChart(results) {
   return out.join('\n') + '\n'
 }
 
-const START = '<!-- bench:start -->'
-const END = '<!-- bench:end -->'
-
-export async function writeReports(results, outDir, readme) {
+export async function writeReports(results, outDir) {
   await mkdir(outDir, { recursive: true })
   const md = markdown(results)
   await writeFile(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
   await writeFile(join(outDir, 'results.md'), `# Benchmark results (\`npm run bench\`)\n\n${md}\n`)
   if (results.runs.length > 0) await writeFile(join(outDir, 'time-to-verdict.svg'), svgChart(results))
-  if (readme) {
-    const text = await readFile(readme, 'utf8')
-    const a = text.indexOf(START)
-    const b = text.indexOf(END)
-    if (a >= 0 && b > a) {
-      const section = markdown(results, 'bench/time-to-verdict.svg')
-      await writeFile(readme, `${text.slice(0, a + START.length)}\n${section}\n${text.slice(b)}`)
-    }
-  }
   return md
 }
 
-// `node scripts/bench/report.mjs [dir]`: rewrite results.md, the chart and the README section from results.json.
+// `node scripts/bench/report.mjs [dir]`: rewrite results.md and the chart from results.json.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
   const dir = process.argv[2] ?? join(root, 'bench')
   const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8'))
-  process.stdout.write(
-    `${await writeReports(results, dir, dir === join(root, 'bench') ? join(root, 'README.md') : undefined)}\n`
-  )
+  process.stdout.write(`${await writeReports(results, dir)}\n`)
 }

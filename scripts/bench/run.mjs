@@ -8,13 +8,14 @@
 //              --wait, Rollout Guard's bundled CLI; plus a bare template revert (the floor for a restore)
 //   footprint  dist/ size, `version` time and RSS, process start → first API request, peak RSS following 10/50/200
 //              pods' logs, log scan throughput against grep -cE (scripts/bench-logs.mjs)
-// and writes bench/results.json, bench/results.md (printed too), bench/time-to-verdict.svg and the README section.
+// and writes bench/results.json, bench/results.md (printed too), bench/time-to-verdict.svg (the README shows the
+// chart and links the tables).
 //
 // Environment: ROLLOUT_GUARD_BED_DIR (bed folder), ROLLOUT_GUARD_KEEP_BED=1 (leave the bed up),
 //   ROLLOUT_GUARD_BENCH_REPS (default 3), ROLLOUT_GUARD_BENCH_SEQUENTIAL_REPS=1 (one repetition at a time),
 //   ROLLOUT_GUARD_BENCH_PARTS (default api,releases,footprint),
 //   ROLLOUT_GUARD_BENCH_SCENARIOS (comma list, default all), ROLLOUT_GUARD_BENCH_LOG_PODS (default 10,50,200),
-//   ROLLOUT_GUARD_BENCH_LOG_MB (default 200), ROLLOUT_GUARD_BENCH_OUT (default bench/; README only when default).
+//   ROLLOUT_GUARD_BENCH_LOG_MB (default 200), ROLLOUT_GUARD_BENCH_OUT (default bench/).
 import * as k8s from '@kubernetes/client-node'
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -560,7 +561,7 @@ async function main() {
     }
     results.machine.loadavgAtEnd = loadavg().map((l) => Math.round(l * 100) / 100)
     results.durationS = Math.round((Date.now() - startedMs) / 1000)
-    const md = await writeReports(results, OUT, OUT === join(root, 'bench') ? join(root, 'README.md') : undefined)
+    const md = await writeReports(results, OUT)
     process.stdout.write(`${md}\n`)
     say(`done in ${results.durationS} s; wrote ${OUT}/results.md, results.json, time-to-verdict.svg`)
   } finally {

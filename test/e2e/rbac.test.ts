@@ -1,6 +1,6 @@
-// deploy/rbac.yaml is enough for a release and holds nothing more: the kubeconfig is made by running the README's
-// recipe word for word, a release with it succeeds, and removing any one verb of the Role makes preflight fail
-// naming exactly that permission.
+// deploy/rbac.yaml is enough for a release and holds nothing more: the kubeconfig is made by running the recipe of
+// docs/cluster-access.md word for word, a release with it succeeds, and removing any one verb of the Role makes
+// preflight fail naming exactly that permission.
 import { beforeAll, describe, expect, test } from '@jest/globals'
 import type * as k8s from '@kubernetes/client-node'
 import { execa } from 'execa'
@@ -29,16 +29,19 @@ beforeAll(async () => {
   c = clients(state)
 })
 
-/** The shell block of the README between the kubeconfig recipe markers. */
+/** The shell block of docs/cluster-access.md between the kubeconfig recipe markers. */
 async function recipe(): Promise<string> {
-  const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
-  const m = /<!-- kubeconfig:start -->\s*```sh\n([\s\S]*?)```\s*<!-- kubeconfig:end -->/.exec(readme)
-  if (!m) throw new Error('README.md has no ```sh block between <!-- kubeconfig:start --> and <!-- kubeconfig:end -->')
+  const page = await readFile(join(ROOT, 'docs', 'cluster-access.md'), 'utf8')
+  const m = /<!-- kubeconfig:start -->\s*```sh\n([\s\S]*?)```\s*<!-- kubeconfig:end -->/.exec(page)
+  if (!m)
+    throw new Error(
+      'docs/cluster-access.md has no ```sh block between <!-- kubeconfig:start --> and <!-- kubeconfig:end -->'
+    )
   return m[1]!
 }
 
 /**
- * Runs the README's recipe as written (only its namespace line changes), with kubectl as a cluster admin, in `dir`
+ * Runs the recipe of docs/cluster-access.md as written (only its namespace line changes), with kubectl as a cluster admin, in `dir`
  * holding `manifest` as deploy/rbac.yaml; returns the kubeconfig file it wrote.
  */
 async function runRecipe(ns: string, dir: string, manifest: string): Promise<string> {
@@ -86,7 +89,7 @@ function permission(rule: k8s.V1PolicyRule, verb: string): string {
   return `${verb} ${group ? `${resource}.${group}` : resource}`
 }
 
-describe('deploy/rbac.yaml and the README kubeconfig recipe', () => {
+describe('deploy/rbac.yaml and the kubeconfig recipe of docs/cluster-access.md', () => {
   test('a release succeeds with the recipe kubeconfig; without any one verb of the Role, preflight names it and nothing changes', async () => {
     const ns = await freshNamespace(c, 'rbac')
     const repo = `${state.registry}/${ns}/web`

@@ -1,6 +1,6 @@
-// The README's troubleshooting entries quote error messages verbatim. Each quote is produced here by the code path
-// that really raises it (with the README's example names), so a change of wording fails this test until the README
-// follows.
+// The troubleshooting entries (docs/troubleshooting.md) quote error messages verbatim. Each quote is produced here by
+// the code path that really raises it (with the page's example names), so a change of wording fails this test until
+// the page follows.
 import { describe, expect, test } from '@jest/globals'
 import type { V1Deployment, V1Lease } from '@kubernetes/client-node'
 import { readFileSync } from 'node:fs'
@@ -14,9 +14,9 @@ import { WORKLOAD_KINDS } from '../../src/workloads/index.js'
 import { type Snapshot, applyGuardedPatch, selectContainers } from '../../src/workloads/template.js'
 
 const ROOT = resolve(import.meta.dirname, '../..')
-const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+const page = readFileSync(join(ROOT, 'docs', 'troubleshooting.md'), 'utf8')
 
-/** `<!-- error:id -->` followed by a `> quote` line, in the README. */
+/** `<!-- error:id -->` followed by a `> quote` line, in docs/troubleshooting.md. */
 function quotes(markdown: string): Map<string, string> {
   const out = new Map<string, string>()
   for (const m of markdown.matchAll(/<!-- error:([a-z0-9-]+) -->\n+> (.+)\n/g)) out.set(m[1]!, m[2]!)
@@ -54,7 +54,7 @@ const clients = (parts: Partial<Record<keyof KubeClients, unknown>>): KubeClient
 
 const silent = { info: () => undefined, warning: () => undefined, group: <T>(_n: string, fn: () => Promise<T>) => fn() }
 
-/** The code path behind each entry, fed the README's example. */
+/** The code path behind each entry, fed the page's example. */
 const producers: Record<string, () => Promise<string>> = {
   'container-not-matched': () =>
     messageOf(() =>
@@ -130,8 +130,8 @@ const producers: Record<string, () => Promise<string>> = {
   }
 }
 
-describe('README troubleshooting quotes', () => {
-  const quoted = quotes(readme)
+describe('docs/troubleshooting.md quotes', () => {
+  const quoted = quotes(page)
 
   test('every entry the code can produce is quoted, and nothing else', () => {
     expect([...quoted.keys()].sort()).toEqual(Object.keys(producers).sort())
