@@ -20,7 +20,8 @@ export default tseslint.config(
         AbortController: 'readonly',
         AbortSignal: 'readonly',
         TextDecoder: 'readonly',
-        TextEncoder: 'readonly'
+        TextEncoder: 'readonly',
+        WebSocket: 'readonly'
       }
     },
     rules: {

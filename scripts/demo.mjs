@@ -8,6 +8,8 @@
 //   v6  a canary (one pod) whose error lines run far above the stable pods' over the same window
 //                                                → rolled back (canary: error-logs); the 3 replicas never changed
 // and prints each verdict. Set ROLLOUT_GUARD_KEEP_BED=1 to leave the bed running afterwards.
+// ROLLOUT_GUARD_DEMO_OUT=<dir> also keeps each release's result (the CLI's --json) as <dir>/<tag>.json, and runs one
+// more, a PR check (mode: check) of v7, as <dir>/check.json: scripts/pictures.mjs renders them.
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, writeFile } from 'node:fs/promises'
@@ -52,6 +54,10 @@ function cli(args) {
 
 const verdicts = []
 let canaryUntouched = false
+const out = process.env.ROLLOUT_GUARD_DEMO_OUT
+const keep = async (name, result) => {
+  if (out && result) await writeFile(join(out, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`)
+}
 try {
   const ns = 'demo'
   const repo = `${state.registry}/demo/web`
@@ -136,6 +142,7 @@ spec:
     say(`Release ${tag}: ${what}`)
     const { result } = await cli([...common, '--tags', tag, '--context', await appContext(tag, labels)])
     verdicts.push([tag, what, result])
+    await keep(tag, result)
   }
 
   const what = 'a train: stage 1 web, stage 2 worker (the worker crash-loops)'
@@ -149,6 +156,7 @@ spec:
   const context = await appContext('v5', { log: 'listening on :8080', 'behaviour.worker': 'crash-loop' })
   const { result } = await cli([...base, '--plan', plan, '--tags', 'v5', '--context', context])
   verdicts.push(['v5', what, result])
+  await keep('v5', result)
   for (const w of result?.workloads ?? []) {
     const at = w.rollback?.restoredAtMs
       ? ` (restored at +${Math.round((w.rollback.restoredAtMs - result.startedMs) / 1000)}s)`
@@ -198,6 +206,7 @@ spec:
     '20s'
   ])
   verdicts.push(['v6', canaryWhat, canaryRun.result])
+  await keep('v6', canaryRun.result)
   const c = canaryRun.result?.canary
   if (c) {
     const r = (n) => Math.round(n * 100) / 100
@@ -212,6 +221,24 @@ spec:
     `  the other replicas: ${podsAfter.join(', ')} — ${untouched ? 'never changed (same pods, same Deployment resourceVersion)' : 'CHANGED'}\n`
   )
   canaryUntouched = untouched
+
+  if (out) {
+    // What a pull request sees: the check of v7 (built, not pushed; the patch dry-run on the server; nothing changes).
+    say('A PR check of v7 (mode: check)')
+    const check = await cli([
+      ...common,
+      '--mode',
+      'check',
+      '--tags',
+      'v7',
+      '--sha',
+      '7f3c2a91d0b4e6f8a2c5d7e9b1a3c5e7f9a1b3c5',
+      '--context',
+      await appContext('v7', { log: 'listening on :8080' })
+    ])
+    await keep('check', check.result)
+    process.stdout.write(`  check: ${check.result?.result ?? 'no result'} — ${check.result?.message ?? ''}\n`)
+  }
 } finally {
   say('Verdicts')
   for (const [tag, what, r] of verdicts) {
