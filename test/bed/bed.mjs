@@ -27,6 +27,8 @@ const execFileAsync = promisify(execFile)
 const here = dirname(fileURLToPath(import.meta.url))
 
 export const BED_DIR = process.env.ROLLOUT_GUARD_BED_DIR ?? join(tmpdir(), 'rollout-guard-bed')
+/** The Kubernetes release the control plane is built from (build-binaries.sh's default when unset). */
+export const K8S_VERSION = process.env.ROLLOUT_GUARD_K8S_VERSION || undefined
 const STATE_FILE = join(BED_DIR, 'bed.json')
 export const REGISTRY_USER = 'bed'
 const NODE_COUNT = 3
@@ -182,7 +184,10 @@ async function requirePrerequisites() {
 
 async function buildBinaries() {
   log('building/looking up the control-plane binaries (cached; the first build takes several minutes)')
-  const child = spawn('bash', [join(here, 'build-binaries.sh')], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn('bash', [join(here, 'build-binaries.sh')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: K8S_VERSION ? { ...process.env, K8S_VERSION } : process.env
+  })
   let out = ''
   child.stdout.on('data', (d) => (out += d))
   const code = await new Promise((resolve) => child.on('close', resolve))
@@ -533,7 +538,9 @@ async function startControlPlane({
 /** @returns {Promise<BedState>} */
 export async function up() {
   const existing = await readState()
-  if (await healthy(existing)) {
+  // A running bed of another Kubernetes release than the one asked for is replaced.
+  const sameVersion = !K8S_VERSION || existing?.binDir?.includes(`/k8s-${K8S_VERSION}_`)
+  if (sameVersion && (await healthy(existing))) {
     log(`reusing the running bed in ${BED_DIR}`)
     // A bed started before buildx was part of it gets the plugin now.
     const buildxPlugin = await installBuildx(existing.dockerConfig, await buildBuildx())
