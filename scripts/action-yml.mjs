@@ -1,5 +1,6 @@
-// Writes action.yml from the one source of truth for inputs (INPUT_DOCS in src/config/from-raw.ts), so the
-// metadata, the CLI flags and the parser cannot drift apart. `--check` fails when action.yml is out of date.
+// Writes action.yml from the one source of truth for inputs (INPUT_DOCS in src/config/from-raw.ts) and for reason
+// codes (REASONS in src/model/index.ts), so the metadata, the CLI flags, the parser and the engine cannot drift apart.
+// `--check` fails when action.yml is out of date.
 import { build } from 'esbuild'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -8,8 +9,8 @@ import { stringify } from 'yaml'
 
 export const OUTPUTS = {
   result: 'succeeded | rolled-back | failed | no-change | dry-run',
-  reason:
-    'Why the release did not succeed: crash-loop, image-pull, config-error, oom-killed, pod-failed, unschedulable, replica-failure, restarts, progress-deadline, timeout, error-logs, conflict, locked, rejected, rollback-failed, input, preflight, build, cluster',
+  // Filled in below from REASONS (src/model/index.ts), so the list cannot miss a reason the engine gives.
+  reason: '',
   image: 'The released image reference with digest (repo:tag@sha256:…; repo@sha256:… when a bare digest was deployed)',
   digest: 'The image digest (sha256:…)',
   revision: 'The Deployment revision of the release',
@@ -27,7 +28,11 @@ try {
   // Beside the sources so that the external packages resolve from node_modules.
   const out = join(process.cwd(), '.action-yml-from-raw.mjs')
   await build({
-    entryPoints: ['src/config/from-raw.ts'],
+    stdin: {
+      contents: "export { INPUT_DOCS } from './src/config/from-raw.ts'\nexport { REASONS } from './src/model/index.ts'",
+      resolveDir: process.cwd(),
+      loader: 'ts'
+    },
     bundle: true,
     packages: 'external',
     platform: 'node',
@@ -35,7 +40,8 @@ try {
     outfile: out,
     logLevel: 'error'
   })
-  const { INPUT_DOCS } = await import(pathToFileURL(out).href)
+  const { INPUT_DOCS, REASONS } = await import(pathToFileURL(out).href)
+  OUTPUTS.reason = `Why the release did not succeed: ${REASONS.join(', ')}; canary: <reason> when the canary failed (the workload itself untouched)`
   const inputs = {}
   for (const [name, doc] of Object.entries(INPUT_DOCS)) {
     const entry = { description: doc.description, required: doc.required === true }

@@ -1,5 +1,5 @@
 // The shared nouns at the bottom of the house: every room may import these, and this imports nothing of ours but the
-// observed-state types beside it. No I/O, no logic.
+// observed-state types beside it. No I/O, no logic: the lists here are data (reason codes the docs are checked against).
 import type { V1PodTemplateSpec } from '@kubernetes/client-node'
 
 export type * from './observed.js'
@@ -22,37 +22,48 @@ export interface WorkloadRef {
 }
 
 /** Why the pod-state judges failed a rollout. */
-export type FailureReason =
-  | 'crash-loop'
-  | 'image-pull'
-  | 'config-error'
-  | 'oom-killed'
-  | 'pod-failed'
-  | 'unschedulable'
-  | 'replica-failure'
-  | 'progress-deadline'
-  | 'timeout'
-  | 'restarts'
+export const FAILURE_REASONS = [
+  'crash-loop',
+  'image-pull',
+  'config-error',
+  'oom-killed',
+  'pod-failed',
+  'unschedulable',
+  'replica-failure',
+  'progress-deadline',
+  'timeout',
+  'restarts'
+] as const
+export type FailureReason = (typeof FAILURE_REASONS)[number]
 
-/** Why a release did not succeed. Rollout reasons come from the rollout judges; the rest from the engine. */
-export type ReasonCode =
-  | FailureReason
-  | 'error-logs'
-  | 'dependency-down'
+/** What a failed canary can be blamed on; its reason is `canary: <this>`. */
+export const CANARY_REASONS = [...FAILURE_REASONS, 'error-logs', 'metric-gate'] as const
+export type CanaryReason = (typeof CANARY_REASONS)[number]
+
+/**
+ * Why a release did not succeed, apart from a canary's `canary: <reason>`. Rollout reasons come from the rollout
+ * judges; the rest from the engine. The docs' reason lists are checked against this one (test/unit/reason-codes).
+ */
+export const REASONS = [
+  ...FAILURE_REASONS,
+  'error-logs',
+  'dependency-down',
   /** A metric gate stayed outside its bounds for failure-limit + 1 intervals (src/metrics). */
-  | 'metric-gate'
+  'metric-gate',
   /** Prometheus could not be asked, or had no data, for as long: inconclusive, handled like dependency-down. */
-  | 'metrics-unavailable'
-  /** The canary failed (the original workload was never touched). */
-  | `canary: ${FailureReason | 'error-logs' | 'metric-gate'}`
-  | 'conflict'
-  | 'locked'
-  | 'rejected'
-  | 'rollback-failed'
-  | 'input'
-  | 'preflight'
-  | 'build'
-  | 'cluster'
+  'metrics-unavailable',
+  'conflict',
+  'locked',
+  'rejected',
+  'rollback-failed',
+  'input',
+  'preflight',
+  'build',
+  'cluster'
+] as const
+
+/** Why a release did not succeed. A canary that failed (the original workload never touched) is `canary: <reason>`. */
+export type ReasonCode = (typeof REASONS)[number] | `canary: ${CanaryReason}`
 
 export interface PodFailure {
   pod: string
