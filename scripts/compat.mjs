@@ -15,11 +15,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const say = (m) => process.stdout.write(`\n\x1b[1m[compat] ${m}\x1b[0m\n`)
 
 /**
- * The oldest: v1.29 is the oldest Kubernetes minor whose k8s.io/kubernetes module the Go module proxy here serves (its
- * newest patch there is v1.29.6), so the oldest the bed can build; API discovery (test/e2e/compat.test.ts) shows it
- * serves every API the engine uses. The newest: the bed's default (test/bed/build-binaries.sh).
+ * The oldest: v1.30 is the oldest Kubernetes minor the bed can build here. The Go module proxy this project builds from
+ * serves k8s.io/kubernetes back to v1.29.6, but v1.29 needs k8s.io/legacy-cloud-providers@v0.29.6, which it does not
+ * serve, so that build fails; v1.30.14 (the newest v1.30 patch there) builds with the Go here. API discovery
+ * (test/e2e/compat.test.ts) shows it serves every API the engine uses. The newest: the bed's default
+ * (test/bed/build-binaries.sh).
  */
-const DEFAULT_VERSIONS = ['v1.29.6', 'v1.36.3']
+const DEFAULT_VERSIONS = ['v1.30.14', 'v1.36.3']
 
 /** The smoke set: [file, test names] — each an existing end-to-end test, run unchanged. */
 const SMOKE = [
@@ -115,11 +117,12 @@ function markdown(results, meta) {
   lines.push(
     `| **all** | ${results.map((r) => (r.exitCode === 0 ? `**passed** (${r.seconds} s with the bed)` : `**failed** (exit ${r.exitCode})`)).join(' | ')} |`,
     '',
-    'Why these: the oldest is the oldest Kubernetes minor whose `k8s.io/kubernetes` module the Go module proxy this',
-    'project builds from serves (v1.29, newest patch there v1.29.6); API discovery (`test/e2e/compat.test.ts`) shows it',
-    'serves every API, resource and verb the engine uses (`apps/v1`, `coordination.k8s.io/v1` Leases,',
-    '`discovery.k8s.io/v1` EndpointSlices, `authorization.k8s.io/v1` access reviews, pods and their logs). The newest is',
-    "the bed's default. Releases in between were not run; older ones could not be built here and are not promised.",
+    'Why these: the oldest is the oldest Kubernetes minor the bed can build here. The Go module proxy this project',
+    'builds from serves `k8s.io/kubernetes` back to v1.29.6, but v1.29 needs `k8s.io/legacy-cloud-providers@v0.29.6`,',
+    'which it does not serve; v1.30.14 builds. API discovery (`test/e2e/compat.test.ts`) shows it serves every API,',
+    'resource and verb the engine uses (`apps/v1`, `coordination.k8s.io/v1` Leases, `discovery.k8s.io/v1`',
+    "EndpointSlices, `authorization.k8s.io/v1` access reviews, pods and their logs). The newest is the bed's default.",
+    'Releases in between were not run; older ones could not be built here and are not promised.',
     ''
   )
   return lines.join('\n')
@@ -134,7 +137,7 @@ async function goVersion() {
       resolve(
         out
           .trim()
-          .replace(/^go version /, 'Go ')
+          .replace(/^go version go/, 'Go ')
           .replace(/ linux\/.*$/, '')
       )
     )
@@ -173,7 +176,8 @@ if (process.env.ROLLOUT_GUARD_COMPAT_WRITE !== '0') {
         ? `Kubernetes ${minor(passed[0].version)} (${passed[0].version})`
         : `Kubernetes ${minor(passed[0].version)} to ${minor(passed.at(-1).version)} (${passed.map((r) => r.version).join(' and ')} tested)`
     const line = `Tested on ${range} by \`npm run compat\` on ${meta.date.slice(0, 10)}: [docs/compat.md](docs/compat.md).`
-    await writeFile(readmePath, `${readme.slice(0, a + START.length)}\n${line}\n${readme.slice(b)}`)
+    // Inside a list item of the README: indented as the item's text.
+    await writeFile(readmePath, `${readme.slice(0, a + START.length)}\n  ${line}\n  ${readme.slice(b)}`)
   }
   say('wrote docs/compat.md and the README range')
 }
