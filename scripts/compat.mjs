@@ -21,7 +21,7 @@ const say = (m) => process.stdout.write(`\n\x1b[1m[compat] ${m}\x1b[0m\n`)
  * (test/e2e/compat.test.ts) shows it serves every API the engine uses. The newest: the bed's default
  * (test/bed/build-binaries.sh).
  */
-const DEFAULT_VERSIONS = ['v1.30.14', 'v1.36.3']
+const DEFAULT_VERSIONS = ['v1.30.14', 'v1.37.2']
 
 /** The smoke set: [file, test names] — each an existing end-to-end test, run unchanged. */
 const SMOKE = [

@@ -82,6 +82,7 @@ export const INPUT_GROUPS = [
       'dependencies',
       'on-dependency-down',
       'dependency-timeout',
+      'dependency-failure-limit',
       'canary',
       'canary-duration',
       'canary-error-factor'

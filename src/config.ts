@@ -125,6 +125,8 @@ export interface Config {
   onDependencyDown?: 'rollback' | 'hold'
   /** One HTTP/TCP dependency probe's time limit. */
   dependencyTimeoutMs?: number
+  /** Failed probes in a row (or as long, for a watched dependency) before a dependency counts as down. */
+  dependencyFailureLimit?: number
   /** A canary before the rollout (one Deployment only): how many pods, judged how long. */
   /** Metric gates: Prometheus queries about the new pods, judged during the rollout and soak. */
   metrics?: MetricsConfig

@@ -41,6 +41,14 @@ export class LockedError extends Error {
   override readonly name = 'LockedError'
 }
 
+/**
+ * A Lease we held is no longer ours (taken over, deleted, or not renewed within its duration): another run may be
+ * releasing the workload now, so this one changes nothing more — no patch and no rollback.
+ */
+export class LockLostError extends Error {
+  override readonly name = 'LockLostError'
+}
+
 /** The apiserver (validation or an admission policy/webhook) refused the new template: the change itself is wrong. */
 export class PatchRejected extends Error {
   override readonly name = 'PatchRejected'

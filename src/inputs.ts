@@ -9,6 +9,7 @@ import { configFromRaw, INPUT_DOCS, INPUT_NAMES, type RawContext, type RawOption
 import { kubeconfigSecrets } from './kube/kubeconfig-secrets.js'
 import { type GitHubConfig, githubConfigFromRaw } from './github/config.js'
 import { type NotifyConfig, notifyConfigFromRaw } from './notify/config.js'
+import { Redactor, secretValuesOf } from './report/redact.js'
 
 function readRaw(): RawOptions {
   const raw: RawOptions = {}
@@ -35,12 +36,15 @@ export interface ReportingInputs {
   notify: NotifyConfig
 }
 
-/** Everything the main step needs, read (and masked) once. */
-export function readActionInputs(): { config: Config; reporting: ReportingInputs } {
+/** Everything the main step needs, read (and masked) once; `redact` for every text that leaves the process. */
+export function readActionInputs(): { config: Config; reporting: ReportingInputs; redact: Redactor } {
   const raw = readRaw()
   const ctx = githubContext()
+  const config = configFromRawMasked(raw, ctx)
+  const redact = new Redactor(secretValuesOf(raw, config))
   return {
-    config: configFromRawMasked(raw, ctx),
+    config,
+    redact,
     reporting: {
       github: githubConfigFromRaw(raw, ctx),
       recordDeployment: raw.environment !== undefined,

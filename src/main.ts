@@ -1,5 +1,6 @@
 // The Action's main step: inputs → release → report. Throws ReleaseFailed when the job must fail; only the entry
 // point (src/index.ts) turns that into setFailed.
+import { holderIdentity } from './lock/holder.js'
 import * as core from '@actions/core'
 import { hostname } from 'node:os'
 import { execaDocker } from './docker/runner.js'
@@ -9,6 +10,7 @@ import { createOctokit } from './github/octokit.js'
 import { createGitHubReporter } from './github/reporter.js'
 import { notifyAll } from './notify/send.js'
 import { loadKubeConfig, makeClients } from './kube/client.js'
+import { kubeconfigSecrets } from './kube/kubeconfig-secrets.js'
 import type { Logger, PendingRestore } from './model/index.js'
 import { loadPlan } from './plan/load.js'
 import { runRelease } from './release.js'
@@ -51,6 +53,10 @@ export async function run(): Promise<void> {
     throw e
   }
   const { config, reporting } = inputs
+  // A kubeconfig from KUBECONFIG (a file another step wrote) holds credentials too.
+  const loadedSecrets = kubeconfigSecrets(clients.kc.exportConfig())
+  for (const secret of loadedSecrets) core.setSecret(secret)
+  const redact = inputs.redact.with(loadedSecrets)
   const docker = execaDocker(process.env, (line) => core.info(neutraliseWorkflowCommands(line)))
   const github = reporting.github
     ? createGitHubReporter(createOctokit(reporting.github.token), reporting.github, {
@@ -64,14 +70,20 @@ export async function run(): Promise<void> {
   const warn = (warnings: string[]) => warnings.forEach((w) => core.warning(neutraliseWorkflowCommands(w)))
   if (github) warn(await github.start())
   let inProgress: Promise<string[]> = Promise.resolve([])
-  const result = await runRelease(config, {
+  // Every text that leaves the process (outputs, summary, GitHub, notifications) is built from this result: redacted
+  // once here of every secret value the run knows, wherever a tool's stderr may have put one.
+  const released = await runRelease(config, {
     clients,
     docker,
     log: actionLogger,
     clientsFor: (context) => makeClients(loadKubeConfig(config.kubeconfig, context)),
-    lockHolder: config.origin.runUrl
-      ? config.origin.runUrl + (process.env.GITHUB_RUN_ATTEMPT ? `/attempts/${process.env.GITHUB_RUN_ATTEMPT}` : '')
-      : `${hostname()}:${process.pid}`,
+    lockHolder: holderIdentity({
+      runUrl: config.origin.runUrl,
+      attempt: process.env.GITHUB_RUN_ATTEMPT,
+      job: process.env.GITHUB_JOB,
+      host: hostname(),
+      pid: process.pid
+    }),
     logGate: (ctx) => followErrorLogs({ config, log: actionLogger, ...ctx }),
     onPatched: (pending: PendingRestore[]) => {
       core.saveState(PENDING_STATE, JSON.stringify(pending))
@@ -80,6 +92,7 @@ export async function run(): Promise<void> {
     onSettled: () => core.saveState(PENDING_STATE, ''),
     onCanary: (canary) => core.saveState(CANARY_STATE, canary ? JSON.stringify(canary) : '')
   })
+  const result = redact.value(released)
   writeOutputs(result, core)
   const verdict = formatVerdictLine(result)
   for (const line of formatDiagnostics(result)) core.info(line)

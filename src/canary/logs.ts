@@ -26,6 +26,11 @@ export interface CanaryLogsOptions {
   isCanaryPod?: (pod: string) => boolean
   log: Logger
   clock: () => number
+  /**
+   * The apiserver's clock (ms), which the nodes' log timestamps and `sinceTime` follow: the window's start is asked in
+   * its time, so a runner whose clock is off neither drops the window's first lines nor counts older ones. Default: clock.
+   */
+  serverClock?: () => number
   onChange: () => void
 }
 
@@ -105,7 +110,7 @@ export class CanaryLogs implements LogGate {
       if (!started) continue
       if (this.windowStartMs === undefined) {
         this.windowStartMs = this.o.clock()
-        const since = new Date(this.windowStartMs).toISOString()
+        const since = new Date((this.o.serverClock ?? this.o.clock)()).toISOString()
         this.canary = new Group(this.o, since)
         void this.followStable(since)
       }

@@ -25,6 +25,8 @@ export interface CanaryOptions {
   origin: ReleaseOrigin
   image: string
   clock: () => number
+  /** The apiserver's clock, for the log window's start (CanaryLogs). */
+  serverClock?: () => number
   log: Logger
   progressEveryMs: number
   dependencyDown?: () => string | undefined
@@ -52,7 +54,13 @@ export async function runCanary(o: CanaryOptions): Promise<CanaryRun> {
   await deleteCanary(o.clients, namespace, name, o.original.metadata?.name ?? '')
   let created: V1Deployment
   try {
-    created = await o.clients.apps.createNamespacedDeployment({ namespace, body: manifest })
+    // Raw: the canary's template is the workload's own, fields this build's models do not know included.
+    created = o.clients.raw
+      ? await o.clients.raw.post<V1Deployment>(
+          `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments`,
+          manifest
+        )
+      : await o.clients.apps.createNamespacedDeployment({ namespace, body: manifest })
   } catch (e) {
     throw new ClusterError(`Could not create the canary Deployment ${name}: ${apiMessage(e)}`)
   }
@@ -72,6 +80,7 @@ export async function runCanary(o: CanaryOptions): Promise<CanaryRun> {
     stableSelector: stableSelectorOf(o.original.spec?.selector),
     log: o.log,
     clock: o.clock,
+    serverClock: o.serverClock,
     onChange: () => loop.wake()
   })
   const watch = WORKLOAD_KINDS.Deployment.watch({

@@ -68,6 +68,7 @@ export const INPUT_NAMES = [
   'dependencies',
   'on-dependency-down',
   'dependency-timeout',
+  'dependency-failure-limit',
   'canary',
   'canary-duration',
   'metric-gates',
@@ -121,6 +122,7 @@ export const INPUT_DEFAULTS = {
   'lock-timeout': '5m',
   'on-dependency-down': 'rollback',
   'dependency-timeout': '5s',
+  'dependency-failure-limit': '3',
   'canary-duration': '60s',
   'insecure-registry': 'false',
   'canary-error-factor': '1.5'
@@ -303,6 +305,11 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
   'dependency-timeout': {
     description: 'How long one HTTP/TCP dependency probe may take before the dependency counts as down.',
     default: INPUT_DEFAULTS['dependency-timeout']
+  },
+  'dependency-failure-limit': {
+    description:
+      "How many probes in a row a dependency must fail before it counts as down (as a readiness probe's failureThreshold), so a dependency that blinks does not end a release: HTTP/TCP probes 2s apart (a hung probe fails after dependency-timeout), and a Kubernetes dependency must stay down as long (limit − 1) × 2s. 1 = the first failure counts.",
+    default: INPUT_DEFAULTS['dependency-failure-limit']
   },
   canary: {
     description:
@@ -514,6 +521,13 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
   }
   const dependencyTimeoutMs = duration('dependency-timeout')
   if (dependencyTimeoutMs <= 0) throw new InputError('Input "dependency-timeout": must be longer than 0s')
+  const dependencyFailureLimit = parseNonNegativeInt(
+    withDefault('dependency-failure-limit'),
+    'dependency-failure-limit'
+  )
+  if (dependencyFailureLimit < 1 || dependencyFailureLimit > 20) {
+    throw new InputError('Input "dependency-failure-limit": must be between 1 and 20 probes')
+  }
 
   const canaryText = given('canary')
   let canary: Config['canary']
@@ -585,6 +599,7 @@ export function configFromRaw(raw: RawOptions, ctx: RawContext): Config {
     dependencies,
     onDependencyDown,
     dependencyTimeoutMs,
+    dependencyFailureLimit,
     origin: releaseOrigin(ctx, sha)
   }
   const kubeContext = given('kube-context')

@@ -16,6 +16,36 @@ export interface DependencyState {
   detail: string
   /** When this state was observed (ms since epoch). */
   atMs: number
+  /** Down: how many observations in a row said so, and since when (set by the watch; absent = once, now). */
+  failures?: number
+  downSinceMs?: number
+}
+
+/** How a dependency that blinks is told from one that is down: failures in a row, at a probe's interval. */
+export interface Persistence {
+  failureLimit: number
+  probeEveryMs: number
+}
+
+/**
+ * Down for good, not a blink: failed `failureLimit` observations in a row (probes), or stayed down for as long as those
+ * would take ((limit − 1) × the probe interval; a watched Kubernetes dependency reports changes, not probes).
+ */
+export function confirmedDown(s: DependencyState, p: Persistence, nowMs: number): boolean {
+  if (s.up) return false
+  if ((s.failures ?? 1) >= p.failureLimit) return true
+  return nowMs - (s.downSinceMs ?? s.atMs) >= (p.failureLimit - 1) * p.probeEveryMs
+}
+
+/** The state after a new observation: counts failures in a row and keeps when the dependency went down. */
+export function observe(before: DependencyState | undefined, now: DependencyState): DependencyState {
+  if (now.up) return { ...now, failures: 0, downSinceMs: undefined }
+  const wasDown = before !== undefined && !before.up
+  return {
+    ...now,
+    failures: (wasDown ? (before.failures ?? 1) : 0) + 1,
+    downSinceMs: wasDown ? (before.downSinceMs ?? before.atMs) : now.atMs
+  }
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
@@ -114,9 +144,9 @@ export function judgeTcp(answer: { connected: boolean; error?: string }): { up: 
   return answer.connected ? { up: true, detail: 'port open' } : { up: false, detail: answer.error ?? 'not reachable' }
 }
 
-/** The dependencies that are down, in input order. */
-export function downOf(states: readonly DependencyState[]): DependencyState[] {
-  return states.filter((s) => !s.up)
+/** The dependencies that are down (for good, with `persistence`), in input order. */
+export function downOf(states: readonly DependencyState[], persistence?: Persistence, nowMs = 0): DependencyState[] {
+  return states.filter((s) => (persistence ? confirmedDown(s, persistence, nowMs) : !s.up))
 }
 
 /** "deployment/shop/db (scaled to 0 replicas)" for each down dependency, joined. */

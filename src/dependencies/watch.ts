@@ -14,7 +14,8 @@ import {
   judgeHttp,
   judgeReplicas,
   judgeService,
-  judgeTcp
+  judgeTcp,
+  observe
 } from './judge.js'
 
 export interface DependencyWatchOptions {
@@ -88,7 +89,8 @@ export class DependencyWatch {
   async checkNow(): Promise<DependencyState[]> {
     const states = await Promise.all(this.dependencies.map((d) => this.check(d)))
     for (const s of states) this.set(s)
-    return states
+    // As observed, with the failures in a row so far.
+    return this.current()
   }
 
   /** The latest state of every dependency (from the watches and the probe loop). */
@@ -172,8 +174,9 @@ export class DependencyWatch {
     if (judged) this.set({ spec: dep.spec, ...judged, atMs: this.opts.clock() })
   }
 
-  private set(state: DependencyState): void {
-    const before = this.states.get(state.spec)
+  private set(observed: DependencyState): void {
+    const before = this.states.get(observed.spec)
+    const state = observe(before, observed)
     this.states.set(state.spec, state)
     if (before && before.up !== state.up) {
       this.opts.log(`dependency ${state.spec} is ${state.up ? 'up' : 'DOWN'} (${state.detail})`)

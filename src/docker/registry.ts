@@ -10,6 +10,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { ImageRef, RegistryTls } from '../config.js'
 import { formatImageRef, registryHost, repositoryPath } from '../config/parse.js'
+import { clearTextRefusal } from './credential-scope.js'
 import { BuildError, InputError } from '../errors.js'
 
 export interface RegistryAuth {
@@ -243,6 +244,10 @@ class RegistryClient {
   }
 
   private async credentials(): Promise<RegistryAuth | undefined> {
+    if (this.auth === null && this.givenAuth) {
+      const refused = clearTextRefusal(this.endpoint.base)
+      if (refused) throw new BuildError(`Registry ${this.endpoint.host}: ${refused}`)
+    }
     if (this.auth === null) {
       const env = this.options.env ?? process.env
       const path = this.options.dockerConfigPath ?? join(env.DOCKER_CONFIG || join(homedir(), '.docker'), 'config.json')
@@ -297,7 +302,15 @@ class RegistryClient {
 
   private async token(params: Record<string, string>, auth: RegistryAuth | undefined): Promise<string> {
     if (!params.realm) throw new BuildError(`Registry ${this.endpoint.host} sent a Bearer challenge without realm`)
-    const url = new URL(params.realm)
+    let url: URL
+    try {
+      url = new URL(params.realm)
+    } catch {
+      throw new BuildError(`Registry ${this.endpoint.host} sent a Bearer challenge with an invalid realm`)
+    }
+    // The realm is the registry's word: credentials go there (as docker sends them) only over https, or on loopback.
+    const refused = auth ? clearTextRefusal(url.href) : undefined
+    if (refused) throw new BuildError(`The token service of ${this.endpoint.host}: ${refused}`)
     if (params.service) url.searchParams.set('service', params.service)
     url.searchParams.set('scope', params.scope ?? `repository:${this.endpoint.name}:pull`)
     let response: Response

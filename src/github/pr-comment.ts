@@ -117,6 +117,28 @@ export interface UpsertPrCommentParams {
   pullRequest: number
   marker: string
   body: string
+  /**
+   * The login the token writes as (tokenLogin): only its comments are ours. Anyone can post a comment that starts
+   * with the marker; such a comment is never edited or deleted, the first time included.
+   */
+  author: string
+}
+
+/** The login GITHUB_TOKEN (the workflow's installation token) writes comments as. */
+export const WORKFLOW_TOKEN_LOGIN = 'github-actions[bot]'
+
+/**
+ * Who the token writes as: `GET /user` answers for a personal or user token; an installation token (GITHUB_TOKEN)
+ * may not ask (403 "Resource not accessible by integration") and writes as github-actions[bot]. Never throws.
+ */
+export async function tokenLogin(octokit: Octokit, budgetMs = 15_000): Promise<string> {
+  try {
+    const { data } = await octokit.rest.users.getAuthenticated({ request: { signal: AbortSignal.timeout(budgetMs) } })
+    if (typeof data.login === 'string' && data.login !== '') return data.login
+  } catch {
+    /* an installation token */
+  }
+  return WORKFLOW_TOKEN_LOGIN
 }
 
 export interface UpsertPrCommentOutcome {
@@ -127,19 +149,19 @@ export interface UpsertPrCommentOutcome {
 }
 
 /**
- * Creates the workload's comment, or edits the one an earlier run left (the oldest comment whose body starts with the
- * marker, a bot's when there is one); further copies (two runs that raced) are deleted. Never throws.
+ * Creates the workload's comment, or edits the one an earlier run left (the oldest comment of the token's own login
+ * whose body starts with the marker); further copies of ours (two runs that raced) are deleted. Never throws.
  */
 export async function upsertPrComment(
   octokit: Octokit,
   params: UpsertPrCommentParams,
   budgetMs = COMMENT_BUDGET_MS
 ): Promise<UpsertPrCommentOutcome> {
-  const { owner, repo, pullRequest, marker, body } = params
+  const { owner, repo, pullRequest, marker, body, author } = params
   // One deadline over every request of this comment (each request has its own 15 s one too).
   const request = { signal: AbortSignal.timeout(budgetMs) }
   const what = `PR comment on #${pullRequest}`
-  const marked: { id: number; body: string; bot: boolean }[] = []
+  const marked: { id: number; body: string }[] = []
   try {
     // Page by page by hand: octokit.paginate drops per-request options, and with them the deadline's signal.
     for (let page = 1; page <= MAX_PAGES; page++) {
@@ -152,8 +174,8 @@ export async function upsertPrComment(
         request
       })
       for (const comment of data) {
-        if (typeof comment.body === 'string' && comment.body.startsWith(marker)) {
-          marked.push({ id: comment.id, body: comment.body, bot: comment.user?.type === 'Bot' })
+        if (typeof comment.body === 'string' && comment.body.startsWith(marker) && comment.user?.login === author) {
+          marked.push({ id: comment.id, body: comment.body })
         }
       }
       if (data.length < PAGE_SIZE) break
@@ -164,10 +186,7 @@ export async function upsertPrComment(
     }
   }
 
-  // With the workflow token our comments are a bot's: a person's comment that merely starts with the marker (pasted
-  // from ours) is then neither edited nor deleted. With a personal token every marked comment counts.
-  const ours = marked.some((c) => c.bot) ? marked.filter((c) => c.bot) : marked
-  const [existing, ...copies] = ours
+  const [existing, ...copies] = marked
   const warnings: string[] = []
   let outcome: UpsertPrCommentOutcome
   try {

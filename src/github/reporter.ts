@@ -6,7 +6,7 @@ import type { ReleaseResult } from '../result.js'
 import type { GitHubConfig } from './config.js'
 import { type DeploymentState, deploymentStateFor, setDeploymentStatus, startDeployment } from './deployments.js'
 import type { Octokit } from './octokit.js'
-import { commentedWorkloads, prCommentMarker, renderPrComment, upsertPrComment } from './pr-comment.js'
+import { commentedWorkloads, prCommentMarker, renderPrComment, tokenLogin, upsertPrComment } from './pr-comment.js'
 import {
   type CommitState,
   commitStateFor,
@@ -114,12 +114,14 @@ export function createGitHubReporter(
         await commitStatus(commitStateFor(result), description)
       ])
       if (target.check && cfg.pullRequest !== undefined) {
+        const author = await tokenLogin(octokit)
         for (const w of commentedWorkloads(result)) {
           const outcome = await upsertPrComment(octokit, {
             owner,
             repo,
             pullRequest: cfg.pullRequest,
             marker: prCommentMarker(w),
+            author,
             body: renderPrComment(result, w, { sha: cfg.sha, ...(cfg.logUrl ? { runUrl: cfg.logUrl } : {}) })
           })
           warnings.push(...outcome.warnings)

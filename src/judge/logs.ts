@@ -606,6 +606,46 @@ export interface ErrorJudgeInput {
 
 export type ErrorVerdict = { kind: 'ok' } | { kind: 'failed'; message: string; threshold: ErrorThreshold }
 
+/** One followed container's log, as the follower saw it. */
+export interface LogStreamState {
+  pod: string
+  container: string
+  /** When we started following it (ms). */
+  sinceMs: number
+  /** A stream of it was answered (200) at least once. */
+  opened: boolean
+  /** The last refusal or failure, if any. */
+  lastError?: string
+}
+
+/** How long a new container's log may be unreadable before the gate says it cannot see. */
+export const LOGS_UNAVAILABLE_AFTER_MS = 15_000
+
+export type LogsAvailability = { kind: 'readable' } | { kind: 'pending' } | { kind: 'unavailable'; message: string }
+
+/**
+ * Can the error-log gate see? With thresholds set, a release is only judged by its logs when they can be read: a
+ * container whose log has not been readable for LOGS_UNAVAILABLE_AFTER_MS since we started following it (no log
+ * endpoint, pods/log forbidden, every stream failing) makes the gate blind — a verdict of its own, never "0 error
+ * lines". An empty but readable log is readable; a stream that failed and recovered is readable. `pending`: not yet
+ * readable, but within the allowance (a container that just started).
+ */
+export function logsAvailability(streams: readonly LogStreamState[], nowMs: number): LogsAvailability {
+  const blind = streams.filter((s) => !s.opened)
+  if (blind.length === 0) return streams.length > 0 ? { kind: 'readable' } : { kind: 'pending' }
+  const overdue = blind.filter((s) => nowMs - s.sinceMs >= LOGS_UNAVAILABLE_AFTER_MS)
+  if (overdue.length === 0) return { kind: 'pending' }
+  const shown = overdue
+    .slice(0, 3)
+    .map((s) => `${s.pod}/${s.container}${s.lastError ? ` (${s.lastError})` : ''}`)
+    .join(', ')
+  const more = overdue.length > 3 ? ` and ${overdue.length - 3} more` : ''
+  return {
+    kind: 'unavailable',
+    message: `the error-log gate cannot see: the logs of ${overdue.length} of ${streams.length} new container${streams.length === 1 ? '' : 's'} could not be read for ${Math.round(LOGS_UNAVAILABLE_AFTER_MS / 1000)}s: ${shown}${more}`
+  }
+}
+
 /** Applies the error thresholds: the total first, then the rate (against the baseline when there is one). */
 export function judgeErrors(input: ErrorJudgeInput): ErrorVerdict {
   const { total, maxRate, maxErrorLines, maxErrorRate, baseline } = input

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs'
 import type { KubeconfigSource } from '../config.js'
 import { InputError } from '../errors.js'
 import { type LogStreams, logStreams } from './log-stream.js'
+import { type RawApi, rawApi } from './raw.js'
 
 export type {
   CoreV1Event,
@@ -29,6 +30,11 @@ export interface KubeClients {
   watch: k8s.Watch
   /** Follow streams of container logs (HTTP/2, shared connections). */
   logs: LogStreams
+  /**
+   * Requests whose JSON is kept as the apiserver sent it (snapshots, restores, template comparisons). Absent for a
+   * cluster reached through a proxy-url, where the typed API (which drops fields its models do not know) is used.
+   */
+  raw?: RawApi
 }
 
 /** Loads the kubeconfig the way kubectl users expect: inline input, a file, or KUBECONFIG / ~/.kube/config / in-cluster. */
@@ -73,8 +79,22 @@ export function makeClients(kc: k8s.KubeConfig): KubeClients {
     coordination: kc.makeApiClient(k8s.CoordinationV1Api),
     discovery: kc.makeApiClient(k8s.DiscoveryV1Api),
     watch: new k8s.Watch(kc),
-    logs: logStreams(kc, () => new k8s.Log(kc))
+    logs: logStreams(kc, () => new k8s.Log(kc)),
+    raw: kc.getCurrentCluster()?.proxyUrl ? undefined : rawApi(kc)
   }
+}
+
+/**
+ * A list as the apiserver sent it (its objects' unknown fields kept, as a watch's events keep them), or through the
+ * typed API where the raw one cannot go.
+ */
+export function listKeepingFields<T>(
+  clients: KubeClients,
+  path: string,
+  query: Record<string, string>,
+  typed: () => Promise<T>
+): Promise<T> {
+  return clients.raw ? clients.raw.get<T>(path, query) : typed()
 }
 
 export const jsonPatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch)

@@ -10,7 +10,9 @@ import {
   baselineRatePerPodPerMinute,
   compareTimestamps,
   judgeErrors,
-  splitTimestamp
+  logsAvailability,
+  splitTimestamp,
+  type LogStreamState
 } from '../judge/logs.js'
 import type { KubeClients, V1Pod } from '../kube/client.js'
 import type { Logger, PodObservation } from '../model/index.js'
@@ -91,6 +93,8 @@ export class ContainerFollower {
   private readonly position: Position = { atTimestamp: 0 }
   private failures = 0
   reconnects = 0
+  /** What the error-log gate needs to know whether it can see this log. */
+  readonly stream: LogStreamState
 
   constructor(
     private readonly clients: KubeClients,
@@ -100,9 +104,11 @@ export class ContainerFollower {
     private readonly onLine: (text: string) => void,
     private readonly log: Logger,
     /** RFC 3339: count only lines from this moment on (default: the whole log). */
-    since?: string
+    since?: string,
+    nowMs: number = Date.now()
   ) {
     if (since !== undefined) this.position.timestamp = since
+    this.stream = { pod, container, sinceMs: nowMs, opened: false }
   }
 
   /** `restarts` > 0: the container crashed before we started following; its previous instance's lines count too. */
@@ -169,8 +175,10 @@ export class ContainerFollower {
         }
       )
       this.abort = stream
+      this.stream.opened = true
       if (this.stopped) stream.abort()
     } catch (e) {
+      this.stream.lastError = (e as Error).message.slice(0, 200)
       // Not ready for logs yet (container creating), or the pod is gone: try again shortly (bounded by stop()).
       if (this.failures === 2)
         this.log.info(`logs of ${this.pod}/${this.container} not available yet: ${(e as Error).message}`)
@@ -285,7 +293,9 @@ export async function followErrorLogs(opts: FollowOptions): Promise<LogGate> {
             (text) => {
               if (counter.push(pod.name, c.name, text, clock())) opts.onChange()
             },
-            log
+            log,
+            undefined,
+            clock()
           )
           followers.set(key, follower)
           follower.start(c.restartCount)
@@ -314,6 +324,11 @@ export async function followErrorLogs(opts: FollowOptions): Promise<LogGate> {
 
   return {
     judge,
+    availability: (nowMs) =>
+      logsAvailability(
+        [...followers.values()].map((f) => f.stream),
+        nowMs
+      ),
     total: () => counter.total(),
     summary,
     stop: () => {

@@ -52,8 +52,12 @@ export const REASONS = [
   'metric-gate',
   /** Prometheus could not be asked, or had no data, for as long: inconclusive, handled like dependency-down. */
   'metrics-unavailable',
+  /** Error thresholds are set but the new pods' logs could not be read: inconclusive, handled like dependency-down. */
+  'logs-unavailable',
   'conflict',
   'locked',
+  /** A Lease we held was taken over or not renewed in time: this run stopped changing anything (no rollback). */
+  'lock-lost',
   'rejected',
   'rollback-failed',
   'input',
@@ -91,6 +95,8 @@ export interface PendingCanary {
 export interface PendingRestore {
   /** Absent in state saved by older versions: Deployment. */
   kind?: WorkloadKindName
+  /** The workload's uid: a record found in a Lease is acted on only for this very object (absent in older state). */
+  uid?: string
   /** The kubeconfig context of the workload's cluster; absent = the release's. */
   context?: string
   namespace: string

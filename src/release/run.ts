@@ -3,9 +3,10 @@
 // place that stops every watcher and settles (`settle`), and one way to build the result (`result`). Any failure after
 // the patch ends with the previous templates restored, or a loud report of why not. Reporting is the caller's job
 // (src/main.ts, src/cli.ts); this module only decides and acts.
+import { credentialsMayGoTo } from '../docker/credential-scope.js'
 import { stringify } from 'yaml'
 import type { Config, ImageRef } from '../config.js'
-import { formatImageRef } from '../config/parse.js'
+import { formatImageRef, registryHost } from '../config/parse.js'
 import { type DockerCli, buildAndPush } from '../docker/runner.js'
 import { type RegistryOptions, registryTlsOptions, resolveDigest } from '../docker/registry.js'
 import {
@@ -14,6 +15,7 @@ import {
   ConflictError,
   InputError,
   LockedError,
+  LockLostError,
   PatchRejected,
   PreflightError
 } from '../errors.js'
@@ -21,7 +23,14 @@ import type { KubeClients } from '../kube/client.js'
 import { collectDiagnostics } from '../kube/diagnostics.js'
 import { COMMON_PERMISSIONS, LEASE_PERMISSIONS, type Permission, checkPermissions } from '../kube/preflight.js'
 import { ReleaseLock } from '../lock/lease.js'
-import { type DependencyState, dependencyDownMessage, describeDown, downOf } from '../dependencies/judge.js'
+import {
+  type DependencyState,
+  type Persistence,
+  confirmedDown,
+  dependencyDownMessage,
+  describeDown,
+  downOf
+} from '../dependencies/judge.js'
 import { DependencyWatch, dependencyPermissions } from '../dependencies/watch.js'
 import { canaryVerdict, runCanary } from '../canary/run.js'
 import { CanaryLogs } from '../canary/logs.js'
@@ -30,7 +39,7 @@ import { MetricGateWatch, checkMetricGates } from '../metrics/watch.js'
 import { type MetricGateReport, gatesThatCannotFail } from '../metrics/gates.js'
 import { type V1Deployment, type V1StatefulSet, labelSelectorString } from '../kube/client.js'
 import type { FailureReason, Logger, PendingCanary, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
-import { diffLines } from '../report/diff.js'
+import { diffLines, hideEnvValues } from '../report/diff.js'
 import type {
   CanaryReport,
   CheckedWorkload,
@@ -194,6 +203,8 @@ class Release {
       log: deps.log,
       clock: this.clock,
       progressEveryMs: deps.progressEveryMs ?? PROGRESS_EVERY_MS,
+      logsMustBeRead:
+        config.logs.maxErrorLines !== undefined || config.logs.maxErrorRate !== undefined || config.logs.baseline,
       logGate: deps.logGate
     }
   }
@@ -202,7 +213,7 @@ class Release {
     try {
       await this.preflight()
       await this.build()
-      this.plan()
+      await this.plan()
       if (this.config.dryRun || this.config.mode === 'check') return await this.dryRun()
       const canaryCulprit = await this.canary()
       if (canaryCulprit) return await this.failed(canaryCulprit, 0)
@@ -211,7 +222,10 @@ class Release {
         const culprit = await this.watch(stage)
         if (culprit) return await this.failed(culprit, i)
       }
-      return this.result({ result: 'succeeded', message: `Rolled out ${this.newImage}` })
+      return (
+        this.lockLost(`Rolled out ${this.newImage}`) ??
+        this.result({ result: 'succeeded', message: `Rolled out ${this.newImage}` })
+      )
     } catch (e) {
       if (e instanceof Finish) return this.result(e.fields)
       return await this.crashed(e)
@@ -248,9 +262,28 @@ class Release {
     return this.config.mode === 'deploy' && !this.config.dryRun
   }
 
+  /**
+   * The apiserver's clock, learned from one request's Date header: the canary's log window starts in the time the
+   * nodes' log timestamps (and `sinceTime`) follow, not in this runner's, which may be off.
+   */
+  private async serverClock(clients: KubeClients): Promise<() => number> {
+    const offsetMs = (await clients.raw?.clockOffset()) ?? 0
+    if (Math.abs(offsetMs) > 2000) {
+      this.log.info(
+        `the apiserver's clock is ${Math.round(offsetMs / 1000)}s ${offsetMs > 0 ? 'ahead of' : 'behind'} this runner's; log windows follow the apiserver's`
+      )
+    }
+    return () => Date.now() + offsetMs
+  }
+
+  /** When a dependency counts as down: failed probes in a row, at the probe interval (dependency-failure-limit). */
+  private get dependencyPersistence(): Persistence {
+    return { failureLimit: this.config.dependencyFailureLimit ?? 3, probeEveryMs: DEPENDENCY_PROBE_EVERY_MS }
+  }
+
   /** Why a dependency is down now (from the watches and probes), if one is. */
   private readonly dependencyDown = (): string | undefined => {
-    const down = downOf(this.dependencies?.current() ?? [])
+    const down = downOf(this.dependencies?.current() ?? [], this.dependencyPersistence, this.clock())
     return down.length > 0 ? dependencyDownMessage(down, 'during') : undefined
   }
 
@@ -287,9 +320,20 @@ class Release {
           log: (m) => this.log.info(m),
           onChange: () => this.targets.forEach((t) => t.wake())
         })
-        const states = await this.dependencies.checkNow()
+        // A dependency that fails a probe is probed again, up to dependency-failure-limit times in a row: one that
+        // blinked is not down.
+        let states = await this.dependencies.checkNow()
+        for (let probe = 1; probe < this.dependencyPersistence.failureLimit; probe++) {
+          const unsure = states.filter((d) => !d.up && !confirmedDown(d, this.dependencyPersistence, this.clock()))
+          if (unsure.length === 0) break
+          this.log.info(
+            `dependency ${unsure.map((d) => d.spec).join(', ')}: failed probe ${probe} of ${this.dependencyPersistence.failureLimit} (${unsure[0]!.detail}); probing again`
+          )
+          await new Promise((r) => setTimeout(r, DEPENDENCY_PROBE_EVERY_MS))
+          states = await this.dependencies.checkNow()
+        }
         for (const d of states) this.log.info(`dependency ${d.spec}: ${d.up ? 'up' : 'DOWN'} (${d.detail})`)
-        const down = downOf(states)
+        const down = downOf(states, this.dependencyPersistence, this.clock())
         if (down.length > 0) {
           throw new Finish({
             result: 'failed',
@@ -319,16 +363,30 @@ class Release {
         for (const w of this.gateWarnings()) this.log.warning(w)
       }
       if (this.locking && this.deps.lockHolder) {
+        // The lock measures on its own monotonic clock: how long a Lease stood still must not depend on wall time.
         this.lock = new ReleaseLock({
           holder: this.deps.lockHolder,
           waitMs: this.config.lockTimeoutMs,
-          log: this.log,
-          clock: this.clock
+          log: this.log
         })
         await this.lock.acquire(this.targets.map((t) => ({ ref: t.ref, clients: t.clients })))
       }
       for (const t of this.targets) await t.read(this.ctx, this.config.image)
+      this.checkLogContainers()
     })
+  }
+
+  /** Every `log-containers` name is a container of some workload: a name none has would leave the log gate blind. */
+  private checkLogContainers(): void {
+    const named = this.config.logs.containers
+    if (named.length === 0) return
+    const known = new Set(this.targets.flatMap((t) => t.snapshot.containers.map((c) => c.name)))
+    const unknown = named.filter((n) => !known.has(n))
+    if (unknown.length > 0) {
+      throw new PreflightError(
+        `Input "log-containers": no workload of the release has a container named ${unknown.map((n) => `"${n}"`).join(', ')} (they have: ${[...known].join(', ')}); the error-log gate would read nothing. Nothing was changed`
+      )
+    }
   }
 
   /**
@@ -362,7 +420,10 @@ class Release {
       : undefined
     let tls: Pick<RegistryOptions, 'ca' | 'insecure'> = {}
     const resolve = async (ref: ImageRef): Promise<{ ref: string; digest: string }> => {
-      const digest = ref.digest ?? (await resolveDigest(ref, creds, { ...deps.registry, ...tls }))
+      // The input credentials go only to the registry they were given for; another registry (a plan workload's own
+      // image) gets its own docker login, if any.
+      const mine = config.registry && credentialsMayGoTo(config.registry.server, registryHost(ref.repository))
+      const digest = ref.digest ?? (await resolveDigest(ref, mine ? creds : undefined, { ...deps.registry, ...tls }))
       const image = formatImageRef({ ...ref, digest })
       log.info(`resolved ${image}`)
       return { ref: image, digest }
@@ -392,15 +453,53 @@ class Release {
   private readonly ownImages = new Map<Target, string>()
 
   /** The patch of every workload; nothing to do when they all run their image already. */
-  private plan(): void {
+  private async plan(): Promise<void> {
     for (const t of this.targets) t.planPatch(this.config.origin, this.ownImages.get(t) ?? this.newImage)
     if (this.targets.some((t) => t.changes)) return
     const names = this.targets.map((t) => t.ref.name).join(', ')
-    this.log.info(`${names} already ${this.multi ? 'run' : 'runs'} ${this.newImage}: nothing to roll out`)
+    this.log.info(
+      `${names} already ${this.multi ? 'run' : 'runs'} ${this.newImage}: nothing to roll out; judging ${this.multi ? 'them' : 'it'} as ${this.multi ? 'they run' : 'it runs'} now`
+    )
+    // Green means healthy: `no-change` only for workloads that are rolled out and available now.
+    const bad: Target[] = []
+    await this.phases.run(
+      'watch',
+      this.log,
+      'Judge as it runs',
+      () =>
+        Promise.all(
+          this.targets.map(async (t) => {
+            const outcome = await t.judgeAsIs(this.ctx, this.judging.signal, this.multi ? `${t.ref.name}: ` : '')
+            if (outcome.kind !== 'done' && outcome.kind !== 'stopped') {
+              bad.push(t)
+              this.judging.abort()
+            }
+          })
+        ),
+      () => outcomeLabel(bad[0]?.outcome)
+    )
+    const culprit = bad[0]
+    if (!culprit) {
+      throw new Finish({
+        result: 'no-change',
+        message: `Already running ${this.newImage}, rolled out and available; no new revision`,
+        revision: this.targets[0]?.snapshot.revision
+      })
+    }
+    const outcome = culprit.outcome as Extract<WatchOutcome, { kind: 'failed' | 'conflict' }>
+    const failures = outcome.kind === 'failed' && outcome.verdict?.kind === 'failed' ? outcome.verdict.failures : []
+    const diagnostics = await withDeadline(
+      collectDiagnostics(culprit.clients, culprit.ref.namespace, failures),
+      DIAGNOSTICS_MS,
+      []
+    )
     throw new Finish({
-      result: 'no-change',
-      message: `Already running ${this.newImage}; no new revision`,
-      revision: this.targets[0]?.snapshot.revision
+      result: 'failed',
+      reason: outcome.kind === 'failed' ? outcome.reason : 'conflict',
+      message: `${this.multi ? `${culprit.label}: ` : ''}already runs ${this.newImage}, but it is not healthy: ${outcome.message}. Nothing was changed (there is no earlier template of this release to restore); fix or re-release it`,
+      revision: culprit.snapshot.revision,
+      diagnostics,
+      rollback: { outcome: 'disabled', message: 'nothing was changed' }
     })
   }
 
@@ -411,7 +510,9 @@ class Release {
       Promise.all(
         changing.map(async (t) => {
           const checked = await t.dryRun()
-          return [t, diffLines(stringify(t.snapshot.template), stringify(checked))] as const
+          // Env values hidden (often credentials); one line of context: the diff is about the change only.
+          const [before, after] = hideEnvValues(t.snapshot.template, checked)
+          return [t, diffLines(stringify(before), stringify(after), 1)] as const
         })
       )
     )
@@ -468,8 +569,10 @@ class Release {
           name: canaryName(t.ref.name),
           of: t.ref.name
         }
+        this.lock?.assertHeld()
         this.deps.onCanary?.(pending)
         await this.lock?.recordCanary(t.ref, pending)
+        this.lock?.assertHeld()
         try {
           return await runCanary({
             clients: t.clients,
@@ -481,6 +584,7 @@ class Release {
             origin: this.config.origin,
             image: t.image,
             clock: this.clock,
+            serverClock: await this.serverClock(t.clients),
             log: this.log,
             progressEveryMs: this.ctx.progressEveryMs,
             dependencyDown: this.dependencyDown,
@@ -543,10 +647,10 @@ class Release {
       async () => {
         await t.startWatching(this.ctx, '')
         await this.startDependencies()
+        await this.beforeChange(t, { ...t.rollingUpdate, partition: t.rollingUpdate.partition ?? 0 })
         await t.patchCanary(partition)
         this.deps.onPatched?.(this.targets.flatMap((x) => x.pending() ?? []))
-        const pending = t.pending()
-        if (pending) await this.lock?.record(t.ref, pending)
+        await this.lock?.record(t.ref, t.pending())
         this.log.info(
           `canary: patched ${t.label} to ${t.image} with partition ${partition}: only ${ordinals} move${partition === replicas - 1 ? 's' : ''} first (generation ${t.patched?.generation})`
         )
@@ -559,6 +663,7 @@ class Release {
           isCanaryPod,
           log: this.log,
           clock: this.clock,
+          serverClock: await this.serverClock(t.clients),
           onChange: () => t.wake()
         })
         // The canary ordinals' pods get the metric gates (their {{pods}}), from the canary's patch.
@@ -623,15 +728,43 @@ class Release {
     await this.startDependencies()
     await this.phases.run('patch', this.log, this.title('Patch', stage), async () => {
       for (const t of changing) {
+        await this.beforeChange(t)
         await t.patch()
         this.deps.onPatched?.(this.targets.flatMap((x) => x.pending() ?? []))
-        const pending = t.pending()
-        if (pending) await this.lock?.record(t.ref, pending)
+        await this.lock?.record(t.ref, t.pending())
         const containers = t.plan?.changes.map((c) => c.container).join(', ')
         const who = this.multi ? `${t.label}: ` : ''
         this.log.info(`${who}patched ${containers} to ${t.image} (generation ${t.patched?.generation})`)
         this.startMetricGates(t, who)
       }
+    })
+  }
+
+  /**
+   * Before `t` is patched: the lock must still be ours, and what a restore needs is recorded first — in the Action's
+   * state (the post step) and in the Lease (a run that takes it over) — so a signal or a killed runner during the
+   * patch request still puts the previous template back.
+   */
+  private async beforeChange(t: Target, rollingUpdate?: Parameters<Target['prospective']>[0]): Promise<void> {
+    this.lock?.assertHeld()
+    const prospective = t.prospective(rollingUpdate)
+    if (!prospective) return
+    this.deps.onPatched?.([...this.targets.filter((x) => x !== t).flatMap((x) => x.pending() ?? []), prospective])
+    await this.lock?.record(t.ref, prospective)
+    this.lock?.assertHeld()
+  }
+
+  /** The release lock was lost: nothing more is changed (no rollback); the new holder owns the workloads now. */
+  private lockLost(what: string): ReleaseResult | undefined {
+    const lost = this.lock?.lost
+    if (!lost) return undefined
+    this.judging.abort()
+    this.log.warning(`${what}; but the release lock was lost (${lost}): not changing anything more`)
+    return this.result({
+      result: 'failed',
+      reason: 'lock-lost',
+      message: `${what}. The release lock was lost (${lost}): another run may be releasing now, so nothing was rolled back; check the workload`,
+      rollback: { outcome: 'disabled', message: 'the release lock was lost' }
     })
   }
 
@@ -740,6 +873,8 @@ class Release {
    */
   private async failed(culprit: Target, failedStage: number): Promise<ReleaseResult> {
     const outcome = culprit.outcome as Extract<WatchOutcome, { kind: 'failed' | 'conflict' }>
+    const lost = this.lockLost(`${this.multi ? `${culprit.label}: ` : ''}${outcome.message}`)
+    if (lost) return { ...lost, reason: 'lock-lost' }
     const label = this.multi ? `${culprit.label}: ` : ''
     const stageNote = this.train ? ` (stage ${failedStage + 1} "${this.stages[failedStage]?.plan.name}")` : ''
     if (outcome.kind === 'conflict') {
@@ -768,10 +903,18 @@ class Release {
       []
     )
     const message = label + outcome.message + stageNote
-    const inconclusive = outcome.reason === 'dependency-down' || outcome.reason === 'metrics-unavailable'
+    const inconclusive =
+      outcome.reason === 'dependency-down' ||
+      outcome.reason === 'metrics-unavailable' ||
+      outcome.reason === 'logs-unavailable'
     if (inconclusive && this.config.onDependencyDown === 'hold') {
       const what = this.multi ? 'the workloads stay' : `the ${culprit.ref.kind} stays`
-      const back = outcome.reason === 'dependency-down' ? 'the dependency is back' : 'Prometheus answers again'
+      const back =
+        outcome.reason === 'dependency-down'
+          ? 'the dependency is back'
+          : outcome.reason === 'metrics-unavailable'
+            ? 'Prometheus answers again'
+            : 'the logs can be read'
       return this.result({
         result: 'failed',
         reason: outcome.reason,
@@ -824,6 +967,9 @@ class Release {
     const reason = reasonOf(e)
     const message = (e as Error).message
     this.judging.abort()
+    if (reason === 'lock-lost') return this.result({ result: 'failed', reason, message })
+    const lost = this.lockLost(message)
+    if (lost) return lost
     const patched = this.targets.filter((t) => t.patched && !t.rollback)
     if (patched.length === 0) return this.result({ result: 'failed', reason, message })
     if (!this.config.rollback) {
@@ -1070,6 +1216,7 @@ function reasonOf(e: unknown): ReasonCode {
   if (e instanceof BuildError) return 'build'
   if (e instanceof ConflictError) return 'conflict'
   if (e instanceof LockedError) return 'locked'
+  if (e instanceof LockLostError) return 'lock-lost'
   if (e instanceof PatchRejected) return 'rejected'
   if (e instanceof ClusterError) return 'cluster'
   return 'cluster'

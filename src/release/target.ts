@@ -23,7 +23,8 @@ import {
   readWorkload,
   restoreNotApplied,
   selectContainers,
-  snapshotOf
+  snapshotOf,
+  templateAfter
 } from '../workloads/template.js'
 import type { WorkloadKind, WorkloadWatch } from '../workloads/types.js'
 import { type RollingUpdate, rollingUpdateOp } from '../canary/plan.js'
@@ -36,6 +37,8 @@ export interface TargetContext {
   log: Logger
   clock: () => number
   progressEveryMs: number
+  /** Error thresholds are set: a rollout whose new pods' logs cannot be read is not called good (logs-unavailable). */
+  logsMustBeRead?: boolean
   /** Builds the error-log gate for the new pods of one workload (before the patch: the baseline is the old pods). */
   logGate?: (ctx: {
     snapshot: Snapshot
@@ -127,7 +130,7 @@ export class Target {
   }
 
   /** Starts the watches (and the error-log baseline) before the patch, so nothing is missed. */
-  async startWatching(ctx: TargetContext, prefix: string): Promise<void> {
+  async startWatching(ctx: TargetContext, prefix: string, withLogs = true): Promise<void> {
     const { log, clock } = ctx
     const clients = this.clients
     const loop = new JudgeLoop({
@@ -149,15 +152,16 @@ export class Target {
     })
     await this.watch.start()
     const watch = this.watch
-    this.gate = ctx.logGate
-      ? await ctx.logGate({
-          snapshot: this.snapshot,
-          clients,
-          namespace: this.ref.namespace,
-          oldPods: () => watch.podsOn(this.snapshot.template),
-          onChange: () => loop.wake()
-        })
-      : undefined
+    this.gate =
+      ctx.logGate && withLogs
+        ? await ctx.logGate({
+            snapshot: this.snapshot,
+            clients,
+            namespace: this.ref.namespace,
+            oldPods: () => watch.podsOn(this.snapshot.template),
+            onChange: () => loop.wake()
+          })
+        : undefined
   }
 
   async patch(): Promise<void> {
@@ -187,8 +191,7 @@ export class Target {
    * `partition` up move to the update revision.
    */
   async patchCanary(partition: number): Promise<void> {
-    const rollingUpdate = (this.object as { spec?: { updateStrategy?: { rollingUpdate?: RollingUpdate } } }).spec
-      ?.updateStrategy?.rollingUpdate ?? { partition: 0 }
+    const rollingUpdate = this.rollingUpdate
     const ops = [...(this.plan?.ops ?? []), rollingUpdateOp({ ...rollingUpdate, partition })]
     const patched = await applyTemplatePatch(this.clients, this.snapshot, ops, this.snapshot.template)
     this.canaryOf = { rollingUpdate: { ...rollingUpdate, partition: rollingUpdate.partition ?? 0 }, partition }
@@ -202,6 +205,7 @@ export class Target {
     if (!this.patched) return undefined
     return {
       kind: this.ref.kind,
+      uid: this.snapshot.uid,
       context: this.stage.context,
       namespace: this.ref.namespace,
       name: this.ref.name,
@@ -210,6 +214,36 @@ export class Target {
       template: this.snapshot.template,
       ...(this.canaryOf ? { rollingUpdate: this.canaryOf.rollingUpdate } : {})
     }
+  }
+
+  /**
+   * What a restore needs before our patch is even sent (recorded first, so a signal or a killed runner during the
+   * request still restores): the template the patch will produce — the snapshot with the new images — at the next
+   * generation. Should the patch never land, the restore finds the workload on its old template and does nothing.
+   */
+  prospective(rollingUpdate?: RollingUpdate): PendingRestore | undefined {
+    // A StatefulSet canary put the template in already: its record stands (the restore re-reads the generation).
+    if (this.patched) return this.pending()
+    if (!this.changes || !this.plan) return undefined
+    return {
+      kind: this.ref.kind,
+      uid: this.snapshot.uid,
+      context: this.stage.context,
+      namespace: this.ref.namespace,
+      name: this.ref.name,
+      generation: this.snapshot.generation + 1,
+      ourTemplate: templateAfter(this.snapshot.template, this.plan.ops),
+      template: this.snapshot.template,
+      ...(rollingUpdate ? { rollingUpdate } : {})
+    }
+  }
+
+  /** The rollingUpdate a StatefulSet canary will move the partition from (what a restore puts back). */
+  get rollingUpdate(): RollingUpdate {
+    return (
+      (this.object as { spec?: { updateStrategy?: { rollingUpdate?: RollingUpdate } } }).spec?.updateStrategy
+        ?.rollingUpdate ?? { partition: 0 }
+    )
   }
 
   /** Watches and judges the rollout of our template until done, doomed, taken over, or stopped. */
@@ -230,7 +264,8 @@ export class Target {
       prefix: '',
       signal,
       dependencyDown,
-      metrics
+      metrics,
+      logsMustBeRead: ctx.logsMustBeRead
     })
     this.errors = this.gate?.summary()
     this.gate?.stop()
@@ -355,9 +390,30 @@ export class Target {
     }
   }
 
+  /**
+   * A workload that already runs the image is judged as it runs now, before anything calls it `no-change`: an earlier
+   * release left with `rollback: false` or `on-dependency-down: hold` may be crash-looping on it. The same pod-state
+   * rules, the same `timeout`, until it is rolled out and available (no soak; its logs are not read: old error lines
+   * of long-running pods are no verdict on a release that changes nothing).
+   */
+  async judgeAsIs(ctx: TargetContext, signal: AbortSignal, prefix: string): Promise<WatchOutcome> {
+    await this.startWatching(ctx, prefix, false)
+    if (!this.watch || !this.loop) throw new Error(`${this.label} is not watched`)
+    this.outcome = await this.loop.until({
+      workload: this.watch,
+      template: this.snapshot.template,
+      generation: this.snapshot.generation,
+      startedMs: ctx.clock(),
+      soakMs: 0,
+      prefix: '',
+      signal
+    })
+    return this.outcome
+  }
+
   private verdict(): WorkloadResult['verdict'] {
     if (!this.plan || (!this.plan.noChange && !this.patched)) return 'untouched'
-    if (this.plan.noChange) return 'no-change'
+    if (this.plan.noChange) return this.outcome && this.outcome.kind !== 'done' ? 'failed' : 'no-change'
     if (this.rollback?.outcome === 'succeeded') return 'rolled-back'
     if (this.outcome?.kind === 'done') return 'succeeded'
     if (this.outcome?.kind === 'stopped') return 'stopped'

@@ -43,3 +43,34 @@ export function diffLines(before: string, after: string, context = 3): string {
   }
   return out.join('\n')
 }
+
+type EnvEntry = { name?: string; value?: unknown }
+type Containers = { name?: string; env?: EnvEntry[] }[]
+
+/**
+ * The two templates of a diff with every env `value` hidden: a diff is shown in a PR comment and a job summary, and
+ * an env value is often a credential. Names stay, and a value that differs says so ("(hidden, changed)"), so the diff
+ * still shows which variables a change touches.
+ */
+export function hideEnvValues<T>(before: T, after: T): [T, T] {
+  const b = structuredClone(before) as { spec?: Record<string, Containers | undefined> }
+  const a = structuredClone(after) as { spec?: Record<string, Containers | undefined> }
+  for (const list of ['initContainers', 'containers', 'ephemeralContainers']) {
+    const old = new Map<string, unknown>()
+    for (const c of b.spec?.[list] ?? []) {
+      for (const e of c.env ?? []) {
+        if (e.value === undefined) continue
+        old.set(`${c.name}/${e.name}`, e.value)
+        e.value = '(hidden)'
+      }
+    }
+    for (const c of a.spec?.[list] ?? []) {
+      for (const e of c.env ?? []) {
+        if (e.value === undefined) continue
+        const key = `${c.name}/${e.name}`
+        e.value = old.has(key) && old.get(key) === e.value ? '(hidden)' : '(hidden, changed)'
+      }
+    }
+  }
+  return [b as T, a as T]
+}

@@ -75,6 +75,8 @@ export interface JudgeRequest {
    * the pod and log verdicts.
    */
   metrics?: (pods: readonly string[]) => { reason: ReasonCode; message: string } | undefined
+  /** Error thresholds are set: a gate that cannot read the new pods' logs ends the release (logs-unavailable). */
+  logsMustBeRead?: boolean
 }
 
 export class JudgeLoop {
@@ -144,7 +146,19 @@ export class JudgeLoop {
         }
         const metricVerdict = req.metrics?.(judged.pods.filter((p) => !p.deleting).map((p) => p.name))
         if (metricVerdict) return { kind: 'failed', ...metricVerdict, verdict }
-        if (verdict.kind === 'done') {
+        // A rollout that looks good is only good when the error-log gate (with thresholds) could read the logs.
+        const sight = verdict.kind === 'done' && req.logsMustBeRead ? gate?.availability?.(clock()) : undefined
+        if (sight?.kind === 'unavailable') {
+          return {
+            kind: 'failed',
+            reason: 'logs-unavailable',
+            message: `${this.opts.label}: ${sight.message}`,
+            verdict
+          }
+        }
+        if (verdict.kind === 'done' && sight?.kind === 'pending') {
+          if (observed) this.progress(verdict, errorLines, `${prefix}rolled out, waiting to read the new pods' logs: `)
+        } else if (verdict.kind === 'done') {
           doneAtMs ??= clock()
           const left = soakMs - (clock() - doneAtMs)
           if (left <= 0) return { kind: 'done' }

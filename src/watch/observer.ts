@@ -1,7 +1,7 @@
 // Watches one Deployment, its ReplicaSets and their pods, and assembles the ObservedState the judges read.
 // `observe()` returns undefined while any watch is re-syncing: a verdict is never drawn from a stale cache.
 import type { KubeClients, V1Deployment, V1Pod, V1PodTemplateSpec, V1ReplicaSet } from '../kube/client.js'
-import { labelSelectorString } from '../kube/client.js'
+import { labelSelectorString, listKeepingFields } from '../kube/client.js'
 import { rolloutBudget } from '../judge/strategy.js'
 import { templateKey } from '../workloads/template.js'
 import { Reflector, type ReflectorOptions } from './reflector.js'
@@ -134,7 +134,13 @@ export class RolloutObserver {
       watch: clients.watch,
       path: `/apis/apps/v1/namespaces/${namespace}/deployments`,
       query: { fieldSelector: `metadata.name=${name}` },
-      list: () => clients.apps.listNamespacedDeployment({ namespace, fieldSelector: `metadata.name=${name}` }),
+      list: () =>
+        listKeepingFields(
+          clients,
+          `/apis/apps/v1/namespaces/${namespace}/deployments`,
+          { fieldSelector: `metadata.name=${name}` },
+          () => clients.apps.listNamespacedDeployment({ namespace, fieldSelector: `metadata.name=${name}` })
+        ),
       onChange: opts.onChange,
       log: opts.log
     })
@@ -142,7 +148,14 @@ export class RolloutObserver {
       watch: clients.watch,
       path: `/apis/apps/v1/namespaces/${namespace}/replicasets`,
       query: { labelSelector: selector },
-      list: () => clients.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector }),
+      // Raw: their templates are compared with ours, which is raw too.
+      list: () =>
+        listKeepingFields(
+          clients,
+          `/apis/apps/v1/namespaces/${namespace}/replicasets`,
+          { labelSelector: selector },
+          () => clients.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector })
+        ),
       onChange: opts.onChange,
       log: opts.log
     })

@@ -2,7 +2,7 @@
 // as a ControllerRevision and label every pod with `controller-revision-hash` (a StatefulSet with the revision's name,
 // a DaemonSet with its hash): the pods of a template are the pods carrying its revision's label.
 import type { KubeClients, V1ControllerRevision, V1Pod, V1PodTemplateSpec } from '../kube/client.js'
-import { labelSelectorString } from '../kube/client.js'
+import { labelSelectorString, listKeepingFields } from '../kube/client.js'
 import type { PodObservation } from '../model/index.js'
 import type { WorkloadObject } from '../workloads/template.js'
 import { templateKey } from '../workloads/template.js'
@@ -56,9 +56,15 @@ export class RevisionObserver<T extends WorkloadObject> {
       path: `/apis/apps/v1/namespaces/${namespace}/${plural}`,
       query: byName,
       list: () =>
-        (kind === 'StatefulSet'
-          ? clients.apps.listNamespacedStatefulSet({ namespace, ...byName })
-          : clients.apps.listNamespacedDaemonSet({ namespace, ...byName })) as never,
+        listKeepingFields(
+          clients,
+          `/apis/apps/v1/namespaces/${namespace}/${plural}`,
+          byName,
+          () =>
+            (kind === 'StatefulSet'
+              ? clients.apps.listNamespacedStatefulSet({ namespace, ...byName })
+              : clients.apps.listNamespacedDaemonSet({ namespace, ...byName })) as Promise<never>
+        ),
       onChange: opts.onChange,
       log: opts.log
     })
@@ -66,7 +72,14 @@ export class RevisionObserver<T extends WorkloadObject> {
       watch: clients.watch,
       path: `/apis/apps/v1/namespaces/${namespace}/controllerrevisions`,
       query: { labelSelector: selector },
-      list: () => clients.apps.listNamespacedControllerRevision({ namespace, labelSelector: selector }),
+      // Raw: their templates are compared with ours, which is raw too.
+      list: () =>
+        listKeepingFields(
+          clients,
+          `/apis/apps/v1/namespaces/${namespace}/controllerrevisions`,
+          { labelSelector: selector },
+          () => clients.apps.listNamespacedControllerRevision({ namespace, labelSelector: selector })
+        ),
       onChange: opts.onChange,
       log: opts.log
     })

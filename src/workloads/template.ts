@@ -207,6 +207,25 @@ export function planImagePatch(
   return { noChange: false, ops, changes }
 }
 
+/**
+ * The pod template `ops` (an image patch plan) will leave: `template` with each `replace` under /spec/template/
+ * applied. Pure; the patch itself changes nothing else in the template.
+ */
+export function templateAfter(template: V1PodTemplateSpec, ops: readonly JsonPatchOp[]): V1PodTemplateSpec {
+  const out = structuredClone(template) as Record<string, unknown>
+  for (const op of ops) {
+    if (op.op !== 'replace' || !op.path.startsWith('/spec/template/')) continue
+    const keys = op.path
+      .slice('/spec/template/'.length)
+      .split('/')
+      .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'))
+    let at: Record<string, unknown> | undefined = out
+    for (const k of keys.slice(0, -1)) at = at?.[k] as Record<string, unknown> | undefined
+    if (at) at[keys[keys.length - 1]!] = structuredClone(op.value)
+  }
+  return out as V1PodTemplateSpec
+}
+
 /** The restore: the snapshot's exact template, only if the workload's spec is still the one our patch produced. */
 export function planRestore(snapshot: Snapshot, ourGeneration: number, reason: string): JsonPatchOp[] {
   return [
@@ -256,8 +275,14 @@ export function restoreNotApplied(
 
 type PatchArgs = { name: string; namespace: string; body: unknown; dryRun?: string; fieldManager?: string }
 
-/** The typed API calls per kind: the only place that knows which client method reads or patches which kind. */
-const KIND_API: Record<
+const PLURAL: Record<WorkloadKindName, string> = {
+  Deployment: 'deployments',
+  StatefulSet: 'statefulsets',
+  DaemonSet: 'daemonsets'
+}
+
+/** The typed API calls per kind, for clusters the raw API cannot reach (a proxy-url): they drop unknown fields. */
+const TYPED_API: Record<
   WorkloadKindName,
   {
     read(clients: KubeClients, name: string, namespace: string): Promise<WorkloadObject>
@@ -277,6 +302,37 @@ const KIND_API: Record<
     patch: (c, args) => c.apps.patchNamespacedDaemonSet(args, jsonPatch)
   }
 }
+
+/**
+ * The only place that knows how a kind is read and patched: as the raw JSON the apiserver returned, so a snapshot,
+ * a restore and every template comparison keep the fields this build's models do not know.
+ */
+const KIND_API: Record<
+  WorkloadKindName,
+  {
+    read(clients: KubeClients, name: string, namespace: string): Promise<WorkloadObject>
+    patch(clients: KubeClients, args: PatchArgs): Promise<WorkloadObject>
+  }
+> = Object.fromEntries(
+  (Object.keys(PLURAL) as WorkloadKindName[]).map((kind) => {
+    const path = (namespace: string, name: string) =>
+      `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${PLURAL[kind]}/${encodeURIComponent(name)}`
+    return [
+      kind,
+      {
+        read: (c: KubeClients, name: string, namespace: string) =>
+          c.raw ? c.raw.get<WorkloadObject>(path(namespace, name)) : TYPED_API[kind].read(c, name, namespace),
+        patch: (c: KubeClients, args: PatchArgs) =>
+          c.raw
+            ? c.raw.patch<WorkloadObject>(path(args.namespace, args.name), args.body, 'application/json-patch+json', {
+                dryRun: args.dryRun,
+                fieldManager: args.fieldManager
+              })
+            : TYPED_API[kind].patch(c, args)
+      }
+    ]
+  })
+) as typeof TYPED_API
 
 export async function readWorkload(
   clients: KubeClients,

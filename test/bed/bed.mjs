@@ -313,6 +313,16 @@ current-context: ${entries[0].name}
   )
 }
 
+/**
+ * Alpha fields the bed's apiserver keeps, by the Kubernetes minor it was built from: a pod-template field that
+ * client-node's models (generated from an older release) do not know, so the e2e tests can prove that a rollback puts
+ * such a field back byte for byte (test/e2e/hostile-cluster.test.ts). Older releases do not have the gate.
+ */
+function featureGates(binDir) {
+  const minor = Number(/\/k8s-v1\.(\d+)\./.exec(binDir)?.[1] ?? 0)
+  return minor >= 37 ? ['--feature-gates=EmptyDirVolumeMode=true'] : []
+}
+
 function apiserverArgs(etcdPort, apiPort, pki, extra = []) {
   const p = (f) => join(pki, f)
   return [
@@ -469,7 +479,10 @@ async function startControlPlane({
     startProcess(
       `kube-apiserver${suffix}`,
       join(binDir, 'kube-apiserver'),
-      apiserverArgs(etcdPort, apiPort, pki, etcdPrefix ? [`--etcd-prefix=${etcdPrefix}`] : [])
+      apiserverArgs(etcdPort, apiPort, pki, [
+        ...(etcdPrefix ? [`--etcd-prefix=${etcdPrefix}`] : []),
+        ...featureGates(binDir)
+      ])
     )
   )
   const kubeconfig = join(dir, 'kubeconfig')

@@ -9,7 +9,7 @@
 # Prints the bin directory on its last line. Idempotent: a finished build is reused (marker file per version).
 set -euo pipefail
 
-K8S_VERSION="${K8S_VERSION:-v1.36.3}"
+K8S_VERSION="${K8S_VERSION:-v1.37.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 CACHE_ROOT="${ROLLOUT_GUARD_CACHE:-$HOME/.cache/rollout-guard}"

@@ -11,6 +11,8 @@
 //   dev.rollout-guard.bed.log              a line the container writes when it starts (may repeat, `\n`-separated)
 //   dev.rollout-guard.bed.log-after        write the `log` lines this long after the start instead (e.g. 20s)
 //   dev.rollout-guard.bed.errors-per-minute  the container keeps writing `ERROR …` lines at this rate
+//   dev.rollout-guard.bed.logs             `none`: its runtime serves no log for it (as a log driver that keeps none):
+//                                          the node answers every pods/log request for it with an error
 //   dev.rollout-guard.bed.5xx-ratio / latency-ms / requests-per-second  what the pod's metrics say (exporter.mjs):
 //                                          copied to the pod annotations bed.rollout-guard.dev/<same name>
 // An image the registry does not have (or a registry the bed does not run) becomes `image-pull` (ErrImagePull).
@@ -190,7 +192,9 @@ async function handlePod(pod) {
         }
       }
       await writeFile(previous, '', { flag: 'a' })
-      logs.push({ containers: [c.name], logsFile: file, previousLogsFile: previous, follow: true })
+      if (labels?.[`${LABEL_PREFIX}logs`] !== 'none') {
+        logs.push({ containers: [c.name], logsFile: file, previousLogsFile: previous, follow: true })
+      }
       const rate = Number(labels?.[`${LABEL_PREFIX}errors-per-minute`] ?? 0)
       if (rate > 0 && !timers.has(`${uid}/${c.name}`)) {
         let n = 0

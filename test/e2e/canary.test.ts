@@ -298,7 +298,7 @@ describe('never leave a canary behind', () => {
     expect(await canaryGone(f.ns)).toBe(false)
     const run = await runAction(state, { ...f.inputs, 'lock-timeout': '90s' }, { env: { GITHUB_RUN_ID: '4343' } })
     expectVerdict(run, 'succeeded')
-    expect(run.stdout).toMatch(/which stopped renewing the Lease; taking it over/)
+    expect(run.stdout).toMatch(/whose Lease has not changed for \d+s \(longer than its 15s duration\); taking it over/)
     expect(run.stdout).toContain(`deleted the canary Deployment ${f.ns}/web-canary`)
     await waitUntil('the canary deleted', 30000, () => canaryGone(f.ns))
   }, 480_000)

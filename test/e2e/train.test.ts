@@ -140,7 +140,7 @@ describe('release lock', () => {
     // one waited for the other, and the one that waited released last.
     const waited = (run: typeof a, other: string) =>
       new RegExp(
-        `lock: Deployment [a-z0-9-]+/web is being released by https://github\\.example/acme/shop/actions/runs/${other}; waiting`
+        `lock: Deployment [a-z0-9-]+/web is being released by https://github\\.example/acme/shop/actions/runs/${other}\\b[^;\\n]*; waiting`
       ).test(run.stdout)
     const aWaited = waited(a, '4343')
     const bWaited = waited(b, '4242')
@@ -183,7 +183,7 @@ describe('release lock', () => {
     )
     expectVerdict(run, 'succeeded')
     expect(run.stdout).toMatch(
-      /was locked by https:\/\/github\.example\/acme\/shop\/actions\/runs\/4242, which stopped renewing the Lease; taking it over/
+      /was locked by https:\/\/github\.example\/acme\/shop\/actions\/runs\/4242\b[^\n]*, whose Lease has not changed for \d+s \(longer than its 15s duration\); taking it over/
     )
     expect(run.stdout).toMatch(
       /left a half-done release of Deployment [a-z0-9-]+\/web: restoring the template it replaced/

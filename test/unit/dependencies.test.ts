@@ -3,6 +3,9 @@ import { createServer, type Server } from 'node:http'
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net'
 import {
   type DependencyState,
+  confirmedDown,
+  downOf,
+  observe,
   dependencyDownMessage,
   judgeHttp,
   judgeReplicas,
@@ -187,5 +190,41 @@ describe('probes (real sockets on 127.0.0.1)', () => {
     const free = (probe.address() as AddressInfo).port
     await new Promise((r) => probe.close(r))
     expect(await tcpProbe('127.0.0.1', free, 1000)).toEqual({ connected: false, error: 'ECONNREFUSED' })
+  })
+})
+
+describe('a dependency that blinks is not down: failures in a row, as a readiness probe’s failureThreshold', () => {
+  const p = { failureLimit: 3, probeEveryMs: 2000 }
+  const at = (up: boolean, atMs: number) => ({ spec: 'http://db', up, detail: up ? 'HTTP 200' : 'HTTP 503', atMs })
+  test('three failed probes in a row → down; two → not yet; an up in between starts over', () => {
+    let s = observe(undefined, at(false, 0))
+    expect(confirmedDown(s, p, 0)).toBe(false)
+    s = observe(s, at(false, 2000))
+    expect(confirmedDown(s, p, 2000)).toBe(false)
+    s = observe(s, at(true, 4000))
+    expect(s.failures).toBe(0)
+    s = observe(s, at(false, 6000))
+    s = observe(s, at(false, 8000))
+    expect(confirmedDown(s, p, 8000)).toBe(false)
+    s = observe(s, at(false, 10000))
+    expect(s.failures).toBe(3)
+    expect(s.downSinceMs).toBe(6000)
+    expect(confirmedDown(s, p, 10000)).toBe(true)
+  })
+
+  test('a watched dependency (one observation, then silence) is down once it stayed down as long as the probes would take', () => {
+    const s = observe(undefined, at(false, 1000))
+    expect(confirmedDown(s, p, 4999)).toBe(false)
+    expect(confirmedDown(s, p, 5000)).toBe(true)
+  })
+
+  test('limit 1: the first failure counts', () => {
+    expect(confirmedDown(observe(undefined, at(false, 0)), { failureLimit: 1, probeEveryMs: 2000 }, 0)).toBe(true)
+  })
+
+  test('downOf with persistence leaves out the blinks; without it, every down one', () => {
+    const blink = observe(undefined, at(false, 0))
+    expect(downOf([blink], p, 100)).toEqual([])
+    expect(downOf([blink])).toHaveLength(1)
   })
 })

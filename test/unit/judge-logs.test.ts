@@ -10,7 +10,8 @@ import {
   LineSplitter,
   splitTimestamp,
   type ErrorJudgeInput,
-  type ErrorVerdict
+  type ErrorVerdict,
+  logsAvailability
 } from '../../src/judge/logs.js'
 import { trustedPattern } from '../../src/judge/pattern.js'
 
@@ -787,5 +788,39 @@ describe('baselineRatePerPodPerMinute', () => {
 
   test('rejects a window that is not positive', () => {
     expect(() => baselineRatePerPodPerMinute(1, 1, 0)).toThrow(RangeError)
+  })
+})
+
+describe('logsAvailability: a gate that cannot read the logs is no pass', () => {
+  const s = (
+    container: string,
+    ago: number,
+    opened: boolean,
+    lastError?: string
+  ): import('../../src/judge/logs.js').LogStreamState => ({
+    pod: 'web-1',
+    container,
+    sinceMs: 100_000 - ago,
+    opened,
+    lastError
+  })
+  test.each<[string, ReturnType<typeof s>[], 'readable' | 'pending' | 'unavailable']>([
+    ['no container followed yet', [], 'pending'],
+    ['every log read (an empty log is readable)', [s('app', 60_000, true)], 'readable'],
+    ['one log not read yet, within the allowance', [s('app', 14_999, false, 'ContainerCreating')], 'pending'],
+    [
+      'one log unreadable past the allowance (forbidden)',
+      [s('app', 15_000, false, 'HTTP 403 forbidden')],
+      'unavailable'
+    ],
+    ['one of two unreadable past the allowance', [s('app', 60_000, true), s('side', 20_000, false)], 'unavailable'],
+    ['a stream that failed once and was read since', [s('app', 60_000, true, 'connection reset')], 'readable']
+  ])('%s → %s', (_name, streams, want) => {
+    const got = logsAvailability(streams, 100_000)
+    expect(got.kind).toBe(want)
+    if (got.kind === 'unavailable')
+      expect(got.message).toMatch(
+        /^the error-log gate cannot see: the logs of 1 of \d new containers? could not be read for 15s: web-1\//
+      )
   })
 })

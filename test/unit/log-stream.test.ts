@@ -1,7 +1,8 @@
 // The shared HTTP/2 log streams: a stream the apiserver has not answered yet can still be cancelled, and then its
 // connection closes (a quiet container's log may send no headers for a long time; an uncancellable stream kept the
 // connection, and the Action's process, alive after the release had reported).
-import { afterAll, beforeAll, expect, test } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { clockOffsetMs } from '../../src/kube/raw.js'
 import { KubeConfig, Log } from '@kubernetes/client-node'
 import { execa } from 'execa'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -87,4 +88,19 @@ test('an already cancelled request opens no stream', async () => {
   ).rejects.toThrow(/closed before the apiserver answered/)
   await new Promise((r) => setTimeout(r, 200))
   expect(streams.length - before).toBeLessThanOrEqual(1)
+})
+
+describe('clockOffsetMs: the apiserver clock from a Date header', () => {
+  test.each<[string | undefined, number, number, number]>([
+    // Sent at 10.0 s, answered at 10.2 s; the server said 10 s (truncated): offset ≈ +0.4 s.
+    ['Thu, 01 Jan 1970 00:00:10 GMT', 10_000, 10_200, 400],
+    // The server is two minutes ahead.
+    ['Thu, 01 Jan 1970 00:02:10 GMT', 10_000, 10_000, 120_500],
+    // Two minutes behind.
+    ['Thu, 01 Jan 1970 00:00:10 GMT', 130_000, 130_000, -119_500],
+    [undefined, 10_000, 10_200, 0],
+    ['yesterday-ish', 10_000, 10_200, 0]
+  ])('Date %p, sent %p, received %p → %p ms', (date, sent, received, want) => {
+    expect(clockOffsetMs(date, sent, received)).toBe(want)
+  })
 })

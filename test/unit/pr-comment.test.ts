@@ -13,7 +13,8 @@ import {
   commentedWorkloads,
   prCommentMarker,
   renderPrComment,
-  upsertPrComment
+  upsertPrComment,
+  WORKFLOW_TOKEN_LOGIN
 } from '../../src/github/pr-comment.js'
 import { createGitHubReporter } from '../../src/github/reporter.js'
 import type { CheckedWorkload, ReleaseResult } from '../../src/result.js'
@@ -158,7 +159,14 @@ describe('commentedWorkloads', () => {
 
 describe('upsertPrComment', () => {
   const marker = prCommentMarker(web)
-  const params = (body: string) => ({ owner: 'o', repo: 'r', pullRequest: PR, marker, body })
+  const params = (body: string) => ({
+    owner: 'o',
+    repo: 'r',
+    pullRequest: PR,
+    marker,
+    body,
+    author: WORKFLOW_TOKEN_LOGIN
+  })
 
   test('created once, then edited in place; other comments are left alone', async () => {
     github().addComment(PR, 'LGTM, ship it', 'octocat')
@@ -190,6 +198,27 @@ describe('upsertPrComment', () => {
     expect(github().requestsFor(LIST_ISSUE_COMMENTS).length).toBe(2)
     expect(github().comments(PR)).toHaveLength(171)
     noValidationErrors()
+  })
+
+  test('a person’s comment that starts with the marker is neither edited nor deleted, the first time included', async () => {
+    const forged = github().addComment(PR, `${marker}\nwritten by someone else`, 'octocat')
+    const first = await upsertPrComment(octokit(), params(`${marker}\nours`))
+    expect(first).toMatchObject({ action: 'created', warnings: [] })
+    expect(first.commentId).not.toBe(forged.id)
+    expect(
+      github()
+        .comments(PR)
+        .find((c) => c.id === forged.id)?.body
+    ).toBe(`${marker}\nwritten by someone else`)
+    expect(github().requestsFor(DELETE_ISSUE_COMMENT)).toEqual([])
+    expect(github().requestsFor(UPDATE_ISSUE_COMMENT)).toEqual([])
+  })
+
+  test('with a personal token, the comments of its own login are ours', async () => {
+    const mine = github().addComment(PR, `${marker}\nfrom the last push`, 'release-bot-user')
+    github().addComment(PR, `${marker}\npasted`, 'octocat')
+    const outcome = await upsertPrComment(octokit(), { ...params(`${marker}\nnow`), author: 'release-bot-user' })
+    expect(outcome).toMatchObject({ action: 'updated', commentId: mine.id })
   })
 
   test('a person’s comment that starts with the marker is neither edited nor deleted when the bot has one', async () => {

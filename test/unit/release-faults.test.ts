@@ -262,7 +262,8 @@ describe('runRelease: a failure after the patch never leaves the new template si
     expect(result.message).toMatch(/^log follower crashed: unexpected end of stream; the release cannot be judged/)
     expect(result.rollback?.outcome).toBe('succeeded')
     expect(cluster.image()).toBe(OLD)
-    expect(events).toEqual([`armed ${NEW}`, 'settled'])
+    // Armed before the patch is sent (what it will produce) and again with what it produced.
+    expect(events).toEqual([`armed ${NEW}`, `armed ${NEW}`, 'settled'])
   })
 
   test('with rollback off, the failure is reported and the new template stays, as asked', async () => {
@@ -292,7 +293,7 @@ describe('runRelease: a failure after the patch never leaves the new template si
     expect(result.rollback?.manualRestore).toBe(`kubectl --namespace shop set image deployment/web app=${OLD}`)
     expect(cluster.image()).toBe(NEW)
     // Not settled: the post step (or the CLI on a signal) tries the guarded restore once more.
-    expect(events).toEqual([`armed ${NEW}`])
+    expect(events).toEqual([`armed ${NEW}`, `armed ${NEW}`])
   })
 })
 

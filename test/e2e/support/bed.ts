@@ -154,6 +154,8 @@ export interface ImageBehaviour {
   errorRatio?: number
   latencyMs?: number
   requestsPerSecond?: number
+  /** `none`: the node serves no log for the container (every pods/log request for it fails). */
+  logs?: 'none'
 }
 
 /** Writes a FROM-scratch build context whose image behaves as asked. Returns the context folder. */
@@ -168,6 +170,7 @@ export async function imageContext(
     labels.push(`dev.rollout-guard.bed.behaviour.${container}=${b}`)
   }
   if (behaviour.exitCode !== undefined) labels.push(`dev.rollout-guard.bed.exit-code=${behaviour.exitCode}`)
+  if (behaviour.logs) labels.push(`dev.rollout-guard.bed.logs=${behaviour.logs}`)
   if (behaviour.pullErrorFor) labels.push(`dev.rollout-guard.bed.pull-error-for=${behaviour.pullErrorFor}`)
   if (behaviour.crashAfter) labels.push(`dev.rollout-guard.bed.crash-after=${behaviour.crashAfter}`)
   if (behaviour.logAfter) labels.push(`dev.rollout-guard.bed.log-after=${behaviour.logAfter}`)
