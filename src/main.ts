@@ -70,6 +70,7 @@ export async function run(): Promise<void> {
   const warn = (warnings: string[]) => warnings.forEach((w) => core.warning(neutraliseWorkflowCommands(w)))
   if (github) warn(await github.start())
   let inProgress: Promise<string[]> = Promise.resolve([])
+  let progressed = false
   // Every text that leaves the process (outputs, summary, GitHub, notifications) is built from this result: redacted
   // once here of every secret value the run knows, wherever a tool's stderr may have put one.
   const released = await runRelease(config, {
@@ -87,7 +88,11 @@ export async function run(): Promise<void> {
     logGate: (ctx) => followErrorLogs({ config, log: actionLogger, ...ctx }),
     onPatched: (pending: PendingRestore[]) => {
       core.saveState(PENDING_STATE, JSON.stringify(pending))
-      if (github) inProgress = github.progress()
+      // Called before each patch is sent (to arm the post step) and after it: one in_progress status is enough.
+      if (github && !progressed) {
+        progressed = true
+        inProgress = github.progress()
+      }
     },
     onSettled: () => core.saveState(PENDING_STATE, ''),
     onCanary: (canary) => core.saveState(CANARY_STATE, canary ? JSON.stringify(canary) : '')

@@ -749,10 +749,14 @@ class Release {
     this.lock?.assertHeld()
     const prospective = t.prospective(rollingUpdate)
     if (!prospective) return
+    this.armed = true
     this.deps.onPatched?.([...this.targets.filter((x) => x !== t).flatMap((x) => x.pending() ?? []), prospective])
     await this.lock?.record(t.ref, prospective)
     this.lock?.assertHeld()
   }
+
+  /** A restore was recorded (onPatched) before a patch was sent. */
+  private armed = false
 
   /** The release lock was lost: nothing more is changed (no rollback); the new holder owns the workloads now. */
   private lockLost(what: string): ReleaseResult | undefined {
@@ -1045,7 +1049,8 @@ class Release {
     // A failed restore stays armed: the post step (or the CLI's signal handler) tries once more, under the same
     // precondition (only while the workload still has our template).
     const restoreFailed = this.targets.some((t) => t.rollback?.outcome === 'failed')
-    if (this.targets.some((t) => t.patched) && !restoreFailed) this.deps.onSettled?.()
+    // Armed before a patch that then never landed (refused, a conflict) is settled too: nothing of ours to restore.
+    if ((this.armed || this.targets.some((t) => t.patched)) && !restoreFailed) this.deps.onSettled?.()
     await this.lock?.release()
   }
 
