@@ -38,7 +38,15 @@ import { canaryName, canaryPartition, canaryReplicas, isCanaryOrdinal } from '..
 import { MetricGateWatch, checkMetricGates } from '../metrics/watch.js'
 import { type MetricGateReport, gatesThatCannotFail } from '../metrics/gates.js'
 import { type V1Deployment, type V1StatefulSet, labelSelectorString } from '../kube/client.js'
-import type { FailureReason, Logger, PendingCanary, PendingRestore, PodFailure, ReasonCode } from '../model/index.js'
+import {
+  FAILURE_REASONS,
+  type FailureReason,
+  type Logger,
+  type PendingCanary,
+  type PendingRestore,
+  type PodFailure,
+  type ReasonCode
+} from '../model/index.js'
 import { diffLines, hideEnvValues } from '../report/diff.js'
 import type {
   CanaryReport,
@@ -1193,21 +1201,10 @@ function errorLogFailures(errors: ErrorSummary): PodFailure[] {
     }))
 }
 
-const FAILURE_REASONS = new Set<string>([
-  'crash-loop',
-  'image-pull',
-  'config-error',
-  'oom-killed',
-  'pod-failed',
-  'unschedulable',
-  'replica-failure',
-  'progress-deadline',
-  'timeout',
-  'restarts'
-])
+const FAILURE_REASON_SET: ReadonlySet<string> = new Set(FAILURE_REASONS)
 
 function isFailureReason(reason: ReasonCode): reason is FailureReason {
-  return FAILURE_REASONS.has(reason)
+  return FAILURE_REASON_SET.has(reason)
 }
 
 /** A canary outcome that judges the new version bad (its reason becomes `canary: …`), not an inconclusive one. */

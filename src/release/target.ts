@@ -203,16 +203,25 @@ export class Target {
 
   pending(): PendingRestore | undefined {
     if (!this.patched) return undefined
+    return this.restoreRecord(this.patched.generation, this.patched.template, this.canaryOf?.rollingUpdate)
+  }
+
+  /** What a restore of this workload needs: the template to put back, and ours (the guard) at `generation`. */
+  private restoreRecord(
+    generation: number,
+    ourTemplate: V1PodTemplateSpec,
+    rollingUpdate: RollingUpdate | undefined
+  ): PendingRestore {
     return {
       kind: this.ref.kind,
       uid: this.snapshot.uid,
       context: this.stage.context,
       namespace: this.ref.namespace,
       name: this.ref.name,
-      generation: this.patched.generation,
-      ourTemplate: this.patched.template,
+      generation,
+      ourTemplate,
       template: this.snapshot.template,
-      ...(this.canaryOf ? { rollingUpdate: this.canaryOf.rollingUpdate } : {})
+      ...(rollingUpdate ? { rollingUpdate } : {})
     }
   }
 
@@ -225,17 +234,11 @@ export class Target {
     // A StatefulSet canary put the template in already: its record stands (the restore re-reads the generation).
     if (this.patched) return this.pending()
     if (!this.changes || !this.plan) return undefined
-    return {
-      kind: this.ref.kind,
-      uid: this.snapshot.uid,
-      context: this.stage.context,
-      namespace: this.ref.namespace,
-      name: this.ref.name,
-      generation: this.snapshot.generation + 1,
-      ourTemplate: templateAfter(this.snapshot.template, this.plan.ops),
-      template: this.snapshot.template,
-      ...(rollingUpdate ? { rollingUpdate } : {})
-    }
+    return this.restoreRecord(
+      this.snapshot.generation + 1,
+      templateAfter(this.snapshot.template, this.plan.ops),
+      rollingUpdate
+    )
   }
 
   /** The rollingUpdate a StatefulSet canary will move the partition from (what a restore puts back). */
