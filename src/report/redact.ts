@@ -100,9 +100,18 @@ export class Redactor {
     return out
   }
 
-  /** A copy of a plain-data value (a ReleaseResult) with every string in it redacted. */
+  /**
+   * A copy of a plain-data value (a ReleaseResult) with every string in it redacted. Numbers stay numbers (a metric
+   * value may be ±Infinity or NaN, which a JSON round trip would turn into null); depth is bounded.
+   */
   value<T>(value: T): T {
     if (this.secrets.length === 0) return value
-    return JSON.parse(JSON.stringify(value), (_key, v: unknown) => (typeof v === 'string' ? this.text(v) : v)) as T
+    const copy = (v: unknown, depth: number): unknown => {
+      if (typeof v === 'string') return this.text(v)
+      if (v === null || typeof v !== 'object' || depth > 64) return v
+      if (Array.isArray(v)) return v.map((x) => copy(x, depth + 1))
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, copy(x, depth + 1)]))
+    }
+    return copy(value, 0) as T
   }
 }

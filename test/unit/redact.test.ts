@@ -17,6 +17,12 @@ describe('Redactor', () => {
     expect(r.text(text)).toBe(want)
   })
 
+  test('numbers stay numbers, ±Infinity and NaN included (a metric value may be +Inf)', () => {
+    const out = r.value({ metrics: [{ values: [Infinity, -Infinity, Number.NaN, 0.5] }], message: 'x s3cr3t' })
+    expect(out.metrics[0]!.values).toEqual([Infinity, -Infinity, Number.NaN, 0.5])
+    expect(out.message).toBe(`x ${REDACTED}`)
+  })
+
   test('every string of a result, however deep', () => {
     const result = {
       message: 'exec plugin said s3cr3t-value',
