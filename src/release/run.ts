@@ -275,7 +275,15 @@ class Release {
    * nodes' log timestamps (and `sinceTime`) follow, not in this runner's, which may be off.
    */
   private async serverClock(clients: KubeClients): Promise<() => number> {
-    const offsetMs = (await clients.raw?.clockOffset()) ?? 0
+    let offsetMs = (await clients.raw?.clockOffset()) ?? 0
+    // A Date header is whatever answered (a proxy included): an offset past an hour would move the window past every
+    // real log line and blind the canary's log gate, so it is not believed.
+    if (Math.abs(offsetMs) > MAX_CLOCK_OFFSET_MS) {
+      this.log.warning(
+        `the apiserver's Date header is ${Math.round(offsetMs / 1000)}s off this runner's clock, more than an hour: not believed; log windows follow this runner's clock`
+      )
+      offsetMs = 0
+    }
     if (Math.abs(offsetMs) > 2000) {
       this.log.info(
         `the apiserver's clock is ${Math.round(offsetMs / 1000)}s ${offsetMs > 0 ? 'ahead of' : 'behind'} this runner's; log windows follow the apiserver's`
@@ -1123,6 +1131,9 @@ function metricHook(watch: MetricGateWatch): NonNullable<JudgeRequest['metrics']
     return v && { reason: v.reason, message: v.message }
   }
 }
+
+/** A server clock offset larger than this is not believed (serverClock). */
+const MAX_CLOCK_OFFSET_MS = 3_600_000
 
 /** How long the failing pods' diagnostics may take before the rollback goes ahead without them. */
 const DIAGNOSTICS_MS = 10_000
